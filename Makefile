@@ -1,0 +1,48 @@
+# The course's commands. `make lab` and `make test` work on a fresh machine with Python 3.10+.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: help install lab test test-package test-notebooks notebooks student bench clean
+
+help:
+	@echo "make lab        create .venv, install the course, open JupyterLab on notebooks/"
+	@echo "make test       install if needed, run every test (package + notebooks via nbval, FAST mode)"
+	@echo "make notebooks  execute every course notebook top to bottom in place (full mode), then refresh student copies"
+	@echo "make student    regenerate the exercise copies in notebooks/student/"
+	@echo "make bench      run the benchmarks in benchmarks/"
+
+# Install (again) only when the venv is missing or pyproject.toml changed.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+lab: install
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks
+
+test: install
+	UNET_COURSE_FAST=1 $(BIN)/python -m pytest
+
+test-package: install
+	UNET_COURSE_FAST=1 $(BIN)/python -m pytest tests
+
+test-notebooks: install
+	UNET_COURSE_FAST=1 $(BIN)/python -m pytest notebooks
+
+notebooks: install
+	$(BIN)/unet-course run-notebooks
+	$(BIN)/unet-course student-notebooks
+
+student: install
+	$(BIN)/unet-course student-notebooks
+
+bench: install
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,25 @@
+"""unet-course: build U-Net from scratch in Keras 3.
+
+The notebooks in ``notebooks/`` teach each idea; this package holds the finished,
+tested code they use afterwards:
+
+- :mod:`unet_course.config`: FAST mode, paths, seeding, ``setup()`` for notebooks
+- :mod:`unet_course.data`: the synthetic shapes dataset (and, later, real datasets)
+- :mod:`unet_course.metrics`: pixel accuracy, IoU (Jaccard) and Dice (F1), in NumPy and Keras
+- :mod:`unet_course.losses`: Dice loss and cross-entropy + Dice
+- :mod:`unet_course.models`: ``build_unet`` and its blocks
+- :mod:`unet_course.viz`: figures
+- :mod:`unet_course.exercises`: exercises with feedback, one module per notebook
+"""
+
+import os as _os
+
+# Quieten TensorFlow's C++ start-up messages before any submodule imports Keras/TensorFlow.
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+__version__ = "0.1.0"
+
+#: The course's public home. Colab badges and the Colab install cell are built from it,
+#: so a fork changes this one line (and runs ``make student`` and the tests).
+REPOSITORY = "unet-course/unet-course"
+BRANCH = "main"

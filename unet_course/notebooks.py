@@ -1,0 +1,179 @@
+"""Notebook tooling: Colab badges, the shared setup cell, student copies, execution.
+
+- Colab badges and the Colab install line are built from :data:`unet_course.REPOSITORY`;
+  ``tests/test_notebooks.py`` checks that every notebook carries exactly these.
+- Student copies: every code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` is
+  replaced by ``# YOUR CODE HERE`` and ``raise NotImplementedError()`` (nbgrader's
+  convention), outputs are cleared, and a note says this is the exercise copy.
+- Execution: ``execute`` runs a notebook top to bottom in a fresh kernel (``make notebooks``).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from pathlib import Path
+
+import nbformat
+
+from unet_course import BRANCH, REPOSITORY
+
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+STUDENT_DIR = "student"
+CHECK_OUTPUT = "# NBVAL_CHECK_OUTPUT"
+
+
+def colab_url(relative_path: str) -> str:
+    """Open-in-Colab address of a notebook, from its path in the repository."""
+    return f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/{relative_path}"
+
+
+def badge_markdown(relative_path: str) -> str:
+    return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(relative_path)})"
+
+
+#: The first code cell of every notebook.
+SETUP_CELL = f'''# Setup. On Colab, first install the course (about a minute); everywhere, check the
+# environment and seed every random number generator.
+import sys
+
+if "google.colab" in sys.modules:
+    %pip install --quiet "unet-course @ git+https://github.com/{REPOSITORY}@{BRANCH}"
+
+from unet_course import config
+
+config.setup()'''
+
+
+STUDENT_NOTE = (
+    "> **This is the exercise copy.** The solutions are removed: wherever you see `# YOUR CODE HERE`, "
+    "replace `raise NotImplementedError()` with your code, run the cell, then run the `check` cell below it. "
+    "A cell left unfinished does not stop the notebook: the lessons go on with the course's tested code. "
+    "The full notebook with solutions is [`../{name}`](../{name})."
+)
+
+_SOLUTION = re.compile(rf"^([ \t]*){re.escape(BEGIN)}[^\n]*\n.*?^[ \t]*{re.escape(END)}[^\n]*(\n|$)", re.S | re.M)
+
+
+def strip_solutions(source: str) -> tuple[str, bool]:
+    """Replace each solution block; return the new source and whether a block sat at top level."""
+    top_level = False
+
+    def replace(match):
+        nonlocal top_level
+        indent = match.group(1)
+        top_level = top_level or indent == ""
+        return f"{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError(){match.group(2)}"
+
+    if source.count(BEGIN) != source.count(END):
+        raise ValueError(f"Unbalanced solution markers in a cell: {source.count(BEGIN)} '{BEGIN}' vs {source.count(END)} '{END}'.")
+    return _SOLUTION.sub(replace, source), top_level
+
+
+def make_student_notebook(notebook, name: str):
+    """The exercise copy of a course notebook (a new object; the input is not changed)."""
+    student = copy.deepcopy(notebook)
+    for cell in student.cells:
+        if cell.cell_type == "markdown":
+            cell.source = cell.source.replace(colab_url(f"notebooks/{name}"), colab_url(f"notebooks/{STUDENT_DIR}/{name}"))
+            continue
+        if cell.cell_type != "code":
+            continue
+        source, top_level = strip_solutions(cell.source)
+        # checked outputs are cleared in the copy, so nbval must not compare them
+        source = "\n".join(line for line in source.split("\n") if line.strip() != CHECK_OUTPUT)
+        cell.source = source
+        cell.outputs = []
+        cell.execution_count = None
+        tags = [t for t in cell.metadata.get("tags", []) if t != "raises-exception"]
+        if top_level:
+            tags.append("raises-exception")
+        if tags:
+            cell.metadata["tags"] = tags
+        else:
+            cell.metadata.pop("tags", None)
+        cell.metadata.pop("execution", None)
+    note = nbformat.v4.new_markdown_cell(STUDENT_NOTE.format(name=name))
+    note.id = "student-copy-note"
+    student.cells.insert(1, note)
+    return student
+
+
+def course_notebooks(directory: str | os.PathLike = "notebooks") -> list[Path]:
+    """The course notebooks (``NN_name.ipynb``), in order."""
+    return sorted(p for p in Path(directory).glob("[0-9][0-9]_*.ipynb"))
+
+
+def student_notebook_text(path: Path) -> str:
+    notebook = nbformat.read(path, as_version=4)
+    return nbformat.writes(make_student_notebook(notebook, path.name)) + "\n"
+
+
+def write_student_notebooks(directory: str | os.PathLike = "notebooks", only=None) -> list[Path]:
+    """Write ``<directory>/student/NN_*.ipynb`` for every course notebook (or those in ``only``)."""
+    directory = Path(directory)
+    target = directory / STUDENT_DIR
+    target.mkdir(exist_ok=True)
+    written = []
+    for path in course_notebooks(directory):
+        if only and path.name not in only and path.stem not in only:
+            continue
+        out = target / path.name
+        out.write_text(student_notebook_text(path), encoding="utf-8")
+        written.append(out)
+    return written
+
+
+_LOCAL_PATH = re.compile(r"(/work/|/tmp/|/root/|/home/[^/\s]+/|/Users/[^/\s]+/|\.venv/lib|site-packages/)")
+
+
+def problems(notebook) -> list[str]:
+    """What makes an executed notebook unfit to commit: error outputs, local paths, broken order."""
+    found = []
+    counts = []
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code" or not cell.source.strip():
+            continue
+        counts.append(cell.execution_count)
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                found.append(f"cell {index}: error output {output.get('ename')}: {output.get('evalue')}")
+            text = output.get("text", "") + str(output.get("data", {}).get("text/plain", ""))
+            match = _LOCAL_PATH.search(text)
+            if match:
+                found.append(f"cell {index}: output shows a local path ({match.group(0)}...)")
+            if output.output_type == "stream" and output.get("name") == "stderr" and "Traceback" in text:
+                found.append(f"cell {index}: a traceback on stderr")
+    if counts != list(range(1, len(counts) + 1)):
+        found.append(f"execution counts are not 1..{len(counts)}: {counts[:10]}")
+    return found
+
+
+def execute(path: str | os.PathLike, *, fast: bool = False, timeout: int = 1800, write: bool = True):
+    """Run a notebook top to bottom in a fresh kernel, in its own folder.
+
+    Full mode unless ``fast``. The executed notebook is written back in place when
+    ``write`` and it has no problems (see :func:`problems`); otherwise a ``RuntimeError``
+    lists them and the file on disk is left as it was.
+    """
+    from nbclient import NotebookClient
+
+    path = Path(path)
+    notebook = nbformat.read(path, as_version=4)
+    saved = os.environ.get("UNET_COURSE_FAST")
+    os.environ["UNET_COURSE_FAST"] = "1" if fast else "0"
+    try:
+        client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+        client.execute()
+    finally:
+        if saved is None:
+            os.environ.pop("UNET_COURSE_FAST", None)
+        else:
+            os.environ["UNET_COURSE_FAST"] = saved
+    issues = problems(notebook)
+    if issues:
+        raise RuntimeError(f"{path} is not fit to commit:\n  " + "\n  ".join(issues))
+    if write:
+        nbformat.write(notebook, path)
+    return notebook

@@ -1,0 +1,1 @@
+"""ipywidgets for the notebooks, one module per interactive figure."""
