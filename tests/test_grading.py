@@ -1,0 +1,60 @@
+"""`unet-course grade` on a small fixture class: complete, partial and crashing learners."""
+
+import csv
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from unet_course import cli
+from unet_course.notebooks import make_student_notebook
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE = ROOT / "notebooks" / "00_welcome_and_setup.ipynb"
+
+
+@pytest.fixture(scope="module")
+def fixture_class(tmp_path_factory):
+    root = tmp_path_factory.mktemp("class")
+    for learner in ("ada", "ben", "cy"):
+        (root / learner).mkdir()
+    shutil.copy(SOURCE, root / "ada" / SOURCE.name)  # complete: the solutions
+    student = make_student_notebook(nbformat.read(SOURCE, as_version=4), SOURCE.name)
+    for cell in student.cells:  # partial: q1 answered, wrongly; q2 untouched
+        if "def foreground_fraction" in cell.source:
+            cell.source = cell.source.replace("raise NotImplementedError()", "return (mask != 0).sum()")
+    nbformat.write(student, root / "ben" / SOURCE.name)
+    student.cells.insert(3, nbformat.v4.new_code_cell("import os\nos._exit(3)  # the kernel dies"))
+    nbformat.write(student, root / "cy" / SOURCE.name)
+    return root
+
+
+def test_grade_writes_the_expected_csv(fixture_class, tmp_path):
+    output = tmp_path / "grades.csv"
+    assert cli.main(["grade", str(fixture_class), "--output", str(output), "--timeout", "240"]) == 0
+    rows = {(r["learner"], r["exercise"]): r for r in csv.DictReader(output.open())}
+    assert set(rows) == {("ada", "q1"), ("ada", "q2"), ("ben", "q1"), ("ben", "q2"), ("cy", "(notebook)"), ("cy", "q1"), ("cy", "q2")}
+    assert rows["ada", "q1"]["passed"] == rows["ada", "q2"]["passed"] == "True"
+    assert rows["ben", "q1"]["passed"] == "False" and "Divide by the total number of pixels" in rows["ben", "q1"]["message"]
+    assert rows["ben", "q2"]["passed"] == "False" and "not yet implemented" in rows["ben", "q2"]["message"]
+    assert rows["cy", "(notebook)"]["passed"] == "False" and "crashed" in rows["cy", "(notebook)"]["message"]
+    assert "not checked" in rows["cy", "q1"]["message"]
+
+
+def test_grade_reports_a_notebook_that_runs_too_long(tmp_path):
+    learner = tmp_path / "class" / "dan"
+    learner.mkdir(parents=True)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time\ntime.sleep(60)")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, learner / "00_welcome_and_setup.ipynb")
+    output = tmp_path / "grades.csv"
+    cli.main(["grade", str(tmp_path / "class"), "--output", str(output), "--timeout", "15"])
+    rows = list(csv.DictReader(output.open()))
+    assert rows[0]["exercise"] == "(notebook)" and "time limit of 15 s" in rows[0]["message"]
+    assert {r["exercise"] for r in rows[1:]} == {"q1", "q2"}
+
+
+def test_grade_refuses_a_folder_without_submissions(tmp_path):
+    with pytest.raises(ValueError, match="NN_name.ipynb"):
+        cli.main(["grade", str(tmp_path), "--output", str(tmp_path / "g.csv")])

@@ -1,0 +1,94 @@
+"""Every course notebook: skeleton, Colab badge, setup cell, honest outputs, fresh student copy."""
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from unet_course import notebooks as nbtools
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = nbtools.course_notebooks(ROOT / "notebooks")
+STUDENT = ROOT / "notebooks" / "student"
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS and NOTEBOOKS[0].name == "00_welcome_and_setup.ipynb"
+
+
+@pytest.fixture(params=NOTEBOOKS, ids=lambda p: p.stem)
+def notebook(request):
+    return request.param, nbformat.read(request.param, as_version=4)
+
+
+def test_skeleton(notebook):
+    path, nb = notebook
+    first = nb.cells[0]
+    assert first.cell_type == "markdown" and re.match(rf"# {path.name[:2]} · ", first.source), "H1 title 'NN · Title' first"
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    for heading in ("What you will learn", "## Setup", "## Summary", "## Exercises"):
+        assert heading in text, f"{path.name} lacks {heading!r}"
+
+
+def test_colab_badge_matches_the_file_path(notebook):
+    path, nb = notebook
+    expected = nbtools.badge_markdown(f"notebooks/{path.name}")
+    assert expected in nb.cells[0].source
+    urls = re.findall(r"colab\.research\.google\.com/github/[^)\s]+", json.dumps([c.source for c in nb.cells]))
+    assert all(u.endswith(f"notebooks/{path.name}") for u in urls), urls
+
+
+def test_first_code_cell_is_the_setup_cell(notebook):
+    path, nb = notebook
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code[0].source == nbtools.SETUP_CELL
+
+
+def test_committed_outputs_come_from_one_clean_run(notebook):
+    path, nb = notebook
+    assert nbtools.problems(nb) == [], f"{path.name}: run `make notebooks` and commit"
+    code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+    assert all(c.outputs or c.execution_count for c in code)
+    assert "FAST mode     : off" in "".join(o.get("text", "") for o in code[0].outputs), "committed outputs must be a full-mode run"
+
+
+def test_solutions_are_marked_and_balanced(notebook):
+    path, nb = notebook
+    sources = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert sum(s.count(nbtools.BEGIN) for s in sources) >= 2, "at least two exercises"
+    for source in sources:
+        nbtools.strip_solutions(source)  # raises on unbalanced markers
+
+
+def test_student_copies_are_fresh(notebook):
+    path, _ = notebook
+    student = STUDENT / path.name
+    assert student.exists(), f"missing {student.name}: run `make student`"
+    assert student.read_text(encoding="utf-8") == nbtools.student_notebook_text(path), f"{student.name} is stale: run `make student`"
+
+
+def test_no_stray_student_copies():
+    assert {p.name for p in STUDENT.glob("*.ipynb")} == {p.name for p in NOTEBOOKS}
+
+
+def test_student_copy_has_no_solution_and_no_outputs():
+    path = NOTEBOOKS[0]
+    student = nbformat.reads(nbtools.student_notebook_text(path), as_version=4)
+    text = json.dumps([c.source for c in student.cells if c.cell_type == "code"])
+    assert nbtools.BEGIN not in text and "# YOUR CODE HERE" in text and "raise NotImplementedError()" in text
+    assert "This is the exercise copy" in student.cells[1].source
+    assert nbtools.colab_url(f"notebooks/student/{path.name}") in student.cells[0].source
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in student.cells if c.cell_type == "code")
+    assert nbtools.CHECK_OUTPUT not in text
+
+
+def test_strip_solutions_keeps_indentation_and_tags_top_level_blocks():
+    inside = "def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n\nprint(1)"
+    out, top = nbtools.strip_solutions(inside)
+    assert out == "def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()\n\nprint(1)" and not top
+    out, top = nbtools.strip_solutions("### BEGIN SOLUTION\nanswer = 3\n### END SOLUTION")
+    assert out == "# YOUR CODE HERE\nraise NotImplementedError()" and top
+    with pytest.raises(ValueError, match="Unbalanced"):
+        nbtools.strip_solutions("### BEGIN SOLUTION\nx = 1")
