@@ -55,6 +55,6 @@ def test_grade_reports_a_notebook_that_runs_too_long(tmp_path):
     assert {r["exercise"] for r in rows[1:]} == {"q1", "q2"}
 
 
-def test_grade_refuses_a_folder_without_submissions(tmp_path):
-    with pytest.raises(ValueError, match="NN_name.ipynb"):
-        cli.main(["grade", str(tmp_path), "--output", str(tmp_path / "g.csv")])
+def test_grade_refuses_a_folder_without_submissions(tmp_path, capsys):
+    assert cli.main(["grade", str(tmp_path), "--output", str(tmp_path / "g.csv")]) == 2
+    assert "NN_name.ipynb" in capsys.readouterr().err

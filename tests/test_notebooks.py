@@ -92,3 +92,26 @@ def test_strip_solutions_keeps_indentation_and_tags_top_level_blocks():
     assert out == "# YOUR CODE HERE\nraise NotImplementedError()" and top
     with pytest.raises(ValueError, match="Unbalanced"):
         nbtools.strip_solutions("### BEGIN SOLUTION\nx = 1")
+
+
+def test_regenerating_never_overwrites_a_learners_work(tmp_path, capsys):
+    from unet_course import cli
+
+    (tmp_path / "student").mkdir()
+    source = NOTEBOOKS[0]
+    (tmp_path / source.name).write_bytes(source.read_bytes())
+    assert cli.main(["student-notebooks", "--notebooks", str(tmp_path)]) == 0
+    copy = tmp_path / "student" / source.name
+    fresh = copy.read_text(encoding="utf-8")
+    assert cli.main(["student-notebooks", "--notebooks", str(tmp_path)]) == 0  # unchanged copy: rewritten quietly
+    worked = nbformat.reads(fresh, as_version=4)
+    cell = next(c for c in worked.cells if c.cell_type == "code")
+    cell.execution_count = 1
+    cell.outputs = [nbformat.v4.new_output("stream", text="my work")]
+    nbformat.write(worked, copy)
+    assert cli.main(["student-notebooks", "--notebooks", str(tmp_path)]) == 2
+    assert "holds a learner's work" in capsys.readouterr().err
+    assert "my work" in copy.read_text(encoding="utf-8")  # untouched
+    assert cli.main(["student-notebooks", "--notebooks", str(tmp_path), "--force"]) == 0
+    assert copy.read_text(encoding="utf-8") == fresh
+    assert "my work" in (tmp_path / "student" / (source.name + ".backup")).read_text(encoding="utf-8")

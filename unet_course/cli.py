@@ -23,7 +23,12 @@ def _check(args) -> int:
 def _student(args) -> int:
     from unet_course.notebooks import write_student_notebooks
 
-    for path in write_student_notebooks(args.notebooks, only=args.only or None):
+    try:
+        written = write_student_notebooks(args.notebooks, only=args.only or None, force=args.force)
+    except ValueError as error:
+        print(f"unet-course: {error}", file=sys.stderr)
+        return 2
+    for path in written:
         print(f"wrote {path}")
     return 0
 
@@ -46,7 +51,11 @@ def _run(args) -> int:
 def _grade(args) -> int:
     from unet_course.grading import grade_class
 
-    rows = grade_class(args.student_dir, args.output, timeout=args.timeout, fast=not args.full)
+    try:
+        rows = grade_class(args.student_dir, args.output, timeout=args.timeout, fast=not args.full)
+    except ValueError as error:
+        print(f"unet-course: {error}", file=sys.stderr)
+        return 2
     print(f"wrote {len(rows)} rows to {args.output}")
     return 0
 
@@ -58,6 +67,7 @@ def main(argv=None) -> int:
     student = sub.add_parser("student-notebooks", help="regenerate the exercise copies in notebooks/student/")
     student.add_argument("--notebooks", default="notebooks", help="folder of the course notebooks")
     student.add_argument("only", nargs="*", help="only these notebooks (file names), default all")
+    student.add_argument("--force", action="store_true", help="overwrite copies a learner has run, after saving them as .ipynb.backup")
     student.set_defaults(func=_student)
     run = sub.add_parser("run-notebooks", help="execute notebooks top to bottom, in place")
     run.add_argument("paths", nargs="*", help="notebooks to run (default: every course notebook)")

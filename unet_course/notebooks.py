@@ -110,19 +110,44 @@ def student_notebook_text(path: Path) -> str:
     return nbformat.writes(make_student_notebook(notebook, path.name)) + "\n"
 
 
-def write_student_notebooks(directory: str | os.PathLike = "notebooks", only=None) -> list[Path]:
-    """Write ``<directory>/student/NN_*.ipynb`` for every course notebook (or those in ``only``)."""
+def _has_learner_work(path: Path) -> bool:
+    """True when a student copy on disk was run or edited (it has outputs or execution counts).
+
+    Generated copies have neither, so regenerating them loses nothing; a copy a learner has
+    worked in must not be overwritten.
+    """
+    try:
+        notebook = nbformat.read(path, as_version=4)
+    except Exception:  # unreadable: leave it alone too
+        return True
+    return any(c.get("outputs") or c.get("execution_count") for c in notebook.cells if c.cell_type == "code")
+
+
+def write_student_notebooks(directory: str | os.PathLike = "notebooks", only=None, *, force: bool = False) -> list[Path]:
+    """Write ``<directory>/student/NN_*.ipynb`` for every course notebook (or those in ``only``).
+
+    A student copy that a learner has run (it holds outputs) is not overwritten: a
+    ``ValueError`` names it. With ``force=True`` it is first saved as ``NN_*.ipynb.backup``.
+    """
     directory = Path(directory)
+    sources = [p for p in course_notebooks(directory) if not only or p.name in only or p.stem in only]
+    if only and not sources:
+        raise ValueError(f"No course notebook matches {list(only)}; give names such as 03_encoder.ipynb.")
     target = directory / STUDENT_DIR
     target.mkdir(exist_ok=True)
-    written = []
-    for path in course_notebooks(directory):
-        if only and path.name not in only and path.stem not in only:
-            continue
-        out = target / path.name
-        out.write_text(student_notebook_text(path), encoding="utf-8")
-        written.append(out)
-    return written
+    updates = {target / p.name: student_notebook_text(p) for p in sources}
+    worked = [out for out, text in updates.items() if out.exists() and out.read_text(encoding="utf-8") != text and _has_learner_work(out)]
+    if worked and not force:
+        names = ", ".join(str(p) for p in worked)
+        raise ValueError(
+            f"Not overwriting {names}: it holds a learner's work (outputs of a run). Copy it elsewhere first, "
+            "or pass --force to save it as .ipynb.backup and write a fresh copy."
+        )
+    for out in worked:
+        out.replace(out.with_name(out.name + ".backup"))
+    for out, text in updates.items():
+        out.write_text(text, encoding="utf-8")
+    return list(updates)
 
 
 _LOCAL_PATH = re.compile(r"(/work/|/tmp/|/root/|/home/[^/\s]+/|/Users/[^/\s]+/|\.venv/lib|site-packages/)")
