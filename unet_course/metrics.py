@@ -8,6 +8,7 @@ Three layers, each checked against the one before it in ``tests/test_metrics.py`
 2. **keras.ops versions** (``iou_coef``, ``dice_coef``): the article's formulas, for
    training code on any backend; they take probabilities (soft) or 0/1 masks (hard),
    a ``smooth`` term and a choice of per-image or pooled averaging.
+   ``article_iou_coef``/``article_dice_coef`` keep the article's code as written, for comparison.
 3. **keras.metrics.Metric classes** (``IoUScore``, ``DiceScore``) for ``model.compile``.
 
 Empty-mask policy
@@ -169,6 +170,37 @@ def dice_coef(y_true, y_pred, smooth: float = 0.0, per_image: bool = True):
     else:
         score = ops.where(total > 0, 2.0 * intersection / ops.maximum(total, 1e-12), EMPTY_SCORE)
     return ops.mean(score)
+
+
+def article_iou_coef(y_true, y_pred, smooth=1):
+    """The article's ``iou_coef``, as written, with ``keras.backend`` translated to ``keras.ops``.
+
+    Kept for comparison in notebook 02 (prefer :func:`iou_coef`). It expects rank-4 inputs
+    ``(batch, H, W, channels)``, sums each image over ``axis=[1, 2, 3]``, adds ``smooth`` to
+    numerator and denominator, and averages the per-image scores. Consequences shown in the
+    notebook: empty vs empty gives 1, an empty truth with one wrong pixel gives 0.5, and a
+    missed object of ``k`` pixels still scores ``1 / (k + 1)``. The only change to the
+    article's code is the cast to float32, so that integer masks work.
+    """
+    y_true = ops.cast(ops.convert_to_tensor(y_true), "float32")
+    y_pred = ops.cast(ops.convert_to_tensor(y_pred), "float32")
+    intersection = ops.sum(ops.abs(y_true * y_pred), axis=[1, 2, 3])
+    union = ops.sum(y_true, [1, 2, 3]) + ops.sum(y_pred, [1, 2, 3]) - intersection
+    iou = ops.mean((intersection + smooth) / (union + smooth), axis=0)
+    return iou
+
+
+def article_dice_coef(y_true, y_pred, smooth=1):
+    """The article's ``dice_coef``, as written, in ``keras.ops``; see :func:`article_iou_coef`.
+
+    The article's variable ``union`` holds ``|A| + |B|`` (the sum of both masks), not the union.
+    """
+    y_true = ops.cast(ops.convert_to_tensor(y_true), "float32")
+    y_pred = ops.cast(ops.convert_to_tensor(y_pred), "float32")
+    intersection = ops.sum(y_true * y_pred, axis=[1, 2, 3])
+    union = ops.sum(y_true, axis=[1, 2, 3]) + ops.sum(y_pred, axis=[1, 2, 3])
+    dice = ops.mean((2.0 * intersection + smooth) / (union + smooth), axis=0)
+    return dice
 
 
 # --------------------------------------------------------------------------------------
