@@ -1,0 +1,134 @@
+"""Notebook 03's from-scratch code agrees with the package; the receptive-field helper is right."""
+
+import keras
+import numpy as np
+import pytest
+from keras import layers
+
+from notebook_code import notebook_namespace
+from unet_course.models import build_unet, conv_block, encoder_block
+from unet_course.models.receptive_field import model_specs, receptive_field, receptive_fields, unet_encoder_specs
+
+
+@pytest.fixture(scope="module")
+def nb():
+    return notebook_namespace("03_encoder", ["conv_params", "my_conv_block", "my_encoder_block", "vgg_style_encoder"])
+
+
+def _convs(model):
+    return [layer for layer in model.layers if isinstance(layer, layers.Conv2D)]
+
+
+def _copy_conv_weights(source, target):
+    for a, b in zip(_convs(source), _convs(target), strict=True):
+        b.set_weights(a.get_weights())
+
+
+def test_conv_params_formula(nb):
+    assert nb["conv_params"](3, 8) == 224
+    conv = layers.Conv2D(1024, 3)
+    conv.build((None, 8, 8, 512))
+    assert nb["conv_params"](512, 1024) == conv.count_params() == 4_719_616
+
+
+def test_my_conv_block_matches_package(nb):
+    inputs = keras.Input((16, 16, 3))
+    mine = keras.Model(inputs, nb["my_conv_block"](inputs, 5))
+    package = keras.Model(inputs, conv_block(inputs, 5))
+    assert mine.output_shape == package.output_shape == (None, 16, 16, 5)
+    assert mine.count_params() == package.count_params() == nb["conv_params"](3, 5) + nb["conv_params"](5, 5)
+    _copy_conv_weights(package, mine)
+    x = np.random.default_rng(0).normal(size=(2, 16, 16, 3)).astype("float32")
+    np.testing.assert_allclose(mine.predict(x, verbose=0), package.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_my_encoder_block_matches_package(nb):
+    inputs = keras.Input((16, 16, 2))
+    mine = keras.Model(inputs, list(nb["my_encoder_block"](inputs, 4)))
+    package = keras.Model(inputs, list(encoder_block(inputs, 4)))
+    assert mine.output_shape == package.output_shape == [(None, 16, 16, 4), (None, 8, 8, 4)]
+    assert mine.count_params() == package.count_params()
+    _copy_conv_weights(package, mine)
+    x = np.random.default_rng(1).normal(size=(1, 16, 16, 2)).astype("float32")
+    for a, b in zip(mine.predict(x, verbose=0), package.predict(x, verbose=0)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_vgg_style_encoder_is_vgg16_conv_base(nb):
+    ours = nb["vgg_style_encoder"]((32, 32, 3), filters=(64, 128, 256, 512, 512), convs_per_level=(2, 2, 3, 3, 3))
+    vgg16 = keras.applications.VGG16(weights=None, include_top=False, input_shape=(32, 32, 3))
+    assert ours.count_params() == vgg16.count_params() == 14_714_688
+    assert [type(layer).__name__ for layer in ours.layers] == [type(layer).__name__ for layer in vgg16.layers]
+    assert [layer.output.shape for layer in ours.layers] == [layer.output.shape for layer in vgg16.layers]
+    ours.set_weights(vgg16.get_weights())
+    x = np.random.default_rng(2).uniform(0, 255, size=(1, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(ours.predict(x, verbose=0), vgg16.predict(x, verbose=0), rtol=1e-4, atol=1e-4)
+
+
+def test_paper_encoder_counts(nb):
+    encoder = nb["vgg_style_encoder"]((572, 572, 1), filters=(64, 128, 256, 512, 1024), convs_per_level=(2,) * 5,
+                                      padding="valid", pool_last=False)
+    unet = build_unet((572, 572, 1), 2, padding="valid")
+    encoder_part = sum(layer.count_params() for layer in unet.layers if layer.name.startswith(("enc", "bottleneck")))
+    assert encoder.output_shape == (None, 28, 28, 1024)
+    assert encoder.count_params() == encoder_part == 18_842_048
+    assert len(_convs(encoder)) == 10
+
+
+# ---------------------------------------------------------------- receptive field
+
+
+def test_recurrence_hand_worked_values():
+    assert receptive_field([]) == 1
+    assert receptive_fields([(3, 1), (3, 1), (2, 2)]) == [(3, 1), (5, 1), (6, 2)]
+    # the paper's levels after each second convolution: 5, 14, 32, 68, 140
+    fields = receptive_fields(unet_encoder_specs(4))
+    assert [fields[i][0] for i in (1, 4, 7, 10, 13)] == [5, 14, 32, 68, 140]
+    assert receptive_field(unet_encoder_specs(2, bottleneck=False)) == 16
+    # ResNet stem: 7x7/2 conv then 3x3/2 pool -> 7 + 2*2 = 11
+    assert receptive_field([(7, 2), (3, 2)]) == 11
+
+
+def test_model_specs_reads_vgg16_and_dilation():
+    vgg16 = keras.applications.VGG16(weights=None, include_top=False, input_shape=(32, 32, 3))
+    specs = model_specs(vgg16)
+    assert len(specs) == 18 and specs[0] == ("block1_conv1", 3, 1) and specs[2] == ("block1_pool", 2, 2)
+    assert receptive_field([(k, s) for _, k, s in specs]) == 212
+    inputs = keras.Input((32, 32, 1))
+    dilated = keras.Model(inputs, layers.Conv2D(1, 3, dilation_rate=2, name="d")(inputs))
+    assert model_specs(dilated) == [("d", 5, 1)]
+
+
+def test_bad_specs_raise_clear_errors():
+    with pytest.raises(ValueError, match="kernel_size, stride"):
+        receptive_fields([3, 1])
+    with pytest.raises(ValueError, match="stride of layer 0"):
+        receptive_fields([(3, 0)])
+    inputs = keras.Input((32, 32, 1))
+    rectangular = keras.Model(inputs, layers.Conv2D(1, (3, 1), name="r")(inputs))
+    with pytest.raises(ValueError, match="non-square"):
+        model_specs(rectangular)
+
+
+def test_receptive_field_by_brute_force():
+    """Positive kernels, real ReLU and max pooling: the rows that light up a unit are its receptive field."""
+    size = 48
+    inputs = keras.Input((size, size, 1))
+    outputs, x = [], inputs
+    for level in range(2):
+        features, x = encoder_block(x, 1, name=f"p{level}")
+        outputs.append(features)
+    outputs.append(conv_block(x, 1, name="pb"))
+    probe = keras.Model(inputs, outputs)
+    for layer in _convs(probe):
+        layer.set_weights([np.full((3, 3, 1, 1), 1 / 9, "float32"), np.zeros(1, "float32")])
+    rows = np.zeros((size, size, size, 1), "float32")
+    rows[np.arange(size), np.arange(size), :, 0] = 1.0
+    fields = receptive_fields(unet_encoder_specs(2))
+    expected = [fields[1][0], fields[4][0], fields[7][0]]  # 5, 14, 32
+    measured = []
+    for out in probe.predict(rows, verbose=0):
+        centre = out.shape[1] // 2
+        lit = np.flatnonzero(out[:, centre, centre, 0] > 0)
+        measured.append(int(lit.max() - lit.min() + 1))
+    assert measured == expected == [5, 14, 32]
