@@ -297,7 +297,7 @@ def _range(ratios: list[float]) -> str:
 
 
 def machine() -> dict[str, str]:
-    """CPU count and model, OS, and the versions/backend/devices of ``unet_course.config.environment``."""
+    """CPU count and model, OS, load, and the versions/backend/devices of ``unet_course.config.environment``."""
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
@@ -308,6 +308,8 @@ def machine() -> dict[str, str]:
     except OSError:
         pass
     info = {"CPU": f"{cpu}, {os.cpu_count()} logical cores", "OS": f"{platform.system()} {platform.release()}"}
+    if hasattr(os, "getloadavg"):  # other jobs on the machine: the reason for a wide paired range
+        info["Load average (1, 5, 15 min) at the end"] = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     env = environment()
     for key in ("Python", "NumPy", "Keras", "Keras backend", "TensorFlow", "Devices"):
         info[key] = env[key]
