@@ -1,0 +1,160 @@
+"""Exercises of notebook 06: assemble a U-Net, the paper's valid-padding size rules."""
+
+import keras
+import pytest
+from keras import layers
+
+from unet_course.exercises import ex06 as ex
+from unet_course.models import conv_block, decoder_block, encoder_block
+
+
+def not_done(*args, **kwargs):
+    raise NotImplementedError()
+
+
+# ---------------------------------------------------------------- q1
+
+
+def make_unet(*, levels_off=0, skip_mode="concat", bottleneck=True, double=True, classifier=True, concat_order="skip_first"):
+    """A U-Net maker with one typical mistake switched on."""
+
+    def assemble(input_shape, num_classes, depth=4, base_filters=64):
+        inputs = keras.Input(shape=input_shape)
+        x, skips = inputs, []
+        filters = lambda level: base_filters * 2**level if double else base_filters  # noqa: E731
+        for level in range(depth - levels_off):
+            features, x = encoder_block(x, filters(level))
+            skips.append(features)
+        if bottleneck:
+            x = conv_block(x, base_filters * 2**depth)
+        for level in reversed(range(depth - levels_off)):
+            if concat_order == "skip_first":
+                x = decoder_block(x, skips[level], filters(level), skip_mode=skip_mode)
+            else:  # by hand, with the decoder tensor first
+                x = layers.Conv2DTranspose(filters(level), 2, strides=2)(x)
+                x = layers.Concatenate()([x, skips[level]])
+                x = conv_block(x, filters(level))
+        if classifier:
+            x = layers.Conv2D(num_classes, 1, activation="softmax" if num_classes > 1 else "sigmoid")(x)
+        return keras.Model(inputs, x)
+
+    return assemble
+
+
+def test_q1_reference_passes(capsys):
+    ex.q1.check(ex.assemble_unet)
+    out = capsys.readouterr().out
+    assert "✅" in out and "31,030,658" in out
+
+
+def test_q1_accepts_either_concat_order():
+    passed, message = ex.q1._run(make_unet(concat_order="decoder_first"))
+    assert passed, message
+
+
+@pytest.mark.parametrize("answer, phrase", [
+    (make_unet(skip_mode="none"), "has no skip connections"),
+    (make_unet(levels_off=1), "Is your model truncated?"),
+    (make_unet(bottleneck=False), "has no bottleneck"),
+    (make_unet(double=False), "filters double at each level"),
+    (make_unet(classifier=False), "end with a 1x1 Conv2D with num_classes filters"),
+    (make_unet(skip_mode="add", double=False), "merges skips by addition"),
+    (lambda *args: "a model", "not a keras.Model"),
+])
+def test_q1_typical_mistakes(answer, phrase):
+    passed, message = ex.q1._run(answer)
+    assert not passed and phrase in message, message
+
+
+def test_q1_skip_from_the_wrong_tensor():
+    def assemble(input_shape, num_classes, depth=4, base_filters=64):
+        inputs = keras.Input(shape=input_shape)
+        x, skips = inputs, []
+        for level in range(depth):
+            features, x = encoder_block(x, base_filters * 2**level)
+            skips.append(features)
+        x = conv_block(x, base_filters * 2**depth)
+        for level in reversed(range(depth)):
+            x = layers.Conv2DTranspose(base_filters * 2**level, 2, strides=2)(x)
+            x = layers.Concatenate()([x, layers.Conv2D(base_filters * 2**level, 1)(x)])  # a "skip" from itself
+            x = conv_block(x, base_filters * 2**level)
+        return keras.Model(inputs, layers.Conv2D(num_classes, 1)(x))
+
+    passed, message = ex.q1._run(assemble)
+    assert not passed and "does not take an encoder's features" in message
+
+
+def test_q1_none_and_not_done():
+    passed, message = ex.q1._run(None)
+    assert not passed and "You passed None" in message
+    passed, message = ex.q1._run(not_done)
+    assert not passed and "not yet implemented" in message
+
+
+def test_q1_errors_inside_the_answer_are_reported():
+    def broken(input_shape, num_classes, depth=4, base_filters=64):
+        inputs = keras.Input(shape=input_shape)
+        features, x = encoder_block(inputs, base_filters)
+        x = decoder_block(x, x, base_filters)  # the skip is the pooled tensor: shapes do not match
+        return keras.Model(inputs, x)
+
+    passed, message = ex.q1._run(broken)
+    assert not passed and "Your function raised" in message
+
+
+# ---------------------------------------------------------------- q2, q3
+
+
+def test_q2_reference_and_paper(capsys):
+    assert ex.output_size_valid(572, 4) == 388
+    ex.q2.check(ex.output_size_valid)
+    assert "✅" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer, phrase", [
+    (lambda size, depth: ex._size_variant(size, depth, enc=0), "each encoder level's two convolutions"),
+    (lambda size, depth: ex._size_variant(size, depth, bottleneck=0), "forgot the bottleneck"),
+    (lambda size, depth: ex._size_variant(size, depth, dec=0), "each decoder level's two convolutions"),
+    (lambda size, depth: ex._size_variant(size, depth, enc=2, bottleneck=2, dec=2), "counted 2 pixels per conv block"),
+    (lambda size, depth: size, "returned the input size"),
+    (lambda size, depth: "big", "return a whole number"),
+    (lambda size, depth: size - 180, "expected 388"),
+])
+def test_q2_typical_mistakes(answer, phrase):
+    passed, message = ex.q2._run(answer)
+    assert not passed and phrase in message, message
+
+
+def test_q2_q3_none_and_not_done():
+    for exercise in (ex.q2, ex.q3):
+        assert "You passed None" in exercise._run(None)[1]
+        assert "not yet implemented" in exercise._run(not_done)[1]
+
+
+def test_q3_reference_matches_the_package(capsys):
+    from unet_course.models import valid_input_sizes
+
+    for depth in (1, 2, 3, 4):
+        fits = set(valid_input_sizes(depth, 1, 400))
+        assert {s for s in range(1, 400) if ex.is_valid_size(s, depth)} == fits
+    ex.q3.check(ex.is_valid_size)
+    assert "✅" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer, phrase", [
+    (lambda size, depth: size % 2**depth == 0, "rule for padding='same'"),
+    (lambda size, depth: (size - 12) % 16 == 0 if depth == 4 else ex.is_valid_size(size, depth), "shrink to nothing"),
+    (lambda size, depth: 1, "return True or False"),
+])
+def test_q3_typical_mistakes(answer, phrase):
+    passed, message = ex.q3._run(answer)
+    assert not passed and phrase in message, message
+
+
+def test_q2_q3_agree_with_build_unet():
+    from unet_course.models import build_unet
+
+    for size, depth in ((60, 2), (92, 3)):
+        assert ex.is_valid_size(size, depth)
+        model = build_unet((size, size, 1), 2, depth=depth, base_filters=2, padding="valid")
+        assert model.output_shape[1] == ex.output_size_valid(size, depth)

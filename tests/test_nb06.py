@@ -1,0 +1,43 @@
+"""Notebook 06's teaching code agrees with the package: the hand-assembled U-Net is build_unet."""
+
+import numpy as np
+import pytest
+
+from notebook_code import notebook_namespace
+from unet_course.exercises import ex06 as ex
+from unet_course.models import PAPER_PARAMETERS, build_unet
+
+PREAMBLE = (
+    "import numpy as np\nimport keras\nfrom keras import layers, ops\n"
+    "from unet_course.models import conv_block, decoder_block, encoder_block\n"
+)
+
+
+@pytest.fixture(scope="module")
+def nb():
+    return notebook_namespace("06_assembling_unet", ["unet_by_hand", "assemble_unet", "output_size_valid", "is_valid_size"], preamble=PREAMBLE)
+
+
+def test_hand_assembled_unet_has_the_papers_count(nb):
+    model = nb["unet_by_hand"]((572, 572, 1), 2, padding="valid")
+    reference = build_unet((572, 572, 1), 2, padding="valid")
+    assert model.count_params() == reference.count_params() == PAPER_PARAMETERS
+    assert model.output_shape == reference.output_shape == (None, 388, 388, 2)
+    assert [layer.name for layer in model.layers] == [layer.name for layer in reference.layers]
+
+
+@pytest.mark.parametrize("input_shape, num_classes, padding", [((188, 188, 1), 2, "valid"), ((32, 48, 3), 4, "same"), ((16, 16, 1), 1, "same")])
+def test_hand_assembled_unet_predicts_like_build_unet(nb, input_shape, num_classes, padding):
+    mine = nb["unet_by_hand"](input_shape, num_classes, base_filters=4, padding=padding)
+    reference = build_unet(input_shape, num_classes, base_filters=4, padding=padding)
+    assert mine.output_shape == reference.output_shape
+    assert mine.count_params() == reference.count_params()
+    reference.set_weights(mine.get_weights())
+    images = np.random.default_rng(1).random((2, *input_shape), dtype=np.float32)
+    np.testing.assert_allclose(mine.predict(images, verbose=0), reference.predict(images, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_notebook_solutions_pass_the_checkers(nb):
+    for exercise, name in ((ex.q1, "assemble_unet"), (ex.q2, "output_size_valid"), (ex.q3, "is_valid_size")):
+        passed, message = exercise._run(nb[name])
+        assert passed, f"{name}: {message}"

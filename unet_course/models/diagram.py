@@ -1,0 +1,256 @@
+"""A U-Net drawn with matplotlib, its parameters per level, and its activation memory.
+
+These read a model built by :func:`~unet_course.models.build_unet` (or any model that uses the
+same layer names: ``enc1_...``, ``bottleneck_...``, ``dec1_...``, ``classifier``) and need no
+graphviz::
+
+    >>> model = build_unet((572, 572, 1), 2, padding="valid")
+    >>> fig = draw_unet(model)                 # the U, one box per level, shapes H x W x C
+    >>> parameters_per_level(model)["bottleneck"]
+    14157824
+    >>> activation_memory(model) / 2**20       # MiB per image, float32
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
+
+from unet_course.viz import PALETTE
+
+#: Colours of the diagram (Okabe-Ito, from ``unet_course.viz.PALETTE``).
+COLOURS = {
+    "encoder": PALETTE[2],  # sky blue
+    "bottleneck": PALETTE[6],  # reddish purple
+    "decoder": PALETTE[1],  # orange
+    "pool": PALETTE[5],  # vermilion
+    "up": PALETTE[4],  # bluish green
+    "skip": PALETTE[7],  # blue
+}
+
+
+def _as_model(model_or_config):
+    """A Keras model from a model or from a dict of ``build_unet`` arguments."""
+    if isinstance(model_or_config, dict):
+        from unet_course.models.unet import build_unet
+
+        config = dict(model_or_config)
+        if "input_shape" not in config or "num_classes" not in config:
+            raise ValueError(
+                f"A config needs at least 'input_shape' and 'num_classes' (the arguments of build_unet), got keys {sorted(config)}."
+            )
+        return build_unet(config.pop("input_shape"), config.pop("num_classes"), **config)
+    if not hasattr(model_or_config, "layers"):
+        raise ValueError(
+            f"Expected a Keras model or a dict of build_unet arguments, got {type(model_or_config).__name__}. "
+            "Pass e.g. build_unet((128, 128, 1), 2) or {'input_shape': (128, 128, 1), 'num_classes': 2}."
+        )
+    return model_or_config
+
+
+def _depth(model) -> int:
+    names = {layer.name for layer in model.layers}
+    depth = 0
+    while f"enc{depth + 1}_pool" in names:
+        depth += 1
+    if depth == 0 or not any(n.startswith("bottleneck_") for n in names) or "classifier" not in names:
+        raise ValueError(
+            f"Model {model.name!r} does not use build_unet's layer names (enc1_pool, bottleneck_conv1, dec1_..., "
+            "classifier). Build it with build_unet, or name your blocks the same way (name='enc1', ...)."
+        )
+    return depth
+
+
+def _shape(tensor) -> tuple:
+    return tuple(tensor.shape[1:])
+
+
+def _fmt(shape) -> str:
+    return "×".join("?" if s is None else str(s) for s in shape)
+
+
+def _last_layer(model, prefix: str):
+    found = [layer for layer in model.layers if layer.name.startswith(prefix)]
+    return found[-1]
+
+
+def unet_levels(model) -> dict:
+    """Shapes along the U (without the batch axis), read from the model's layers.
+
+    Returns ``{"input", "output", "depth", "encoder": [...], "pooled": [...], "bottleneck",
+    "decoder": [...], "upsampling": [...], "skip": [...]}``, lists ordered level 1 (top) to
+    level ``depth`` (bottom). ``skip`` holds ``"concat"``, ``"add"`` or ``None`` and whether the
+    skip is cropped.
+    """
+    model = _as_model(model)
+    depth = _depth(model)
+    names = {layer.name for layer in model.layers}
+    levels = {"depth": depth, "input": _shape(model.inputs[0]), "output": _shape(model.outputs[0])}
+    levels["encoder"] = [_shape(model.get_layer(f"enc{i}_pool").input) for i in range(1, depth + 1)]
+    levels["pooled"] = [_shape(model.get_layer(f"enc{i}_pool").output) for i in range(1, depth + 1)]
+    levels["bottleneck"] = _shape(_last_layer(model, "bottleneck_").output)
+    levels["decoder"] = [_shape(_last_layer(model, f"dec{i}_").output) for i in range(1, depth + 1)]
+    upsampling, skips = [], []
+    for i in range(1, depth + 1):
+        up = model.get_layer(f"dec{i}_up")
+        if type(up).__name__ == "Conv2DTranspose":
+            upsampling.append("up-conv 2×2")
+        else:
+            upsampling.append(f"{getattr(up, 'interpolation', 'resize')} ×2 + conv 3×3")
+        mode = "concat" if f"dec{i}_concat" in names else "add" if f"dec{i}_add" in names else None
+        skips.append((mode, f"dec{i}_crop" in names))
+    levels["upsampling"], levels["skip"] = upsampling, skips
+    return levels
+
+
+def parameters_per_level(model) -> dict:
+    """Trainable and non-trainable parameters of each part of the U, in the order of the U.
+
+    Returns ``{"enc1": n, ..., "enc<depth>": n, "bottleneck": n, "dec<depth>": n, ..., "dec1": n,
+    "classifier": n}``; the values add up to ``model.count_params()``.
+    """
+    model = _as_model(model)
+    depth = _depth(model)
+    parts = [f"enc{i}" for i in range(1, depth + 1)] + ["bottleneck"] + [f"dec{i}" for i in range(depth, 0, -1)] + ["classifier"]
+    counts = dict.fromkeys(parts, 0)
+    for layer in model.layers:
+        part = layer.name if layer.name == "classifier" else layer.name.split("_", 1)[0]
+        if part in counts:
+            counts[part] += layer.count_params()
+        elif layer.count_params():
+            raise ValueError(f"Layer {layer.name!r} has parameters but belongs to no level; name it enc<i>_..., bottleneck_..., dec<i>_... or classifier.")
+    return counts
+
+
+def activation_memory(model, *, batch_size: int = 1, bytes_per_value: int = 4) -> int:
+    """Bytes taken by the output tensors of all layers (the input included) for ``batch_size`` images.
+
+    This is what a forward pass produces and training keeps for the backward pass, counted
+    as ``bytes_per_value`` (4 for float32) per number. It leaves out the weights, their
+    gradients, the optimizer's state and the backend's temporary buffers; a backend may also
+    fuse layers (e.g. a convolution and its ReLU) and store less. Use it to compare models
+    and input sizes, not as an exact peak.
+    """
+    model = _as_model(model)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a whole number >= 1, got {batch_size!r}.")
+    total = 0
+    for layer in model.layers:
+        outputs = layer.output if isinstance(layer.output, (list, tuple)) else [layer.output]
+        for tensor in outputs:
+            shape = _shape(tensor)
+            if any(s is None for s in shape):
+                raise ValueError(f"Layer {layer.name!r} has an unknown size {shape}: build the model with a fixed input_shape.")
+            total += math.prod(shape)
+    return int(total * batch_size * bytes_per_value)
+
+
+def _box(ax, x, y, text, colour, width, height):
+    ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height, boxstyle="round,pad=0.02,rounding_size=0.08",
+                                facecolor=colour, edgecolor="#1a1a1a", linewidth=1.0, alpha=0.9))
+    ax.text(x, y, text, ha="center", va="center", fontsize=10, color="#1a1a1a")
+
+
+def _arrow(ax, start, end, colour, style="-|>", linestyle="-", text=None, text_xy=None, **text_kw):
+    ax.add_patch(FancyArrowPatch(start, end, arrowstyle=style, mutation_scale=12, color=colour, linewidth=1.6, linestyle=linestyle))
+    if text:
+        ax.text(*(text_xy or ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2)), text, color=colour, fontsize=9, **text_kw)
+
+
+def draw_unet(model_or_config, *, ax=None, title: str | None = None):
+    """Draw the U: one box per level with its shape (H×W×C), arrows for pooling, upsampling and skips.
+
+    ``model_or_config`` is a model from ``build_unet`` or a dict of its arguments, e.g.
+    ``{"input_shape": (572, 572, 1), "num_classes": 2, "padding": "valid"}`` (then the model is
+    built, which takes a second for the paper's size). Returns the figure.
+    """
+    model = _as_model(model_or_config)
+    levels = unet_levels(model)
+    depth = levels["depth"]
+    width, height, step, gap = 1.9, 0.62, 0.8, 1.8
+    right = width + gap + 2 * (depth - 1) * step  # x of dec1
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(right + width + 2.4, 1.9 + 1.1 * (depth + 1)))
+    else:
+        fig = ax.figure
+
+    def enc_xy(i):  # i = 0 (top) .. depth - 1
+        return (i * step, -i)
+
+    def dec_xy(i):
+        return (right - i * step, -i)
+
+    bottom = (right / 2, -depth)
+    for i in range(depth):
+        _box(ax, *enc_xy(i), f"enc{i + 1}\n{_fmt(levels['encoder'][i])}", COLOURS["encoder"], width, height)
+        _box(ax, *dec_xy(i), f"dec{i + 1}\n{_fmt(levels['decoder'][i])}", COLOURS["decoder"], width, height)
+        # pooling: down from encoder i to encoder i+1 (or the bottleneck)
+        below = enc_xy(i + 1) if i + 1 < depth else bottom
+        x0, y0 = enc_xy(i)
+        _arrow(ax, (x0 - 0.35, y0 - height / 2), (below[0] - 0.35, below[1] + height / 2), COLOURS["pool"],
+               text=f"pool → {_fmt(levels['pooled'][i][:2])}", text_xy=(x0 - 0.45, y0 - 0.5), ha="right", va="center")
+        # upsampling: up from decoder i+1 (or the bottleneck) to decoder i
+        under = dec_xy(i + 1) if i + 1 < depth else bottom
+        x1, y1 = dec_xy(i)
+        _arrow(ax, (under[0] + 0.35, under[1] + height / 2), (x1 + 0.35, y1 - height / 2), COLOURS["up"],
+               text=levels["upsampling"][i], text_xy=(x1 + 0.45, y1 - 0.5), ha="left", va="center")
+        mode, cropped = levels["skip"][i]
+        if mode:
+            label = ("copy, crop, " if cropped else "copy, ") + mode
+            _arrow(ax, (x0 + width / 2, y0), (x1 - width / 2, y1), COLOURS["skip"], linestyle="--",
+                   text=label, text_xy=((x0 + x1) / 2, y0 + 0.08), ha="center", va="bottom")
+    _box(ax, *bottom, f"bottleneck\n{_fmt(levels['bottleneck'])}", COLOURS["bottleneck"], width, height)
+    x0, y0 = enc_xy(0)
+    x1, y1 = dec_xy(0)
+    ax.text(x0, y0 + 0.62, f"input {_fmt(levels['input'])}", ha="center", va="bottom", fontsize=10, weight="bold")
+    _arrow(ax, (x0, y0 + 0.6), (x0, y0 + height / 2), "#1a1a1a")
+    ax.text(x1, y1 + 0.62, f"output {_fmt(levels['output'])}", ha="center", va="bottom", fontsize=10, weight="bold")
+    _arrow(ax, (x1, y1 + height / 2), (x1, y1 + 0.6), "#1a1a1a", text="1×1 conv", text_xy=(x1 + 0.08, y1 + 0.38), va="center")
+    handles = [
+        Patch(facecolor=COLOURS["encoder"], edgecolor="#1a1a1a", label="encoder level: 2 × (conv 3×3 + ReLU)"),
+        Patch(facecolor=COLOURS["bottleneck"], edgecolor="#1a1a1a", label="bottleneck: 2 × (conv 3×3 + ReLU)"),
+        Patch(facecolor=COLOURS["decoder"], edgecolor="#1a1a1a", label="decoder level: upsample, merge, 2 × conv"),
+        plt.Line2D([], [], color=COLOURS["pool"], lw=2, label="max pool 2×2 (halves H, W)"),
+        plt.Line2D([], [], color=COLOURS["up"], lw=2, label="upsampling (doubles H, W)"),
+        plt.Line2D([], [], color=COLOURS["skip"], lw=2, ls="--", label="skip connection"),
+    ]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.02), ncol=2, fontsize=9, frameon=False)
+    ax.set_xlim(-width / 2 - 1.2, right + width / 2 + 1.2)
+    ax.set_ylim(-depth - 0.6, 1.3)
+    ax.set_axis_off()
+    ax.set_title(title or f"{model.name}: {model.count_params():,} parameters, boxes show each block's output H×W×C")
+    fig.tight_layout()
+    return fig
+
+
+def plot_parameters_per_level(model, *, ax=None, title: str | None = None):
+    """Bar chart of :func:`parameters_per_level`: encoder and decoder side by side at each level."""
+    model = _as_model(model)
+    counts = parameters_per_level(model)
+    depth = _depth(model)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    else:
+        fig = ax.figure
+    positions = np.arange(depth + 1)
+    enc = [counts[f"enc{i}"] for i in range(1, depth + 1)] + [0]
+    dec = [counts[f"dec{i}"] for i in range(1, depth + 1)] + [0]
+    scale = 1e6
+    ax.bar(positions[:-1] - 0.2, np.array(enc[:-1]) / scale, 0.4, color=COLOURS["encoder"], edgecolor="#1a1a1a", label="encoder block")
+    ax.bar(positions[:-1] + 0.2, np.array(dec[:-1]) / scale, 0.4, color=COLOURS["decoder"], edgecolor="#1a1a1a", hatch="//",
+           label="decoder block (upsampling + 2 convs)")
+    ax.bar(positions[-1], counts["bottleneck"] / scale, 0.5, color=COLOURS["bottleneck"], edgecolor="#1a1a1a", label="bottleneck")
+    total = model.count_params()
+    for x, value in [(p - 0.2, v) for p, v in zip(positions[:-1], enc)] + [(p + 0.2, v) for p, v in zip(positions[:-1], dec)] + [(positions[-1], counts["bottleneck"])]:
+        ax.text(x, value / scale, f"{value / total:.1%}", ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(positions, [f"level {i}" for i in range(1, depth + 1)] + ["bottleneck"])
+    ax.set_ylabel("parameters (millions)")
+    ax.set_xlabel("level of the U (level 1 = full resolution)")
+    ax.set_title(title or f"{model.name}: parameters per level (labels: share of {total:,}; classifier {counts['classifier']:,})", fontsize=10)
+    ax.legend(frameon=False)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
