@@ -1,0 +1,80 @@
+"""Exercises of notebook 04: references pass, typical mistakes get their message."""
+
+import numpy as np
+import pytest
+
+from unet_course.exercises import ex04 as ex
+
+
+def message(exercise, answer):
+    passed, text = exercise._run(answer)
+    return passed, text
+
+
+@pytest.mark.parametrize("exercise", [ex.q1, ex.q2, ex.q3])
+def test_reference_passes(exercise, capsys):
+    exercise.check(exercise.reference)
+    assert "✅" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("exercise", [ex.q1, ex.q2, ex.q3])
+def test_none_and_not_implemented_give_feedback(exercise):
+    def todo(*args):
+        raise NotImplementedError()
+
+    passed, text = message(exercise, None)
+    assert not passed and "None" in text
+    passed, text = message(exercise, todo)
+    assert not passed and "not yet implemented" in text
+
+
+@pytest.mark.parametrize("answer, phrase", [
+    (lambda n, k, s, p: (n - 1) * s, "Add the kernel size"),
+    (lambda n, k, s, p: n * s, "the 'same' size"),
+    (lambda n, k, s, p: (n - 1) * s + k, "the 'valid' size"),
+    (lambda n, k, s, p: n * s + k, "one stride too many"),
+    (lambda n, k, s, p: (n - k) // s + 1, "ordinary (strided) convolution"),
+    (lambda n, k, s, p: "8", None),
+])
+def test_q1_mistakes(answer, phrase):
+    passed, text = message(ex.q1, answer)
+    assert not passed
+    if phrase:
+        assert phrase in text
+
+
+def test_q1_fraction_is_refused():
+    passed, text = message(ex.q1, lambda n, k, s, p: (n - 1) * s + k / 2)
+    assert not passed and "fraction" in text
+
+
+def test_q2_mistakes():
+    passed, text = message(ex.q2, ex._overwrite)
+    assert not passed and "use +=" in text
+    passed, text = message(ex.q2, lambda x, kernel, s: ex.transposed_conv2d(x, kernel[::-1, ::-1], s))
+    assert not passed and "flipped kernel" in text
+    passed, text = message(ex.q2, lambda x, kernel, s: np.zeros((x.shape[0] * s, x.shape[1] * s)))
+    assert not passed and "n * stride per axis" in text
+    passed, text = message(ex.q2, lambda x, kernel, s: ex.transposed_conv2d(x, kernel, 1))
+    assert not passed and "ignore the stride" in text
+    passed, text = message(ex.q2, lambda x, kernel, s: ex.transposed_conv2d(np.ones_like(x), kernel, s))
+    assert not passed and "ignores the input values" in text
+
+
+def test_q2_swapped_axes():
+    def swapped(x, kernel, s):
+        return ex.transposed_conv2d(x.T, kernel, s).T
+
+    passed, text = message(ex.q2, swapped)
+    assert not passed and "swapped" in text
+
+
+def test_q3_mistakes():
+    passed, text = message(ex.q3, lambda a, b, k: k * k * a * b)
+    assert not passed and "Add the biases" in text
+    passed, text = message(ex.q3, lambda a, b, k: k * k * b + b)
+    assert not passed and "multiply by in_channels" in text
+    passed, text = message(ex.q3, lambda a, b, k: k * a * b + b)
+    assert not passed and "kernel_size squared" in text
+    passed, text = message(ex.q3, lambda a, b, k: k * k * a * b + a)
+    assert not passed and "output* channel" in text
