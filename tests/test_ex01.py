@@ -1,0 +1,88 @@
+"""Exercises of notebook 01: the references pass, typical mistakes get the message meant for them."""
+
+import numpy as np
+import pytest
+
+from unet_course.exercises import ex01 as ex
+
+
+def not_done(*args):
+    raise NotImplementedError()
+
+
+@pytest.mark.parametrize("exercise, reference", [(ex.q1, ex.to_one_hot), (ex.q2, ex.to_class_ids), (ex.q3, ex.bounding_box)])
+def test_reference_passes(exercise, reference, capsys):
+    exercise.check(reference)
+    assert "✅" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("exercise", [ex.q1, ex.q2, ex.q3])
+def test_none_and_not_implemented_give_feedback(exercise):
+    passed, message = exercise._run(None)
+    assert not passed and "You passed None" in message
+    passed, message = exercise._run(not_done)
+    assert not passed and "not yet implemented" in message
+
+
+@pytest.mark.parametrize("answer, phrase", [
+    (lambda m, c: np.moveaxis(np.eye(c, dtype="float32")[m], -1, 0), "channels first"),
+    (lambda m, c: np.eye(int(m.max()) + 1, dtype="float32")[m], "mask.max() + 1"),
+    (lambda m, c: np.eye(c - 1, dtype="float32")[np.minimum(m, c - 2)], "one too few"),
+    (lambda m, c: np.eye(c + 1, dtype="float32")[m], "one too many"),
+    (lambda m, c: m[..., None] == np.arange(c), "dtype bool"),
+    (lambda m, c: np.eye(c, dtype=int)[m], "Return floats"),
+    (lambda m, c: np.eye(c, dtype="float32")[m.T], "rows and columns are swapped"),
+    (lambda m, c: np.eye(c, dtype="float32")[m.ravel()], "flattened"),
+    (lambda m, c: m.astype("float32"), "shape of the mask itself"),
+    (lambda m, c: np.eye(c, dtype="float32")[(m + 1) % c], "wrong channels"),
+    (lambda m, c: np.eye(c, dtype="float32")[m] if m.ndim == 2 else 1 / 0, "batch of 2 masks"),
+])
+def test_q1_mistakes(answer, phrase):
+    passed, message = ex.q1._run(answer)
+    assert not passed
+    assert phrase in message
+
+
+@pytest.mark.parametrize("answer, phrase", [
+    (lambda x: np.argmax(x), "without axis="),
+    (lambda x: np.argmax(x, axis=0), "first axis"),
+    (lambda x: np.argmax(x, axis=-1)[..., None], "keepdims"),
+    (lambda x: np.argmin(x, axis=-1), "argmin"),
+    (lambda x: (x * np.arange(x.shape[-1])).sum(-1).round().astype(int), "exact one-hot"),
+    (lambda x: np.argmax(x, axis=-1).astype(float), "dtype float64"),
+    (lambda x: x, "input's shape"),
+])
+def test_q2_mistakes(answer, phrase):
+    passed, message = ex.q2._run(answer)
+    assert not passed
+    assert phrase in message
+
+
+def _box(mask, keep, order):
+    rows, cols = np.nonzero(keep(mask))
+    if rows.size == 0:
+        return None
+    top, left, bottom, right = rows.min(), cols.min(), rows.max() + 1, cols.max() + 1
+    return order(int(top), int(left), int(bottom), int(right))
+
+
+@pytest.mark.parametrize("answer, phrase", [
+    (lambda m, c: _box(m, lambda x: x == c, lambda t, l, b, r: (t, l, b - 1, r - 1)), "inclusive"),
+    (lambda m, c: _box(m, lambda x: x == c, lambda t, l, b, r: (l, t, r, b)), "x before y"),
+    (lambda m, c: _box(m, lambda x: x == c, lambda t, l, b, r: (t, l, b - t, r - l)), "height and width"),
+    (lambda m, c: _box(m, lambda x: x != 0, lambda t, l, b, r: (t, l, b, r)), "all foreground"),
+    (lambda m, c: (lambda r, k: (r.min(), k.min(), r.max() + 1, k.max() + 1))(*np.nonzero(m == c)), "return None instead of failing"),
+    (lambda m, c: _box(m, lambda x: x == c, lambda t, l, b, r: (t, l, b, r)) or (0, 0, 0, 0), "return None"),
+    (lambda m, c: 3, "four"),
+])
+def test_q3_mistakes(answer, phrase):
+    passed, message = ex.q3._run(answer)
+    assert not passed
+    assert phrase in message
+
+
+def test_solution_and_hint_print(capsys):
+    ex.q1.hint()
+    ex.q3.solution()
+    out = capsys.readouterr().out
+    assert "np.eye" in out and "def bounding_box" in out

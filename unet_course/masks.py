@@ -1,0 +1,113 @@
+"""Mask helpers: class ids <-> one-hot, bounding boxes and instances from a class-id mask.
+
+A *class-id mask* has one whole number per pixel, shape ``(H, W)`` (or ``(N, H, W)`` for a
+batch). Its *one-hot* form adds a last axis with one channel per class, ``(H, W, C)``:
+channel ``k`` is 1 where the pixel belongs to class ``k`` and 0 elsewhere.
+
+Instances are found with connected components (4-connectivity) of each class: two
+touching shapes of the same class therefore count as one instance. Real instance
+segmentation data sets store instance ids for exactly this reason.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from unet_course._validation import as_mask_array, check_class_ids, check_positive_int
+
+__all__ = ["to_one_hot", "to_class_ids", "bounding_box", "label_components", "instances"]
+
+
+def to_one_hot(mask, num_classes: int) -> np.ndarray:
+    """One-hot encode a class-id mask: ``(..., H, W)`` -> ``(..., H, W, num_classes)`` float32.
+
+    >>> to_one_hot([[0, 2]], 3)
+    array([[[1., 0., 0.],
+            [0., 0., 1.]]], dtype=float32)
+    """
+    num_classes = check_positive_int("num_classes", num_classes)
+    mask = check_class_ids("mask", as_mask_array("mask", mask), num_classes)
+    return np.eye(num_classes, dtype=np.float32)[mask]
+
+
+def to_class_ids(one_hot) -> np.ndarray:
+    """Class ids from one-hot masks or predicted probabilities: argmax over the last axis.
+
+    ``(..., C)`` -> ``(...)``, as uint8 when there are at most 256 classes (like the
+    course's masks), else int32.
+    """
+    array = np.asarray(one_hot)
+    if array.ndim < 1 or array.size == 0:
+        raise ValueError(f"one_hot must have a last axis of classes, got shape {array.shape}.")
+    if array.shape[-1] == 1:
+        raise ValueError(
+            "one_hot has a single channel (shape ending in 1): that is a sigmoid (binary) output. "
+            "Threshold it instead: (probabilities[..., 0] > 0.5)."
+        )
+    ids = np.argmax(array, axis=-1)
+    return ids.astype(np.uint8 if array.shape[-1] <= 256 else np.int32)
+
+
+def bounding_box(mask, class_id: int):
+    """The box around every pixel of ``class_id``: ``(top, left, bottom, right)``, or None.
+
+    ``bottom`` and ``right`` are exclusive, as in Python slices, so
+    ``mask[top:bottom, left:right]`` holds every pixel of the class. ``None`` when the class
+    does not occur in the mask.
+    """
+    mask = as_mask_array("mask", mask)
+    if mask.ndim != 2:
+        raise ValueError(f"mask must be one (H, W) mask, got shape {mask.shape}; pass masks[i] for a batch.")
+    rows, cols = np.nonzero(mask == class_id)
+    if rows.size == 0:
+        return None
+    return int(rows.min()), int(cols.min()), int(rows.max()) + 1, int(cols.max()) + 1
+
+
+def label_components(binary) -> tuple[np.ndarray, int]:
+    """Connected components (4-connectivity) of a boolean ``(H, W)`` array.
+
+    Returns ``(labels, count)``: labels 1..count for the components, 0 elsewhere, numbered
+    in the order of their first pixel (row by row). Every pixel starts with its own label and
+    repeatedly takes the smallest label among itself and its 4 neighbours inside the
+    component, until nothing changes: a flood fill done in NumPy.
+    """
+    binary = np.asarray(binary)
+    if binary.ndim != 2:
+        raise ValueError(f"binary must be a 2-D (H, W) array, got shape {binary.shape}.")
+    binary = binary.astype(bool)
+    height, width = binary.shape
+    big = height * width
+    labels = np.where(binary, np.arange(big).reshape(height, width), big)
+    while True:
+        padded = np.pad(labels, 1, constant_values=big)
+        neighbours = np.minimum.reduce([padded[:-2, 1:-1], padded[2:, 1:-1], padded[1:-1, :-2], padded[1:-1, 2:], labels])
+        new = np.where(binary, neighbours, big)
+        if np.array_equal(new, labels):
+            break
+        labels = new
+    roots, consecutive = np.unique(labels, return_inverse=True)
+    consecutive = consecutive.reshape(height, width)
+    count = int(np.sum(roots < big))
+    return np.where(binary, consecutive + 1, 0).astype(np.int32), count
+
+
+def instances(mask, background: int = 0):
+    """Instances of a class-id mask: connected components of each class except background.
+
+    Returns ``(instance_ids, classes)``: ``instance_ids`` is an int32 ``(H, W)`` array with
+    0 for background and 1..N for the instances, and ``classes[i - 1]`` is the class id of
+    instance ``i``. Instances are numbered class by class, then row by row.
+    """
+    mask = as_mask_array("mask", mask)
+    if mask.ndim != 2:
+        raise ValueError(f"mask must be one (H, W) mask, got shape {mask.shape}; pass masks[i] for a batch.")
+    instance_ids = np.zeros(mask.shape, dtype=np.int32)
+    classes: list[int] = []
+    for class_id in np.unique(mask):
+        if class_id == background:
+            continue
+        labels, count = label_components(mask == class_id)
+        instance_ids[labels > 0] = labels[labels > 0] + len(classes)
+        classes.extend([int(class_id)] * count)
+    return instance_ids, classes
