@@ -132,3 +132,12 @@ def test_receptive_field_by_brute_force():
         lit = np.flatnonzero(out[:, centre, centre, 0] > 0)
         measured.append(int(lit.max() - lit.min() + 1))
     assert measured == expected == [5, 14, 32]
+
+
+def test_receptive_field_docstring_examples():
+    import doctest
+
+    import unet_course.models.receptive_field as module
+
+    result = doctest.testmod(module)
+    assert result.attempted > 0 and result.failed == 0
