@@ -46,6 +46,7 @@ def draw_sample(images, masks, index: int = 0, alpha: float = 0.5, *, class_name
 def sample_browser(images, masks, *, class_names=CLASS_NAMES, alpha: float = 0.5):
     """An ipywidgets box: an index slider and an opacity slider above the :func:`draw_sample` figure."""
     import ipywidgets as widgets
+    from IPython.display import display
 
     images, masks = _check(images, masks)
     index = widgets.IntSlider(value=0, min=0, max=len(images) - 1, description="example")
@@ -56,7 +57,7 @@ def sample_browser(images, masks, *, class_names=CLASS_NAMES, alpha: float = 0.5
         with output:
             output.clear_output(wait=True)
             fig = draw_sample(images, masks, index.value, opacity.value, class_names=class_names)
-            plt.show()
+            display(fig)  # works with every matplotlib backend, unlike plt.show()
             plt.close(fig)
 
     index.observe(redraw, names="value")
