@@ -48,6 +48,8 @@ HERE = Path(__file__).resolve().parent
 RESULTS_PATH = HERE / "RESULTS.md"
 NUM_CLASSES = 4  # background, circle, square, triangle (the shapes data set)
 SEED = 42
+#: A benchmark whose paired ratios span more than this factor is flagged as noisy.
+NOISY_SPREAD = 2.0
 
 #: Problem sizes. ``full`` is what ``make bench`` reports; ``quick`` is a smoke test. Quick
 #: trains with SGD: tracing Adam's update takes seconds per model, the smoke test should not.
@@ -74,6 +76,11 @@ class Timing:
     @property
     def ratio(self) -> float:
         return self.ours / self.baseline
+
+    @property
+    def noisy(self) -> bool:
+        """True when the per-repeat ratios span more than a factor of 2 (a busy machine)."""
+        return max(self.paired_ratios) > NOISY_SPREAD * min(self.paired_ratios)
 
 
 def compare(ours, baseline, *, repeats: int, min_time: float) -> Timing:
@@ -292,8 +299,10 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1e3:.3g}" if seconds < 1 else f"{seconds * 1e3:.0f}"
 
 
-def _range(ratios: list[float]) -> str:
-    return f"{min(ratios):.2f}–{max(ratios):.2f}"
+def _paired(timing: Timing) -> str:
+    ratios = timing.paired_ratios
+    text = f"{statistics.median(ratios):.2f} [{min(ratios):.2f}–{max(ratios):.2f}]"
+    return text + (" noisy" if timing.noisy else "")
 
 
 def machine() -> dict[str, str]:
@@ -317,9 +326,9 @@ def machine() -> dict[str, str]:
 
 
 def text_table(results: list[Result]) -> str:
-    rows = [("benchmark", "ours ms", "baseline ms", "ratio", "paired", "baseline is")]
+    rows = [("benchmark", "ours ms", "baseline ms", "ratio", "paired median [min-max]", "baseline is")]
     for r in results:
-        rows.append((r.name, _ms(r.timing.ours), _ms(r.timing.baseline), f"{r.ratio:.2f}", _range(r.timing.paired_ratios), r.baseline_is))
+        rows.append((r.name, _ms(r.timing.ours), _ms(r.timing.baseline), f"{r.ratio:.2f}", _paired(r.timing), r.baseline_is))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     lines = []
     for row in rows:
@@ -343,11 +352,17 @@ def markdown(results: list[Result], *, mode: str, sizes: dict, repeats: int, min
         f"base_filters {sizes['base_filters']}, depth {sizes['depth']}, {NUM_CLASSES} classes, optimizer {sizes['optimizer']})",
         f"- Timing: 1 warm-up call, then the median of {repeats} repeats (each at least {min_time:g} s of calls), time.perf_counter",
         "",
-        "| benchmark | ours (ms) | baseline (ms) | ratio ours/baseline | paired ratios min–max | the baseline is |",
+        "| benchmark | ours (ms) | baseline (ms) | ratio ours/baseline | paired ratios: median [min–max] | the baseline is |",
         "|---|---:|---:|---:|---:|---|",
     ]
     for r in results:
-        lines.append(f"| {r.name} | {_ms(r.timing.ours)} | {_ms(r.timing.baseline)} | **{r.ratio:.2f}** | {_range(r.timing.paired_ratios)} | {r.baseline_is} |")
+        lines.append(f"| {r.name} | {_ms(r.timing.ours)} | {_ms(r.timing.baseline)} | **{r.ratio:.2f}** | {_paired(r.timing)} | {r.baseline_is} |")
+    if any(r.timing.noisy for r in results):
+        lines += [
+            "",
+            f"*noisy*: the per-repeat ratios of that row span more than a factor of {NOISY_SPREAD:g}; the machine was busy "
+            "(see the load average). Read its ratio as a rough value and re-run on a quieter machine, or with more `--repeats`.",
+        ]
     lines += ["", "## Checks", ""]
     seen = set()
     for r in results:
@@ -363,12 +378,12 @@ def markdown(results: list[Result], *, mode: str, sizes: dict, repeats: int, min
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes and 1 repeat (a smoke test); does not overwrite RESULTS.md unless --output is given")
-    parser.add_argument("--repeats", type=int, default=None, help="timed repeats per benchmark (default 9, or 1 with --quick)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed repeats per benchmark (default 15, or 1 with --quick)")
     parser.add_argument("--min-time", type=float, default=None, help="minimum seconds per repeat (default 0.2, or 0 with --quick)")
     parser.add_argument("--output", type=Path, default=None, help=f"Markdown file to write (default {RESULTS_PATH.relative_to(HERE.parent)} in full mode, none with --quick)")
     args = parser.parse_args(argv)
     if args.repeats is None:
-        args.repeats = 1 if args.quick else 9
+        args.repeats = 1 if args.quick else 15
     if args.repeats < 1:
         parser.error(f"--repeats must be at least 1, got {args.repeats}.")
     if args.min_time is None:
