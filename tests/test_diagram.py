@@ -125,3 +125,13 @@ def test_plot_parameters_per_level(small):
     assert [t.get_text() for t in ax.get_xticklabels()] == ["level 1", "level 2", "bottleneck"]
     assert len(ax.patches) == 2 * 2 + 1
     plt.close(fig)
+
+
+def test_docstring_example():
+    import doctest
+
+    from unet_course.models import diagram
+
+    result = doctest.testmod(diagram, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
+    plt.close("all")

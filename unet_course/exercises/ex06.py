@@ -219,4 +219,4 @@ def q3(answer):
             raise Mistake(f"For input_size={size}, depth={depth} you returned True, but the feature maps shrink to nothing "
                           f"(the output would be {_size_variant(size, depth)} pixels): check that every size stays positive.")
         raise Mistake(f"For input_size={size}, depth={depth} you returned {bool(got)}, expected {expected}.")
-    return "correct! Valid sizes for depth 4 are 188, 204, ..., 572, 588: 16 apart, because 4 poolings need 16 | (size - 12)."
+    return "correct! Valid sizes for depth 4 are 188, 204, ..., 572, 588: 16 apart, and each plus 4 is divisible by 16 (572 + 4 = 576)."

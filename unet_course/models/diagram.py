@@ -4,11 +4,13 @@ These read a model built by :func:`~unet_course.models.build_unet` (or any model
 same layer names: ``enc1_...``, ``bottleneck_...``, ``dec1_...``, ``classifier``) and need no
 graphviz::
 
+    >>> from unet_course.models import build_unet
     >>> model = build_unet((572, 572, 1), 2, padding="valid")
     >>> fig = draw_unet(model)                 # the U, one box per level, shapes H x W x C
     >>> parameters_per_level(model)["bottleneck"]
     14157824
-    >>> activation_memory(model) / 2**20       # MiB per image, float32
+    >>> round(activation_memory(model) / 2**20)  # MiB per image, float32
+    1208
 """
 
 from __future__ import annotations
