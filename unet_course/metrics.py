@@ -257,8 +257,8 @@ class _OverlapScore(keras.metrics.Metric):
         return ops.mean(self._score(intersection, total))
 
     def reset_state(self):
-        self.intersection.assign(ops.zeros_like(self.intersection))
-        self.total.assign(ops.zeros_like(self.total))
+        for variable in (self.intersection, self.total):
+            variable.assign(ops.zeros(variable.shape, dtype=variable.dtype))
 
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes, "class_ids": self.class_ids, "threshold": self.threshold}
