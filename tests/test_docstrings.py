@@ -6,7 +6,13 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("module", ["unet_course.models.unet", "unet_course.metrics", "unet_course.data.synthetic"])
+@pytest.mark.parametrize("module", [
+    "unet_course.models.unet",
+    "unet_course.metrics",
+    "unet_course.data.synthetic",
+    "unet_course.models.receptive_field",
+    "unet_course.models.diagram",
+])
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0

@@ -4,12 +4,19 @@ The notebooks in ``notebooks/`` teach each idea; this package holds the finished
 tested code they use afterwards:
 
 - :mod:`unet_course.config`: FAST mode, paths, seeding, ``setup()`` for notebooks
-- :mod:`unet_course.data`: the synthetic shapes dataset (and, later, real datasets)
+- :mod:`unet_course.data`: the synthetic shapes dataset; ``sources`` (catalogue of real
+  datasets), ``io`` (image/mask folders), ``isbi2012`` (the paper's data, checksummed download)
+- :mod:`unet_course.masks`: class ids, one-hot, boxes and connected components
 - :mod:`unet_course.metrics`: pixel accuracy, IoU (Jaccard) and Dice (F1), in NumPy and Keras
 - :mod:`unet_course.losses`: Dice loss and cross-entropy + Dice
-- :mod:`unet_course.models`: ``build_unet`` and its blocks
-- :mod:`unet_course.viz`: figures
+- :mod:`unet_course.models`: ``build_unet`` and its blocks; ``receptive_field``, ``diagram``
+- :mod:`unet_course.upsampling`, :mod:`unet_course.profiling`: transposed convolution by hand,
+  overlap maps; parameters, multiply-adds, activation memory and timings of layers
+- :mod:`unet_course.evaluation`: boundary IoU and comparisons of trained models
+- :mod:`unet_course.viz`, :mod:`unet_course.widgets`: figures and interactive widgets
 - :mod:`unet_course.exercises`: exercises with feedback, one module per notebook
+- :mod:`unet_course.notebooks`, :mod:`unet_course.grading`, :mod:`unet_course.cli`: Colab
+  badges, student copies, grading, the ``unet-course`` command
 """
 
 import os as _os

@@ -94,6 +94,7 @@ def make_student_notebook(notebook, name: str):
         else:
             cell.metadata.pop("tags", None)
         cell.metadata.pop("execution", None)
+    student.metadata.pop("widgets", None)  # saved widget state belongs to the run, not to the exercise copy
     note = nbformat.v4.new_markdown_cell(STUDENT_NOTE.format(name=name))
     note.id = "student-copy-note"
     student.cells.insert(1, note)

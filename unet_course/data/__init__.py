@@ -1,5 +1,12 @@
-"""Data for the course. The synthetic shapes dataset needs no download and is the default."""
+"""Data for the course. The synthetic shapes dataset needs no download and is the default.
 
+- :mod:`~unet_course.data.synthetic`: ``make_shapes`` (the default dataset)
+- :mod:`~unet_course.data.sources`: catalogue of the real datasets the course mentions
+- :mod:`~unet_course.data.io`: images and masks from folders
+- :mod:`~unet_course.data.isbi2012`: the U-Net paper's data, downloaded and checksummed
+"""
+
+from unet_course.data.sources import dataset_names, get_dataset
 from unet_course.data.synthetic import CLASS_NAMES, make_shapes
 
-__all__ = ["CLASS_NAMES", "make_shapes"]
+__all__ = ["CLASS_NAMES", "dataset_names", "get_dataset", "make_shapes"]
