@@ -71,6 +71,18 @@ def test_q2_accepts_either_concatenation_order_and_relu_layers():
     assert passes(ex.q2, x_first)[0], passes(ex.q2, x_first)[1]
 
 
+def test_q2_accepts_keras_ops_merges():
+    from keras import ops
+
+    def with_ops(x, skip, num_filters):
+        x = layers.Conv2DTranspose(num_filters, 2, strides=2)(x)
+        x = ops.concatenate([x, skip], axis=-1)
+        x = ops.relu(layers.Conv2D(num_filters, 3, padding="same")(x))
+        return ops.relu(layers.Conv2D(num_filters, 3, padding="same")(x))
+
+    assert passes(ex.q2, with_ops)[0], passes(ex.q2, with_ops)[1]
+
+
 def test_q2_accepts_resize_convolution():
     def resize(x, skip, num_filters):
         x = layers.UpSampling2D(2, interpolation="bilinear")(x)

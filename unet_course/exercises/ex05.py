@@ -116,21 +116,24 @@ def q1(answer):
 
 
 def _layer_kinds(model):
+    """The block's layers by kind. ``model.operations`` also lists ``keras.ops`` calls
+    (``ops.concatenate``, ``ops.add``, ``ops.relu``), so those answers count too."""
     from keras import layers
 
     kinds = {"conv": [], "transpose": [], "resize": [], "concat": [], "add": [], "relu_layers": 0}
-    for layer in model.layers:
+    for layer in model.operations:
+        kind = type(layer).__name__
         if isinstance(layer, layers.Conv2DTranspose):
             kinds["transpose"].append(layer)
         elif isinstance(layer, layers.Conv2D):
             kinds["conv"].append(layer)
-        elif isinstance(layer, layers.UpSampling2D) or type(layer).__name__ == "Resizing":
+        elif isinstance(layer, layers.UpSampling2D) or kind in ("Resizing", "Resize"):
             kinds["resize"].append(layer)
-        elif isinstance(layer, layers.Concatenate):
+        elif kind == "Concatenate":
             kinds["concat"].append(layer)
-        elif isinstance(layer, layers.Add):
+        elif kind == "Add":
             kinds["add"].append(layer)
-        elif isinstance(layer, layers.ReLU) or (isinstance(layer, layers.Activation) and "relu" in str(layer.get_config().get("activation"))):
+        elif kind in ("ReLU", "Relu") or (isinstance(layer, layers.Activation) and "relu" in str(layer.get_config().get("activation"))):
             kinds["relu_layers"] += 1
     return kinds
 
