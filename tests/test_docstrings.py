@@ -12,6 +12,7 @@ import pytest
     "unet_course.data.synthetic",
     "unet_course.models.receptive_field",
     "unet_course.models.diagram",
+    "unet_course.evaluation",
 ])
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
