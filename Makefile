@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install lab test test-package test-notebooks notebooks student bench clean
+.PHONY: help install lab test test-package test-notebooks test-jax notebooks student bench clean
 
 help:
 	@echo "make lab        create .venv, install the course, open JupyterLab on notebooks/"
@@ -12,6 +12,7 @@ help:
 	@echo "make notebooks  execute every course notebook top to bottom in place (full mode), then refresh student copies"
 	@echo "make student    regenerate the exercise copies in notebooks/student/"
 	@echo "make bench      run the benchmarks in benchmarks/"
+	@echo "make test-jax   install JAX and run the package tests with KERAS_BACKEND=jax"
 
 # Install (again) only when the venv is missing or pyproject.toml changed.
 $(STAMP): pyproject.toml
@@ -34,6 +35,11 @@ test-package: install
 
 test-notebooks: install
 	UNET_COURSE_FAST=1 $(BIN)/python -m pytest notebooks
+
+# The package is backend-agnostic (keras.ops only): run its tests on JAX as well.
+test-jax: install
+	$(BIN)/python -m pip install --quiet jax
+	KERAS_BACKEND=jax UNET_COURSE_FAST=1 $(BIN)/python -m pytest tests
 
 notebooks: install
 	$(BIN)/unet-course run-notebooks
