@@ -12,7 +12,6 @@ from keras import layers  # noqa: E402
 
 from unet_course.models import build_unet  # noqa: E402
 from unet_course.models.diagram import (  # noqa: E402
-    activation_memory,
     draw_unet,
     parameters_per_level,
     plot_parameters_per_level,
@@ -72,19 +71,23 @@ def test_parameters_per_level_of_the_paper():
     assert sum(counts.values()) == 31_030_658
 
 
-def test_activation_memory_counts_every_layer_output(small):
+def test_activation_bytes_counts_every_layer_output(small):
+    from unet_course.profiling import activation_bytes
+
     values = sum(math.prod(layer.output.shape[1:]) for layer in small.layers)
-    assert activation_memory(small) == 4 * values
-    assert activation_memory(small, batch_size=3) == 12 * values
-    assert activation_memory(small, bytes_per_value=2) == 2 * values
+    assert activation_bytes(small) == 4 * values
+    assert activation_bytes(small, batch_size=3) == 12 * values
+    assert activation_bytes(small, bytes_per_value=2) == 2 * values
     with pytest.raises(ValueError, match="batch_size"):
-        activation_memory(small, batch_size=0)
+        activation_bytes(small, batch_size=0)
 
 
-def test_activation_memory_needs_fixed_sizes():
+def test_activation_bytes_needs_fixed_sizes():
+    from unet_course.profiling import activation_bytes
+
     model = build_unet((None, None, 1), 2, depth=2, base_filters=4)
-    with pytest.raises(ValueError, match="fixed input_shape"):
-        activation_memory(model)
+    with pytest.raises(ValueError, match="fixed input size"):
+        activation_bytes(model)
 
 
 def test_other_models_are_refused_with_a_message():

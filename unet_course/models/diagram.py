@@ -1,4 +1,4 @@
-"""A U-Net drawn with matplotlib, its parameters per level, and its activation memory.
+"""A U-Net drawn with matplotlib, and its parameters per level.
 
 These read a model built by :func:`~unet_course.models.build_unet` (or any model that uses the
 same layer names: ``enc1_...``, ``bottleneck_...``, ``dec1_...``, ``classifier``) and need no
@@ -9,13 +9,12 @@ graphviz::
     >>> fig = draw_unet(model)                 # the U, one box per level, shapes H x W x C
     >>> parameters_per_level(model)["bottleneck"]
     14157824
-    >>> round(activation_memory(model) / 2**20)  # MiB per image, float32
-    1208
+
+Activation memory is counted by :func:`unet_course.profiling.activation_bytes`.
 """
 
 from __future__ import annotations
 
-import math
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -125,29 +124,6 @@ def parameters_per_level(model) -> dict:
         elif layer.count_params():
             raise ValueError(f"Layer {layer.name!r} has parameters but belongs to no level; name it enc<i>_..., bottleneck_..., dec<i>_... or classifier.")
     return counts
-
-
-def activation_memory(model, *, batch_size: int = 1, bytes_per_value: int = 4) -> int:
-    """Bytes taken by the output tensors of all layers (the input included) for ``batch_size`` images.
-
-    This is what a forward pass produces and training keeps for the backward pass, counted
-    as ``bytes_per_value`` (4 for float32) per number. It leaves out the weights, their
-    gradients, the optimizer's state and the backend's temporary buffers; a backend may also
-    fuse layers (e.g. a convolution and its ReLU) and store less. Use it to compare models
-    and input sizes, not as an exact peak.
-    """
-    model = _as_model(model)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a whole number >= 1, got {batch_size!r}.")
-    total = 0
-    for layer in model.layers:
-        outputs = layer.output if isinstance(layer.output, (list, tuple)) else [layer.output]
-        for tensor in outputs:
-            shape = _shape(tensor)
-            if any(s is None for s in shape):
-                raise ValueError(f"Layer {layer.name!r} has an unknown size {shape}: build the model with a fixed input_shape.")
-            total += math.prod(shape)
-    return int(total * batch_size * bytes_per_value)
 
 
 def _box(ax, x, y, text, colour, width, height):
