@@ -48,7 +48,8 @@ config.setup()'''
 
 STUDENT_NOTE = (
     "> **This is the exercise copy.** The solutions are removed: wherever you see `# YOUR CODE HERE`, "
-    "replace `raise NotImplementedError()` with your code, run the cell, then run the `check` cell below it. "
+    "replace `raise NotImplementedError()` with your code and run the cell; the `ex.qN.check(...)` line of the cell "
+    "checks your answer. "
     "A cell left unfinished does not stop the notebook: the lessons go on with the course's tested code. "
     "The full notebook with solutions is [`../{name}`](../{name})."
 )
