@@ -96,7 +96,7 @@ class Exercise:
         try:
             message = self.checker(answer)
         except NotDone:
-            return False, "not yet implemented: replace `raise NotImplementedError()` with your code, run that cell, then this one."
+            return False, "not yet implemented: replace `raise NotImplementedError()` with your code and run the cell again."
         except Mistake as mistake:
             return False, f"not yet. {mistake}"
         except Exception as error:  # a bug in a checker must not hide behind the learner's answer
