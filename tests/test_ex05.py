@@ -55,7 +55,7 @@ def test_q1_not_done_and_none_give_feedback(capsys):
 
 
 def test_q2_reference_passes(capsys):
-    ex.q2.check(ex.decoder_block)
+    ex.q2.check(ex.my_decoder_block)
     assert "✅" in capsys.readouterr().out
 
 

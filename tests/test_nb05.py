@@ -9,7 +9,7 @@ from unet_course import evaluation
 from unet_course.exercises import ex05
 from unet_course.models import build_unet, decoder_block
 
-NAMES = ["center_crop_amounts", "decoder_block_from_scratch", "boundary_band", "boundary_iou", "center_crop", "decoder_block"]
+NAMES = ["center_crop_amounts", "decoder_block_from_scratch", "boundary_band", "boundary_iou", "center_crop", "my_decoder_block"]
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_paper_crop_amounts(nb):
 
 
 def test_exercise_solution_in_notebook_matches_package_block(nb):
-    ours = _block_model(nb["decoder_block"], (4, 4, 16), (8, 8, 8), 8)
+    ours = _block_model(nb["my_decoder_block"], (4, 4, 16), (8, 8, 8), 8)
     package = _block_model(decoder_block, (4, 4, 16), (8, 8, 8), 8)
     assert ours.output_shape == package.output_shape
     assert ours.count_params() == package.count_params()

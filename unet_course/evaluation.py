@@ -14,7 +14,8 @@ Definitions used here (NumPy only):
   mask: ``IoU(y_true[band], y_pred[band])``, binary or the mean over the foreground
   classes ``1 .. num_classes - 1``. Cheng et al. (2021, "Boundary IoU") use the bands of
   both masks; the band of the true mask alone is simpler and enough to compare models on
-  the same images.
+  the same images, but a false blob far from every true edge costs nothing here (plain IoU
+  still counts it), so report it next to plain IoU.
 
 Both accept one mask ``(H, W)`` or a batch ``(N, H, W)``; a batch is pooled (intersections
 and unions summed over all its images), like :func:`unet_course.metrics.per_class_iou`.

@@ -26,8 +26,12 @@ def center_crop(skip, target_height, target_width):
     return skip[top : top + target_height, left : left + target_width]
 
 
-def decoder_block(x, skip, num_filters):
-    """Upsample ``x`` (2x2 transposed convolution, stride 2), concatenate ``skip``, two 3x3 convs."""
+def my_decoder_block(x, skip, num_filters):
+    """Upsample ``x`` (2x2 transposed convolution, stride 2), concatenate ``skip``, two 3x3 convs.
+
+    Named ``my_decoder_block`` (as in the notebook) so that a learner who copies it does not
+    hide the package's ``unet_course.models.decoder_block``, which takes more options.
+    """
     from keras import layers
 
     x = layers.Conv2DTranspose(num_filters, 2, strides=2)(x)
@@ -201,7 +205,7 @@ def _check_decoder(answer, x_shape, skip_shape, num_filters):
     "q2",
     "decoder block",
     notebook=NOTEBOOK,
-    reference=decoder_block,
+    reference=my_decoder_block,
     hint="Three steps: Conv2DTranspose(num_filters, 2, strides=2) on x; Concatenate() of the skip and the "
     "upsampled x; two Conv2D(num_filters, 3, padding='same', activation='relu').",
 )

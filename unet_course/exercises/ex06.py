@@ -146,10 +146,10 @@ def q1(answer):
     paper = call(answer, (32, 32, 1), 2, 4, 64, describe="for depth=4, base_filters=64, 2 classes")
     count = paper.count_params() if isinstance(paper, keras.Model) else None
     if count != PAPER_PARAMETERS:
-        raise Mistake(f"With depth=4, base_filters=64 and 2 classes your U-Net has {count:,} parameters, the paper's has {PAPER_PARAMETERS:,}.")
+        raise Mistake(f"With depth=4, base_filters=64 and 2 classes your U-Net has {count:,} parameters; the paper's network (figure 1) has {PAPER_PARAMETERS:,}.")
     del paper
     return (f"correct! With depth=4, base_filters=64 and 2 classes your U-Net has {count:,} parameters: "
-            "exactly the paper's count.")
+            "exactly the count that figure 1 of the paper implies.")
 
 
 # ---------------------------------------------------------------- q2, q3: the paper's valid padding
