@@ -115,3 +115,53 @@ def test_regenerating_never_overwrites_a_learners_work(tmp_path, capsys):
     assert cli.main(["student-notebooks", "--notebooks", str(tmp_path), "--force"]) == 0
     assert copy.read_text(encoding="utf-8") == fresh
     assert "my work" in (tmp_path / "student" / (source.name + ".backup")).read_text(encoding="utf-8")
+
+
+def _tiny_notebook(path, source):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+def test_execute_writes_a_clean_run_and_refuses_an_error(tmp_path):
+    good, bad = tmp_path / "good.ipynb", tmp_path / "bad.ipynb"
+    _tiny_notebook(good, "print(6 * 7)")
+    _tiny_notebook(bad, "1 / 0")
+    before = bad.read_text()
+    nbtools.execute(good, fast=True, timeout=60)
+    cell = nbformat.read(good, as_version=4).cells[0]
+    assert cell.execution_count == 1 and cell.outputs[0]["text"] == "42\n"
+    with pytest.raises(Exception, match="ZeroDivisionError"):
+        nbtools.execute(bad, fast=True, timeout=60)
+    assert bad.read_text() == before  # nothing written
+
+
+def test_execute_retries_a_timed_out_run_once(tmp_path, monkeypatch):
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError
+
+    path = tmp_path / "nb.ipynb"
+    _tiny_notebook(path, "x = 1")
+    calls = []
+
+    def flaky(self, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise CellTimeoutError("stuck at start-up")
+        for number, cell in enumerate(self.nb.cells, 1):
+            cell.execution_count = number
+        return self.nb
+
+    monkeypatch.setattr(NotebookClient, "execute", flaky)
+    nbtools.execute(path, timeout=5)
+    assert len(calls) == 2
+    calls.clear()
+
+    def always_stuck(self, **kwargs):
+        calls.append(1)
+        raise CellTimeoutError("stuck again")
+
+    monkeypatch.setattr(NotebookClient, "execute", always_stuck)
+    with pytest.raises(CellTimeoutError):
+        nbtools.execute(path, timeout=5)
+    assert len(calls) == 2

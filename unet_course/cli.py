@@ -73,7 +73,7 @@ def main(argv=None) -> int:
     run.add_argument("paths", nargs="*", help="notebooks to run (default: every course notebook)")
     run.add_argument("--notebooks", default="notebooks")
     run.add_argument("--fast", action="store_true", help="FAST mode (for trying things; commit full runs)")
-    run.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    run.add_argument("--timeout", type=int, default=600, help="seconds per cell (a timed-out run is retried once)")
     run.set_defaults(func=_run)
     grade = sub.add_parser("grade", help="grade a folder of submissions: STUDENT_DIR/<learner>/NN_*.ipynb")
     grade.add_argument("student_dir")

@@ -177,22 +177,33 @@ def problems(notebook) -> list[str]:
     return found
 
 
-def execute(path: str | os.PathLike, *, fast: bool = False, timeout: int = 1800, write: bool = True):
+def execute(path: str | os.PathLike, *, fast: bool = False, timeout: int = 600, write: bool = True):
     """Run a notebook top to bottom in a fresh kernel, in its own folder.
 
-    Full mode unless ``fast``. The executed notebook is written back in place when
-    ``write`` and it has no problems (see :func:`problems`); otherwise a ``RuntimeError``
-    lists them and the file on disk is left as it was.
+    Full mode unless ``fast``; ``timeout`` is in seconds per cell. A run that times out is
+    tried once more in a new kernel: on a busy machine the kernel and the client now and then
+    miss each other at start-up and then wait for ever. The executed notebook is written back
+    in place when ``write`` and it has no problems (see :func:`problems`); otherwise a
+    ``RuntimeError`` lists them and the file on disk is left as it was.
     """
     from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError
 
     path = Path(path)
-    notebook = nbformat.read(path, as_version=4)
     saved = os.environ.get("UNET_COURSE_FAST")
     os.environ["UNET_COURSE_FAST"] = "1" if fast else "0"
     try:
-        client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
-        client.execute()
+        for attempt in (1, 2):
+            notebook = nbformat.read(path, as_version=4)
+            client = NotebookClient(notebook, timeout=timeout, startup_timeout=120, kernel_name="python3",
+                                    resources={"metadata": {"path": str(path.parent)}})
+            try:
+                client.execute()
+                break
+            except CellTimeoutError:
+                if attempt == 2:
+                    raise
+                print(f"{path.name}: a cell ran longer than {timeout} s; trying once more in a new kernel", flush=True)
     finally:
         if saved is None:
             os.environ.pop("UNET_COURSE_FAST", None)
