@@ -34,7 +34,8 @@ def pick(*, fast, full):
     return fast if is_fast() else full
 
 
-def _default_data_dir() -> Path:
+def data_dir() -> Path:
+    """Where datasets live: ``$UNET_COURSE_DATA``, else the clone's ``data/``, else ``~/.unet_course/data``."""
     env = os.environ.get("UNET_COURSE_DATA")
     if env:
         return Path(env).expanduser()
@@ -42,11 +43,6 @@ def _default_data_dir() -> Path:
     if (repo_data / "README.md").exists():  # a clone of the course (editable install)
         return repo_data
     return Path.home() / ".unet_course" / "data"  # installed from a wheel, e.g. on Colab
-
-
-def data_dir() -> Path:
-    """Where datasets live: ``$UNET_COURSE_DATA``, else the clone's ``data/``, else ``~/.unet_course/data``."""
-    return _default_data_dir()
 
 
 def cache_dir() -> Path:
