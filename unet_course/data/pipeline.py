@@ -1,0 +1,219 @@
+"""The input pipeline: ``tf.data`` from arrays (or folders), random crops, augmentation, batches.
+
+>>> import numpy as np
+>>> images = np.random.default_rng(0).random((6, 48, 40, 1), dtype=np.float32)
+>>> masks = (images[..., 0] > 0.5).astype("uint8")
+>>> ds = make_dataset(images, masks, batch_size=4, crop_size=32, seed=0)
+>>> [tuple(t.shape) for t in next(iter(ds))]
+[(4, 32, 32, 1), (4, 32, 32)]
+
+What happens, in order: the arrays are put in a ``tf.data.Dataset`` once (and cached),
+shuffled each epoch, cropped at random (each image gives a ``crop_size`` square; an image
+smaller than the crop is used whole, and then every image must have that size), augmented
+with one random draw for image, mask and weight together (:mod:`~unet_course.data.augment`),
+batched and prefetched so the CPU prepares the next batch while the model trains.
+
+``tf.data`` serves every Keras backend: ``model.fit`` accepts the dataset on TensorFlow,
+JAX and PyTorch alike.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from unet_course.config import SEED
+from unet_course.data.augment import Augment
+
+
+def _as_list(name: str, items, kind: str) -> list[np.ndarray]:
+    if isinstance(items, np.ndarray):
+        return list(items)
+    if isinstance(items, (list, tuple)):
+        return [np.asarray(item) for item in items]
+    raise ValueError(f"{name} must be a NumPy array or a list of arrays, got {type(items).__name__}. {kind}")
+
+
+def check_pairs(images, masks, *, num_classes: int | None = None, ignore_index: int | None = None, weights=None):
+    """Validate images and masks for training; return them as lists of arrays.
+
+    Images: ``(H, W, C)`` float arrays in [0, 1], every one with the same C. Masks:
+    ``(H, W)`` integer class ids in ``0..num_classes-1`` (or ``ignore_index``), one per
+    image, of the image's height and width. Each problem gets a ``ValueError`` that names
+    the image and says what to do.
+    """
+    images = _as_list("images", images, "Pass (N, H, W, C) images in [0, 1].")
+    masks = _as_list("masks", masks, "Pass (N, H, W) masks of class ids.")
+    if not images:
+        raise ValueError("images is empty: pass at least one image and its mask.")
+    if len(images) != len(masks):
+        raise ValueError(f"There are {len(images)} images but {len(masks)} masks; give exactly one mask per image.")
+    channels = None
+    for index, (image, mask) in enumerate(zip(images, masks)):
+        if image.ndim != 3:
+            raise ValueError(
+                f"Image {index} has shape {image.shape}; each image must be (height, width, channels). "
+                "Add a channel axis to grey images: image[..., None]."
+            )
+        if channels is None:
+            channels = image.shape[-1]
+        elif image.shape[-1] != channels:
+            raise ValueError(f"Image {index} has {image.shape[-1]} channels but image 0 has {channels}; convert all to grey or all to RGB.")
+        if mask.ndim == 3 and mask.shape[-1] == 1:
+            masks[index] = mask = mask[..., 0]
+        if mask.ndim != 2:
+            raise ValueError(f"Mask {index} has shape {mask.shape}; a mask must be (height, width) class ids, not one-hot.")
+        if mask.shape != image.shape[:2]:
+            raise ValueError(f"Image {index} is {image.shape[:2]} but its mask is {mask.shape}; they must have the same height and width.")
+        if not np.issubdtype(mask.dtype, np.integer):
+            if not np.all(np.mod(mask, 1) == 0):
+                raise ValueError(f"Mask {index} holds non-integer values (e.g. {mask.ravel()[np.mod(mask.ravel(), 1) != 0][0]}); masks hold class ids.")
+        if num_classes is not None:
+            values = np.unique(mask)
+            bad = [int(v) for v in values if not (0 <= v < num_classes) and v != ignore_index]
+            if bad:
+                allowed = f"0..{num_classes - 1}" + (f" (or the ignore value {ignore_index})" if ignore_index is not None else "")
+                raise ValueError(f"Mask {index} holds the values {bad[:6]}, outside the classes {allowed}; check num_classes and the masks.")
+        if image.dtype.kind == "f" and (np.nanmax(image) > 1.0 + 1e-6 or np.nanmin(image) < -1e-6):
+            raise ValueError(f"Image {index} has values in [{image.min():.3g}, {image.max():.3g}]; scale images to [0, 1] (divide 8-bit images by 255).")
+    if weights is not None:
+        weights = _as_list("weights", weights, "Pass (N, H, W) per-pixel weights.")
+        if len(weights) != len(masks) or any(w.shape != m.shape for w, m in zip(weights, masks)):
+            raise ValueError("weights must be one (H, W) array per mask, of the mask's shape.")
+    return images, masks, weights
+
+
+def _crop_size(sizes, crop_size) -> tuple[int, int] | None:
+    """The crop each element gets: ``crop_size`` square, or the common size of smaller images."""
+    if crop_size is None:
+        if len(set(sizes)) > 1:
+            raise ValueError(
+                f"The images have different sizes ({sorted(set(sizes))[:4]}...); give crop_size so that every "
+                "training example has the same size, e.g. crop_size=128."
+            )
+        return None
+    crop = int(crop_size)
+    if crop < 1:
+        raise ValueError(f"crop_size must be a positive number of pixels, got {crop_size!r}.")
+    small = [s for s in sizes if s[0] < crop or s[1] < crop]
+    if small:
+        if len(set(sizes)) > 1:
+            raise ValueError(
+                f"Some images ({sorted(set(small))[:3]}) are smaller than crop_size={crop} and the sizes differ; "
+                f"use crop_size <= {min(min(s) for s in sizes)}."
+            )
+        return None  # every image smaller than the crop: whole images
+    return crop, crop
+
+
+def make_dataset(
+    images,
+    masks,
+    *,
+    batch_size: int = 8,
+    crop_size: int | None = None,
+    augment: Augment | None = None,
+    shuffle: bool = True,
+    repeat: bool = False,
+    seed: int = SEED,
+    num_classes: int | None = None,
+    ignore_index: int | None = None,
+    weights=None,
+    cache: bool = True,
+    drop_remainder: bool = False,
+):
+    """A ``tf.data.Dataset`` of ``(images, masks)`` batches (``(images, masks, weights)`` with weights).
+
+    Args:
+        images: float32 ``(N, H, W, C)`` in [0, 1], or a list of ``(H, W, C)`` of any sizes.
+        masks: integer class ids ``(N, H, W)``, or a list of ``(H, W)``.
+        batch_size: examples per batch.
+        crop_size: side of the random square crops; ``None`` keeps whole images (they must
+            then share one size). Images smaller than the crop are used whole.
+        augment: an :class:`~unet_course.data.augment.Augment`, or ``None`` for none.
+        shuffle: reshuffle the examples each epoch.
+        repeat: repeat forever (then give ``steps_per_epoch`` to ``fit``).
+        seed: seeds shuffling, crops and augmentation: the same seed, the same batches.
+        num_classes, ignore_index: checked against the mask values when given; the ignore
+            value travels through the pipeline unchanged.
+        weights: optional per-pixel weights (e.g. :func:`~unet_course.data.weight_map.unet_weight_map`),
+            cropped and transformed with the mask; ``fit`` uses them as ``sample_weight``.
+        cache: keep the decoded arrays in memory after the first epoch.
+        drop_remainder: drop a last, smaller batch.
+    """
+    import tensorflow as tf
+
+    images, masks, weights = check_pairs(images, masks, num_classes=num_classes, ignore_index=ignore_index, weights=weights)
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    if augment is not None and not isinstance(augment, Augment):
+        raise ValueError(f"augment must be an Augment(...) or None, got {type(augment).__name__}.")
+    sizes = [m.shape for m in masks]
+    crop = _crop_size(sizes, crop_size)
+    channels = images[0].shape[-1]
+    same_size = len(set(sizes)) == 1
+    has_weights = weights is not None
+
+    def to_element(i):
+        element = (images[i].astype(np.float32), masks[i].astype(np.int32))
+        return element + ((weights[i].astype(np.float32),) if has_weights else ())
+
+    if same_size:
+        elements = [to_element(i) for i in range(len(images))]
+        ds = tf.data.Dataset.from_tensor_slices(tuple(np.stack(column) for column in zip(*elements)))
+    else:
+        signature = (tf.TensorSpec((None, None, channels), tf.float32), tf.TensorSpec((None, None), tf.int32))
+        if has_weights:
+            signature += (tf.TensorSpec((None, None), tf.float32),)
+        ds = tf.data.Dataset.from_generator(lambda: (to_element(i) for i in range(len(images))), output_signature=signature)
+    if cache:
+        ds = ds.cache()
+    if shuffle:
+        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    # one random seed per example, new at every pass over the data
+    draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+    ds = tf.data.Dataset.zip((ds, draws))
+
+    def prepare(element, draw):
+        seed_pair = tf.cast(draw, tf.int64)
+        image, mask = element[0], element[1]
+        weight = element[2] if has_weights else None
+        if crop is not None:
+            crop_seed, aug_seed = tf.unstack(tf.random.experimental.stateless_split(seed_pair, 2))
+            stack = [image, tf.cast(mask, tf.float32)[..., None]] + ([weight[..., None]] if has_weights else [])
+            stack = tf.concat(stack, axis=-1)
+            stack = tf.image.stateless_random_crop(stack, (crop[0], crop[1], stack.shape[-1]), seed=crop_seed)
+            image = stack[..., :channels]
+            mask = tf.cast(tf.round(stack[..., channels]), tf.int32)
+            weight = stack[..., channels + 1] if has_weights else None
+        else:
+            aug_seed = seed_pair
+        if augment is not None and not augment.is_identity():
+            from unet_course.data.augment import augment_pair
+
+            out = augment_pair(image, mask, augment, aug_seed, weight=weight)
+            image, mask = out[0], out[1]
+            weight = out[2] if has_weights else None
+        image = tf.ensure_shape(image, [crop[0] if crop else None, crop[1] if crop else None, channels])
+        return (image, mask, weight) if has_weights else (image, mask)
+
+    ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def steps_per_epoch(sizes, crop_size: int | None, batch_size: int) -> int:
+    """Steps for one epoch that covers the training pixels once on average.
+
+    With random crops, "one pass over the data" has no natural end: an epoch here is as
+    many crops as it takes to cover every image's area once (at least one step).
+
+    >>> steps_per_epoch([(512, 512)] * 25, 128, 8)
+    50
+    """
+    if crop_size is None:
+        crops = len(sizes)
+    else:
+        crops = sum(max(1, round(h * w / crop_size**2)) for h, w in sizes)
+    return max(1, -(-crops // batch_size))
