@@ -18,6 +18,15 @@ to find and nothing was found: IoU and Dice are **1.0** (``EMPTY_SCORE``). Every
 in this module follows this one rule (scikit-learn's ``zero_division=1.0`` does the same).
 When only one of them is empty the score is 0.0, as the formulas give.
 
+Ignored pixels
+--------------
+``confusion_matrix``, ``per_class_iou``, ``per_class_dice``, ``mean_iou``, ``pixel_accuracy``
+and the ``IoUScore``/``DiceScore`` metric classes take ``ignore_index`` (default ``None``):
+pixels whose *true* label equals it (void, as PASCAL VOC's 255) are left out of every count,
+whatever was predicted there. It may be a value outside ``0 .. num_classes - 1`` (the usual
+case) or one of the classes. ``tests/test_metrics_ignore.py`` checks the results against
+scikit-learn on the pixels that are kept.
+
 Definitions, with ``A`` the true pixels and ``B`` the predicted pixels of one class:
 
 - IoU  = |A ∩ B| / |A ∪ B|
@@ -48,9 +57,34 @@ def _pair(y_true, y_pred):
     return y_true, y_pred
 
 
-def pixel_accuracy(y_true, y_pred) -> float:
-    """Fraction of pixels whose predicted class equals the true class (any number of classes)."""
-    y_true, y_pred = _pair(y_true, y_pred)
+def _check_ignore_index(ignore_index):
+    if ignore_index is None:
+        return None
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+        raise ValueError(f"ignore_index must be a whole number (the label of void pixels, e.g. 255) or None, got {ignore_index!r}.")
+    return int(ignore_index)
+
+
+def _kept(y_true, y_pred, ignore_index):
+    """The pixels of (y_true, y_pred) whose true label is not ``ignore_index``, flattened."""
+    ignore_index = _check_ignore_index(ignore_index)
+    if ignore_index is None:
+        return y_true.ravel(), y_pred.ravel()
+    keep = y_true.ravel() != ignore_index
+    return y_true.ravel()[keep], y_pred.ravel()[keep]
+
+
+def pixel_accuracy(y_true, y_pred, ignore_index: int | None = None) -> float:
+    """Fraction of pixels whose predicted class equals the true class (any number of classes).
+
+    Pixels whose true label is ``ignore_index`` are left out.
+
+    >>> pixel_accuracy([[0, 1, 255]], [[0, 0, 1]], ignore_index=255)  # 1 right of the 2 kept
+    0.5
+    """
+    y_true, y_pred = _kept(*_pair(y_true, y_pred), ignore_index)
+    if y_true.size == 0:
+        raise ValueError(f"Every pixel of y_true is ignore_index={ignore_index}: there is nothing to score.")
     return float(np.mean(y_true == y_pred))
 
 
@@ -80,38 +114,58 @@ def dice(y_true, y_pred) -> float:
     return _ratio(2 * np.sum(a & b), np.sum(a) + np.sum(b))
 
 
-def confusion_matrix(y_true, y_pred, num_classes: int) -> np.ndarray:
-    """``(num_classes, num_classes)`` pixel counts: row = true class, column = predicted class."""
+def confusion_matrix(y_true, y_pred, num_classes: int, ignore_index: int | None = None) -> np.ndarray:
+    """``(num_classes, num_classes)`` pixel counts: row = true class, column = predicted class.
+
+    Pixels whose true label is ``ignore_index`` are not counted (whatever was predicted there).
+
+    >>> confusion_matrix([[0, 1, 1, 255]], [[0, 1, 0, 1]], 2, ignore_index=255)
+    array([[1, 0],
+           [1, 1]])
+    """
     num_classes = check_positive_int("num_classes", num_classes)
-    y_true, y_pred = _pair(y_true, y_pred)
+    y_true, y_pred = _kept(*_pair(y_true, y_pred), ignore_index)
+    if y_true.size == 0:
+        return np.zeros((num_classes, num_classes), dtype=np.int64)
     check_class_ids("y_true", y_true, num_classes)
     check_class_ids("y_pred", y_pred, num_classes)
-    index = y_true.astype(np.int64).ravel() * num_classes + y_pred.astype(np.int64).ravel()
+    index = y_true.astype(np.int64) * num_classes + y_pred.astype(np.int64)
     return np.bincount(index, minlength=num_classes**2).reshape(num_classes, num_classes)
 
 
-def per_class_iou(y_true, y_pred, num_classes: int) -> np.ndarray:
-    """IoU of each class of two class-id masks, shape ``(num_classes,)``.
-
-    A class absent from both masks scores ``EMPTY_SCORE``.
-    """
-    matrix = confusion_matrix(y_true, y_pred, num_classes)
+def iou_from_confusion(matrix) -> np.ndarray:
+    """Per-class IoU from a confusion matrix (rows true, columns predicted); absent -> ``EMPTY_SCORE``."""
+    matrix = np.asarray(matrix)
     intersection = np.diag(matrix)
     union = matrix.sum(axis=0) + matrix.sum(axis=1) - intersection
     return np.array([_ratio(i, u) for i, u in zip(intersection, union)])
 
 
-def per_class_dice(y_true, y_pred, num_classes: int) -> np.ndarray:
-    """Dice of each class of two class-id masks, shape ``(num_classes,)``."""
-    matrix = confusion_matrix(y_true, y_pred, num_classes)
+def dice_from_confusion(matrix) -> np.ndarray:
+    """Per-class Dice from a confusion matrix (rows true, columns predicted); absent -> ``EMPTY_SCORE``."""
+    matrix = np.asarray(matrix)
     intersection = np.diag(matrix)
     sizes = matrix.sum(axis=0) + matrix.sum(axis=1)
     return np.array([_ratio(2 * i, s) for i, s in zip(intersection, sizes)])
 
 
-def mean_iou(y_true, y_pred, num_classes: int) -> float:
-    """Mean of ``per_class_iou`` over all classes (background included)."""
-    return float(np.mean(per_class_iou(y_true, y_pred, num_classes)))
+def per_class_iou(y_true, y_pred, num_classes: int, ignore_index: int | None = None) -> np.ndarray:
+    """IoU of each class of two class-id masks, shape ``(num_classes,)``.
+
+    A class absent from both masks scores ``EMPTY_SCORE``. Pixels whose true label is
+    ``ignore_index`` are left out.
+    """
+    return iou_from_confusion(confusion_matrix(y_true, y_pred, num_classes, ignore_index))
+
+
+def per_class_dice(y_true, y_pred, num_classes: int, ignore_index: int | None = None) -> np.ndarray:
+    """Dice of each class of two class-id masks, shape ``(num_classes,)``; ``ignore_index`` as above."""
+    return dice_from_confusion(confusion_matrix(y_true, y_pred, num_classes, ignore_index))
+
+
+def mean_iou(y_true, y_pred, num_classes: int, ignore_index: int | None = None) -> float:
+    """Mean of ``per_class_iou`` over all classes (background included); ``ignore_index`` as above."""
+    return float(np.mean(per_class_iou(y_true, y_pred, num_classes, ignore_index)))
 
 
 def dice_from_iou(iou_value):
@@ -214,13 +268,15 @@ class _OverlapScore(keras.metrics.Metric):
     ``y_true`` holds class ids, ``(batch, H, W)`` or ``(batch, H, W, 1)``; ``y_pred`` holds
     the model's probabilities ``(batch, H, W, C)``: argmax over C classes, or a threshold
     when C is 1 (sigmoid output). The result is the mean over ``class_ids`` (default: every
-    class but background 0, or class 1 for a sigmoid output).
+    class but background 0, or class 1 for a sigmoid output). Pixels whose true label is
+    ``ignore_index`` are not counted.
     """
 
-    def __init__(self, num_classes: int, class_ids=None, threshold: float = 0.5, name=None, dtype=None):
+    def __init__(self, num_classes: int, class_ids=None, threshold: float = 0.5, ignore_index=None, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
         self.num_classes = check_positive_int("num_classes", num_classes)
         self.threshold = float(threshold)
+        self.ignore_index = _check_ignore_index(ignore_index)
         classes = max(2, self.num_classes)
         if class_ids is None:
             class_ids = list(range(1, classes)) if classes > 1 else [0]
@@ -242,8 +298,16 @@ class _OverlapScore(keras.metrics.Metric):
             labels = ops.cast(ops.squeeze(y_pred, axis=-1) > self.threshold, "int32")
         else:
             labels = ops.cast(ops.argmax(y_pred, axis=-1), "int32")
-        true_1h = ops.one_hot(ops.reshape(y_true, (-1,)), classes)
-        pred_1h = ops.one_hot(ops.reshape(labels, (-1,)), classes)
+        y_true = ops.reshape(y_true, (-1,))
+        labels = ops.reshape(labels, (-1,))
+        if self.ignore_index is None:
+            true_1h = ops.one_hot(y_true, classes)
+            pred_1h = ops.one_hot(labels, classes)
+        else:
+            keep = ops.expand_dims(ops.cast(ops.not_equal(y_true, self.ignore_index), "float32"), -1)
+            y_true = ops.where(ops.equal(y_true, self.ignore_index), ops.zeros_like(y_true), y_true)
+            true_1h = ops.one_hot(y_true, classes) * keep
+            pred_1h = ops.one_hot(labels, classes) * keep
         self.intersection.assign_add(ops.sum(true_1h * pred_1h, axis=0))
         self.total.assign_add(ops.sum(true_1h, axis=0) + ops.sum(pred_1h, axis=0))
 
@@ -261,15 +325,21 @@ class _OverlapScore(keras.metrics.Metric):
             variable.assign(ops.zeros(variable.shape, dtype=variable.dtype))
 
     def get_config(self):
-        return {**super().get_config(), "num_classes": self.num_classes, "class_ids": self.class_ids, "threshold": self.threshold}
+        return {
+            **super().get_config(),
+            "num_classes": self.num_classes,
+            "class_ids": self.class_ids,
+            "threshold": self.threshold,
+            "ignore_index": self.ignore_index,
+        }
 
 
 @keras.saving.register_keras_serializable(package="unet_course")
 class IoUScore(_OverlapScore):
     """Mean IoU over ``class_ids``, pooled over the epoch; takes probabilities, not class ids."""
 
-    def __init__(self, num_classes: int, class_ids=None, threshold: float = 0.5, name="iou", dtype=None):
-        super().__init__(num_classes, class_ids, threshold, name=name, dtype=dtype)
+    def __init__(self, num_classes: int, class_ids=None, threshold: float = 0.5, ignore_index=None, name="iou", dtype=None):
+        super().__init__(num_classes, class_ids, threshold, ignore_index, name=name, dtype=dtype)
 
     def _score(self, intersection, total):
         union = total - intersection
@@ -280,8 +350,8 @@ class IoUScore(_OverlapScore):
 class DiceScore(_OverlapScore):
     """Mean Dice over ``class_ids``, pooled over the epoch; takes probabilities, not class ids."""
 
-    def __init__(self, num_classes: int, class_ids=None, threshold: float = 0.5, name="dice", dtype=None):
-        super().__init__(num_classes, class_ids, threshold, name=name, dtype=dtype)
+    def __init__(self, num_classes: int, class_ids=None, threshold: float = 0.5, ignore_index=None, name="dice", dtype=None):
+        super().__init__(num_classes, class_ids, threshold, ignore_index, name=name, dtype=dtype)
 
     def _score(self, intersection, total):
         return ops.where(total > 0, 2.0 * intersection / ops.maximum(total, 1e-12), EMPTY_SCORE)
