@@ -1,0 +1,20 @@
+"""Training: recipes, a thin layer over ``model.fit``, and its callbacks.
+
+>>> from unet_course.training import RECIPES
+>>> sorted(RECIPES)
+['course', 'textbook']
+
+- :mod:`~unet_course.training.recipes`: :class:`Recipe`, ``RECIPES`` (``"textbook"``, ``"course"``)
+- :mod:`~unet_course.training.fit`: :func:`train_segmenter` (data in, trained model out),
+  :func:`train` (``model.fit`` with the course's callbacks), :func:`build_model`
+- :mod:`~unet_course.training.callbacks`: ``TimeBudget``, ``BestWeights``, ``LivePrediction``
+"""
+
+from unet_course.training.callbacks import BestWeights, LivePrediction, TimeBudget
+from unet_course.training.fit import TrainResult, build_model, make_loss, make_optimizer, normalization_statistics, train, train_segmenter
+from unet_course.training.recipes import COURSE, RECIPES, TEXTBOOK, Recipe, get_recipe
+
+__all__ = [
+    "COURSE", "RECIPES", "TEXTBOOK", "BestWeights", "LivePrediction", "Recipe", "TimeBudget", "TrainResult",
+    "build_model", "get_recipe", "make_loss", "make_optimizer", "normalization_statistics", "train", "train_segmenter",
+]

@@ -1,0 +1,165 @@
+"""Callbacks for ``model.fit``: a wall-clock budget, the best weights, a live prediction.
+
+Everything else the course uses is Keras's own (``ModelCheckpoint``, ``CSVLogger``,
+``EarlyStopping``): these three fill gaps, they do not replace ``fit``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import keras
+import numpy as np
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop training when ``seconds`` of wall-clock time have passed, checked after every batch.
+
+    The validation that Keras runs after the last (partial) epoch is counted too: the
+    callback stops early enough that the time of the last validation still fits in the
+    budget, so ``fit`` returns within it (up to one batch).
+    """
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        if not isinstance(seconds, (int, float)) or not seconds > 0:
+            raise ValueError(f"time budget must be a positive number of seconds, got {seconds!r}.")
+        self.seconds = float(seconds)
+        self.start = None
+        self.validation_seconds = 0.0
+        self.stopped = False
+        self._test_start = None
+
+    def elapsed(self) -> float:
+        return 0.0 if self.start is None else time.monotonic() - self.start
+
+    def on_train_begin(self, logs=None):
+        self.start = time.monotonic()
+        self.stopped = False
+
+    def on_test_begin(self, logs=None):
+        self._test_start = time.monotonic()
+
+    def on_test_end(self, logs=None):
+        if self._test_start is not None:
+            self.validation_seconds = time.monotonic() - self._test_start
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.elapsed() + self.validation_seconds >= self.seconds:
+            self.model.stop_training = True
+            self.stopped = True
+
+
+class BestWeights(keras.callbacks.Callback):
+    """Keep the weights of the best epoch in memory and put them back when training ends.
+
+    ``monitor`` is a key of the epoch logs (``"val_mean_iou"``, ``"val_loss"``...);
+    ``mode`` is ``"max"`` or ``"min"``. Unlike ``EarlyStopping(restore_best_weights=True)``,
+    it restores them however training ended (epochs done, time budget, interruption).
+    """
+
+    def __init__(self, monitor: str = "val_loss", mode: str = "min"):
+        super().__init__()
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}.")
+        self.monitor, self.mode = monitor, mode
+        self.best = math.inf if mode == "min" else -math.inf
+        self.best_epoch = None
+        self.best_weights = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None or not np.isfinite(value):
+            return
+        if (value < self.best) if self.mode == "min" else (value > self.best):
+            self.best, self.best_epoch = float(value), epoch
+            self.best_weights = self.model.get_weights()
+
+    def restore(self):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+            return True
+        return False
+
+    def on_train_end(self, logs=None):
+        self.restore()
+
+
+def _in_notebook() -> bool:
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        return False
+    return shell is not None and shell.__class__.__name__ == "ZMQInteractiveShell"
+
+
+class LivePrediction(keras.callbacks.Callback):
+    """Every ``every`` epochs, predict one fixed validation image and show it next to its mask.
+
+    In a notebook the figure is displayed as training goes; elsewhere nothing is drawn.
+    Every prediction is also kept in ``frames`` (``(epoch, class ids)``), so that a
+    notebook can draw how the prediction grew, after training (:meth:`figure`).
+
+    ``image`` is ``(H, W, C)`` with H and W divisible by the model's ``2 ** depth``.
+    """
+
+    def __init__(self, image, mask=None, every: int = 1, show: bool | None = None, num_classes: int | None = None):
+        super().__init__()
+        if not isinstance(every, int) or every < 1:
+            raise ValueError(f"every must be a positive number of epochs, got {every!r}.")
+        self.image = np.asarray(image, dtype=np.float32)
+        if self.image.ndim != 3:
+            raise ValueError(f"image must be one (H, W, C) image, got shape {self.image.shape}.")
+        self.mask = None if mask is None else np.asarray(mask)
+        self.every = every
+        self.show = _in_notebook() if show is None else show
+        self.num_classes = num_classes
+        self.frames: list[tuple[int, np.ndarray]] = []
+
+    def _predict(self) -> np.ndarray:
+        probabilities = np.asarray(self.model.predict_on_batch(self.image[None]))[0]
+        return (probabilities[..., 0] > 0.5).astype(np.uint8) if probabilities.shape[-1] == 1 else probabilities.argmax(-1).astype(np.uint8)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        self.frames.append((epoch + 1, self._predict()))
+        if self.show:
+            from IPython.display import display
+
+            figure = self.figure(last=1, logs=logs)
+            display(figure)
+            import matplotlib.pyplot as plt
+
+            plt.close(figure)
+
+    def figure(self, last: int | None = None, logs=None):
+        """Image, true mask and the kept predictions (the ``last`` ones, or all) in one row."""
+        import matplotlib.pyplot as plt
+
+        frames = self.frames[-last:] if last else self.frames
+        panels = 1 + (self.mask is not None) + len(frames)
+        figure, axes = plt.subplots(1, panels, figsize=(2.2 * panels, 2.4), squeeze=False)
+        axes = axes[0]
+        image = self.image[..., 0] if self.image.shape[-1] == 1 else self.image
+        axes[0].imshow(image, cmap="gray" if image.ndim == 2 else None)
+        axes[0].set_title("image")
+        top = self.num_classes - 1 if self.num_classes else None
+        offset = 1
+        if self.mask is not None:
+            axes[1].imshow(self.mask, cmap="viridis", vmin=0, vmax=top, interpolation="nearest")
+            axes[1].set_title("true mask")
+            offset = 2
+        for ax, (epoch, prediction) in zip(axes[offset:], frames):
+            ax.imshow(prediction, cmap="viridis", vmin=0, vmax=top, interpolation="nearest")
+            score = ""
+            if logs and "val_mean_iou" in logs:
+                score = f"\nval mean IoU {logs['val_mean_iou']:.3f}"
+            ax.set_title(f"epoch {epoch}{score}")
+        for ax in axes:
+            ax.set_axis_off()
+        figure.tight_layout()
+        return figure

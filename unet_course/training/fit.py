@@ -1,0 +1,346 @@
+"""Train a U-Net: a thin layer over ``model.fit``.
+
+:func:`train_segmenter` does what every segmentation run needs, in the order a careful
+person would: check the data, seed everything, build the model of a recipe (with the
+training set's normalisation inside it), build the ``tf.data`` pipelines, compile, and
+call ``model.fit`` with Keras's own callbacks (``ModelCheckpoint`` of the best model as
+``.keras``, ``CSVLogger``, ``EarlyStopping``) plus a wall-clock budget. The training loop
+is Keras's; nothing here replaces it.
+
+:func:`train` is the part after the model and the data exist, for a model of your own.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from unet_course.config import SEED, seed_everything
+from unet_course.data.pipeline import check_pairs, make_dataset, steps_per_epoch
+from unet_course.training.callbacks import BestWeights, LivePrediction, TimeBudget
+from unet_course.training.recipes import Recipe, get_recipe
+
+#: Epochs when only a time budget is given: training ends on the budget, not on this.
+_MANY_EPOCHS = 100_000
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` and :func:`train_segmenter` return."""
+
+    model: keras.Model
+    history: dict
+    elapsed: float
+    epochs_run: int
+    steps_run: int
+    best_epoch: int | None = None
+    best_path: Path | None = None
+    stopped_by: str = "epochs"  # "epochs", "time budget", "early stopping" or "interrupted"
+    recipe: Recipe | None = None
+    depth: int = 4
+    live: LivePrediction | None = None
+    validation_images: list = field(default_factory=list, repr=False)
+    validation_masks: list = field(default_factory=list, repr=False)
+
+    @property
+    def images_per_second(self) -> float:
+        batch = self.recipe.batch_size if self.recipe else 1
+        return self.steps_run * batch / self.elapsed if self.elapsed else 0.0
+
+
+def _verbose(verbose):
+    if verbose != "auto":
+        return verbose
+    return 2 if "ipykernel" in sys.modules else 1  # one line per epoch in notebooks, the progress bar in a terminal
+
+
+class _StepCounter(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.steps = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+
+
+def train(
+    model: keras.Model,
+    train_data,
+    validation_data=None,
+    *,
+    epochs: int | None = None,
+    time_budget: float | None = None,
+    steps_per_epoch: int | None = None,
+    out_dir=None,
+    monitor: str | None = None,
+    patience: int | None = None,
+    callbacks=(),
+    verbose="auto",
+) -> TrainResult:
+    """``model.fit`` with the course's callbacks; returns a :class:`TrainResult`.
+
+    Stops after ``epochs``, or when ``time_budget`` seconds have passed (checked after
+    every batch), whichever comes first; at least one of them is needed. The weights of
+    the best epoch on ``monitor`` (default ``val_loss``, or ``loss`` without validation
+    data; :func:`train_segmenter` monitors ``val_mean_iou``) are restored at the
+    end, however training ended (also on Ctrl-C). With ``out_dir``, the best model is
+    saved as ``out_dir/model.keras`` and the history as ``out_dir/history.csv``.
+    """
+    if epochs is None and time_budget is None:
+        raise ValueError("Give epochs=N or time_budget=SECONDS (or both): training needs a way to end.")
+    if epochs is not None and (not isinstance(epochs, int) or epochs < 1):
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}.")
+    if monitor is None:
+        monitor = "loss" if validation_data is None else "val_loss"
+    mode = "min" if monitor.endswith("loss") else "max"
+    best = BestWeights(monitor, mode)
+    history = keras.callbacks.History()
+    steps = _StepCounter()
+    all_callbacks = [history, steps, best, *callbacks]
+    budget = None
+    if time_budget is not None:
+        budget = TimeBudget(time_budget)
+        all_callbacks.insert(0, budget)
+    best_path = None
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        best_path = out_dir / "model.keras"
+        all_callbacks.append(keras.callbacks.ModelCheckpoint(best_path, monitor=monitor, mode=mode, save_best_only=True))
+        all_callbacks.append(keras.callbacks.CSVLogger(out_dir / "history.csv"))
+    early = None
+    if patience is not None:
+        early = keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience)
+        all_callbacks.append(early)
+    start = time.monotonic()
+    stopped_by = "epochs"
+    try:
+        model.fit(
+            train_data,
+            validation_data=validation_data,
+            epochs=epochs if epochs is not None else _MANY_EPOCHS,
+            steps_per_epoch=steps_per_epoch,
+            callbacks=all_callbacks,
+            shuffle=False,  # the tf.data pipeline shuffles
+            verbose=_verbose(verbose),
+        )
+    except KeyboardInterrupt:
+        stopped_by = "interrupted"
+        best.restore()
+        print("Training interrupted: the best weights so far are kept.", file=sys.stderr)
+    elapsed = time.monotonic() - start
+    if stopped_by != "interrupted":
+        if budget is not None and budget.stopped:
+            stopped_by = "time budget"
+        elif early is not None and early.stopped_epoch > 0:
+            stopped_by = "early stopping"
+    if best_path is not None and best.best_weights is None:
+        model.save(best_path)  # no validated epoch finished: keep the last weights
+    record = {key: list(values) for key, values in history.history.items()}
+    return TrainResult(
+        model=model, history=record, elapsed=elapsed, epochs_run=len(next(iter(record.values()), [])),
+        steps_run=steps.steps, best_epoch=None if best.best_epoch is None else best.best_epoch + 1,
+        best_path=best_path, stopped_by=stopped_by,
+    )
+
+
+def normalization_statistics(images) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and variance over every pixel of ``images`` (a list of (H, W, C))."""
+    channels = images[0].shape[-1]
+    total = np.zeros(channels)
+    squares = np.zeros(channels)
+    count = 0
+    for image in images:
+        pixels = image.reshape(-1, channels).astype(np.float64)
+        total += pixels.sum(0)
+        squares += (pixels**2).sum(0)
+        count += len(pixels)
+    mean = total / count
+    variance = np.maximum(squares / count - mean**2, 1e-6)
+    return mean.astype(np.float32), variance.astype(np.float32)
+
+
+def build_model(recipe, channels: int, num_classes: int, *, mean=None, variance=None) -> keras.Model:
+    """The recipe's U-Net for images of any size with ``channels`` channels.
+
+    With ``recipe.normalize``, the training set's ``mean`` and ``variance`` are built into
+    the model (a ``Normalization`` layer), so the saved model takes images in [0, 1] as
+    they are loaded. Height and width must be divisible by ``2 ** recipe.depth``.
+    """
+    from unet_course.models import build_unet
+
+    recipe = get_recipe(recipe)
+    unet = build_unet(
+        (None, None, channels), num_classes, depth=recipe.depth, base_filters=recipe.base_filters,
+        upsampling=recipe.upsampling, batch_norm=recipe.batch_norm, dropout=recipe.dropout,
+    )
+    for layer in unet.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = recipe.batch_norm_momentum
+    if not recipe.normalize:
+        return unet
+    if mean is None or variance is None:
+        raise ValueError("recipe.normalize needs the training set's mean and variance (see normalization_statistics).")
+    inputs = keras.Input((None, None, channels), name="image")
+    x = keras.layers.Normalization(mean=list(np.ravel(mean)), variance=list(np.ravel(variance)), name="normalize")(inputs)
+    return keras.Model(inputs, unet(x), name=f"unet_{recipe.name}")
+
+
+def make_loss(recipe, num_classes: int, *, class_weights=None, ignore_index=None):
+    from unet_course.losses import CrossEntropy, CrossEntropyDiceLoss, DiceLoss
+
+    recipe = get_recipe(recipe)
+    if recipe.loss == "ce":
+        return CrossEntropy(class_weights=class_weights, ignore_index=ignore_index)
+    if recipe.loss == "dice":
+        return DiceLoss(class_weights=class_weights, ignore_index=ignore_index)
+    return CrossEntropyDiceLoss(class_weights=class_weights, ignore_index=ignore_index)
+
+
+def make_optimizer(recipe):
+    recipe = get_recipe(recipe)
+    rate = recipe.learning_rate
+    if recipe.schedule == "warmup" and recipe.warmup_steps > 0:
+        rate = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=recipe.learning_rate / 100, decay_steps=1, alpha=1.0,  # no decay after warm-up
+            warmup_target=recipe.learning_rate, warmup_steps=recipe.warmup_steps,
+        )
+    if recipe.optimizer == "adamw":
+        return keras.optimizers.AdamW(learning_rate=rate, weight_decay=recipe.weight_decay or 1e-4)
+    return keras.optimizers.Adam(learning_rate=rate)
+
+
+def _fit_to_depth(image, mask, depth: int):
+    """Centre crop to the largest height and width divisible by ``2 ** depth``."""
+    step = 2**depth
+    height, width = (image.shape[0] // step) * step, (image.shape[1] // step) * step
+    if height == 0 or width == 0:
+        raise ValueError(f"A validation image of size {image.shape[:2]} is smaller than 2**depth = {step}; use larger images.")
+    top, left = (image.shape[0] - height) // 2, (image.shape[1] - width) // 2
+    return image[top:top + height, left:left + width], mask[top:top + height, left:left + width]
+
+
+def validation_dataset(images, masks, depth: int, batch_size: int = 2):
+    """Whole validation images (centre-cropped to a multiple of ``2 ** depth``), batched."""
+    import tensorflow as tf
+
+    pairs = [_fit_to_depth(i, m, depth) for i, m in zip(images, masks)]
+    if len({p[0].shape for p in pairs}) == 1:
+        images_array = np.stack([p[0] for p in pairs]).astype(np.float32)
+        masks_array = np.stack([p[1] for p in pairs]).astype(np.int32)
+        return tf.data.Dataset.from_tensor_slices((images_array, masks_array)).batch(batch_size).cache().prefetch(2)
+    channels = pairs[0][0].shape[-1]
+    signature = (tf.TensorSpec((None, None, channels), tf.float32), tf.TensorSpec((None, None), tf.int32))
+    generator = lambda: ((i.astype(np.float32), m.astype(np.int32)) for i, m in pairs)  # noqa: E731
+    return tf.data.Dataset.from_generator(generator, output_signature=signature).batch(1).cache().prefetch(2)
+
+
+def train_segmenter(
+    images,
+    masks,
+    val_images=None,
+    val_masks=None,
+    *,
+    num_classes: int,
+    ignore_index: int | None = None,
+    recipe="course",
+    epochs: int | None = None,
+    time_budget: float | None = None,
+    crop_size: int | None = None,
+    batch_size: int | None = None,
+    class_weights=None,
+    weights=None,
+    seed: int = SEED,
+    out_dir=None,
+    live_every: int | None = None,
+    callbacks=(),
+    verbose="auto",
+) -> TrainResult:
+    """Train the recipe's U-Net on ``images`` and ``masks``; return a :class:`TrainResult`.
+
+    Args:
+        images, masks: training data, as for :func:`~unet_course.data.pipeline.make_dataset`
+            (arrays, or lists of images of different sizes).
+        val_images, val_masks: held-out data, predicted whole at the end of each epoch; the
+            best epoch's model is kept. Without them, training monitors its own loss.
+        num_classes: number of classes (2 for a binary task: a softmax over 2 channels).
+        ignore_index: a label left out of the loss and the metrics (void).
+        recipe: ``"course"`` (default), ``"textbook"`` or a :class:`Recipe`.
+        epochs, time_budget: when to stop (epochs, seconds of wall clock, or both).
+            An epoch covers the training pixels once on average (see ``steps_per_epoch``).
+        crop_size, batch_size: override the recipe's.
+        class_weights: one weight per class for the cross-entropy.
+        weights: per-pixel weights (e.g. the paper's weight map), one array per mask;
+            only with a recipe whose loss is ``"ce"``.
+        seed: seeds weights, crops, augmentation and shuffling.
+        out_dir: where ``model.keras`` (best epoch) and ``history.csv`` go.
+        live_every: show a validation image's prediction every N epochs (notebooks).
+    """
+    recipe = get_recipe(recipe)
+    if not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(
+            f"num_classes must be an integer >= 2, got {num_classes!r}: a binary task has 2 classes "
+            "(background and foreground), predicted by a softmax over 2 channels."
+        )
+    if time_budget is not None and (not isinstance(time_budget, (int, float)) or time_budget <= 0):
+        raise ValueError(f"time_budget must be a positive number of seconds, got {time_budget!r}.")
+    if weights is not None and recipe.loss != "ce":
+        raise ValueError(f"Per-pixel weights need a cross-entropy loss; this recipe's loss is {recipe.loss!r}. Use recipe.replace(loss='ce').")
+    images, masks, weights = check_pairs(images, masks, num_classes=num_classes, ignore_index=ignore_index, weights=weights)
+    has_validation = val_images is not None
+    if has_validation:
+        if val_masks is None:
+            raise ValueError("val_images needs val_masks (one mask per validation image).")
+        val_images, val_masks, _ = check_pairs(val_images, val_masks, num_classes=num_classes, ignore_index=ignore_index)
+        if val_images[0].shape[-1] != images[0].shape[-1]:
+            raise ValueError(f"Validation images have {val_images[0].shape[-1]} channels, training images {images[0].shape[-1]}.")
+    crop = crop_size if crop_size is not None else recipe.crop_size
+    batch = batch_size if batch_size is not None else recipe.batch_size
+    smallest = min(min(m.shape) for m in masks)
+    crop = min(crop, smallest - smallest % 2**recipe.depth)
+    if crop < 2**recipe.depth:
+        raise ValueError(f"Training images of {smallest} pixels are too small for a U-Net of depth {recipe.depth}; they need at least {2**recipe.depth}.")
+    recipe = recipe.replace(crop_size=crop, batch_size=batch)
+
+    seed_everything(seed)
+    mean, variance = normalization_statistics(images) if recipe.normalize else (None, None)
+    channels = images[0].shape[-1]
+    model = build_model(recipe, channels, num_classes, mean=mean, variance=variance)
+    from unet_course.metrics import IoUScore
+
+    metric_options = {"ignore_index": ignore_index} if ignore_index is not None else {}
+    model.compile(
+        optimizer=make_optimizer(recipe),
+        loss=make_loss(recipe, num_classes, class_weights=class_weights, ignore_index=ignore_index),
+        metrics=[IoUScore(num_classes, class_ids=list(range(num_classes)), name="mean_iou", **metric_options)],
+    )
+    train_ds = make_dataset(
+        images, masks, batch_size=batch, crop_size=crop, augment=recipe.augment, shuffle=True, repeat=True,
+        seed=seed, weights=weights, drop_remainder=True,
+    )
+    steps = steps_per_epoch([m.shape for m in masks], crop, batch)
+    callbacks = list(callbacks)
+    live = None
+    val_ds = None
+    if has_validation:
+        val_ds = validation_dataset(val_images, val_masks, recipe.depth)
+        if live_every:
+            image, mask = _fit_to_depth(val_images[0], val_masks[0], recipe.depth)
+            live = LivePrediction(image, mask, every=live_every, num_classes=num_classes)
+            callbacks.append(live)
+    result = train(
+        model, train_ds, val_ds, epochs=epochs, time_budget=time_budget, steps_per_epoch=steps,
+        out_dir=out_dir, monitor="val_mean_iou" if has_validation else "loss", patience=recipe.patience,
+        callbacks=callbacks, verbose=verbose,
+    )
+    result.recipe = recipe
+    result.depth = recipe.depth
+    result.live = live
+    if has_validation:
+        result.validation_images, result.validation_masks = val_images, val_masks
+    return result
