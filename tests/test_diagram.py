@@ -1,4 +1,4 @@
-"""unet_course.models.diagram: levels, parameters per level, activation memory, the drawing."""
+"""unet_course.analysis.levels and unet_course.viz.diagram: levels, parameters per level, activation memory, the drawing."""
 
 import math
 
@@ -11,12 +11,8 @@ import pytest  # noqa: E402
 from keras import layers  # noqa: E402
 
 from unet_course.models import build_unet  # noqa: E402
-from unet_course.models.diagram import (  # noqa: E402
-    draw_unet,
-    parameters_per_level,
-    plot_parameters_per_level,
-    unet_levels,
-)
+from unet_course.analysis.levels import parameters_per_level, unet_levels  # noqa: E402
+from unet_course.viz.diagram import draw_unet, plot_parameters_per_level  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +68,7 @@ def test_parameters_per_level_of_the_paper():
 
 
 def test_activation_bytes_counts_every_layer_output(small):
-    from unet_course.profiling import activation_bytes
+    from unet_course.analysis.profiling import activation_bytes
 
     values = sum(math.prod(layer.output.shape[1:]) for layer in small.layers)
     assert activation_bytes(small) == 4 * values
@@ -83,7 +79,7 @@ def test_activation_bytes_counts_every_layer_output(small):
 
 
 def test_activation_bytes_needs_fixed_sizes():
-    from unet_course.profiling import activation_bytes
+    from unet_course.analysis.profiling import activation_bytes
 
     model = build_unet((None, None, 1), 2, depth=2, base_filters=4)
     with pytest.raises(ValueError, match="fixed input size"):
@@ -133,8 +129,8 @@ def test_plot_parameters_per_level(small):
 def test_docstring_example():
     import doctest
 
-    from unet_course.models import diagram
+    from unet_course.analysis import levels
 
-    result = doctest.testmod(diagram, optionflags=doctest.ELLIPSIS)
+    result = doctest.testmod(levels, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
     plt.close("all")

@@ -10,8 +10,9 @@ import pytest
     "unet_course.models.unet",
     "unet_course.metrics",
     "unet_course.data.synthetic",
-    "unet_course.models.receptive_field",
-    "unet_course.models.diagram",
+    "unet_course.analysis.receptive_field",
+    "unet_course.analysis.levels",
+    "unet_course.data.masks",
     "unet_course.evaluation",
 ])
 def test_docstring_examples(module):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from unet_course import masks
+from unet_course.data import masks
 from unet_course.data import make_shapes
 from unet_course.widgets import browser
 from tests.notebook_code import notebook_namespace

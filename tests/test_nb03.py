@@ -7,7 +7,7 @@ from keras import layers
 
 from notebook_code import notebook_namespace
 from unet_course.models import build_unet, conv_block, encoder_block
-from unet_course.models.receptive_field import model_specs, receptive_field, receptive_fields, unet_encoder_specs
+from unet_course.analysis.receptive_field import model_specs, receptive_field, receptive_fields, unet_encoder_specs
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +137,7 @@ def test_receptive_field_by_brute_force():
 def test_receptive_field_docstring_examples():
     import doctest
 
-    import unet_course.models.receptive_field as module
+    import unet_course.analysis.receptive_field as module
 
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0

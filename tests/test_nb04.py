@@ -1,4 +1,4 @@
-"""unet_course.upsampling and the overlap widget; notebook 04's teaching code agrees with them."""
+"""unet_course.analysis.transposed_conv and the overlap widget; notebook 04's teaching code agrees with them."""
 
 import keras
 import matplotlib
@@ -7,7 +7,7 @@ import pytest
 from keras import layers
 
 from notebook_code import notebook_namespace
-from unet_course import upsampling
+from unet_course.analysis import transposed_conv
 from unet_course.exercises import ex04
 
 matplotlib.use("Agg")
@@ -22,37 +22,37 @@ def test_transposed_conv2d_matches_keras(kernel_size, stride, padding):
     x = rng.normal(size=(5, 4, 3))
     layer = layers.Conv2DTranspose(2, kernel_size, strides=stride, padding=padding, use_bias=False)
     expected = keras.ops.convert_to_numpy(layer(x[None].astype("float32")))[0]
-    got = upsampling.transposed_conv2d(x, keras.ops.convert_to_numpy(layer.kernel), stride, padding)
+    got = transposed_conv.transposed_conv2d(x, keras.ops.convert_to_numpy(layer.kernel), stride, padding)
     assert got.shape == expected.shape
-    assert got.shape[0] == upsampling.transposed_output_size(5, kernel_size, stride, padding)
+    assert got.shape[0] == transposed_conv.transposed_output_size(5, kernel_size, stride, padding)
     np.testing.assert_allclose(got, expected, atol=1e-4)
 
 
 def test_transposed_conv2d_single_channel_and_errors():
-    out = upsampling.transposed_conv2d(np.array([[1.0, 10.0], [100.0, 1000.0]]), np.ones((3, 3)), 2)
+    out = transposed_conv.transposed_conv2d(np.array([[1.0, 10.0], [100.0, 1000.0]]), np.ones((3, 3)), 2)
     assert out.shape == (5, 5) and out[2, 2] == 1111 and out[0, 2] == 11
     with pytest.raises(ValueError, match="input channels"):
-        upsampling.transposed_conv2d(np.ones((3, 3, 2)), np.ones((3, 3, 1, 4)), 2)
+        transposed_conv.transposed_conv2d(np.ones((3, 3, 2)), np.ones((3, 3, 1, 4)), 2)
     with pytest.raises(ValueError, match="padding"):
-        upsampling.transposed_conv2d(np.ones((3, 3)), np.ones((3, 3)), 2, "full")
+        transposed_conv.transposed_conv2d(np.ones((3, 3)), np.ones((3, 3)), 2, "full")
     with pytest.raises(ValueError, match="stride"):
-        upsampling.transposed_output_size(4, 3, 0)
+        transposed_conv.transposed_output_size(4, 3, 0)
 
 
 @pytest.mark.parametrize("kernel_size, stride", SETTINGS)
 def test_overlap_map_matches_conv_transpose_of_ones(kernel_size, stride):
     layer = layers.Conv2DTranspose(1, kernel_size, strides=stride, kernel_initializer="ones", use_bias=False)
     expected = keras.ops.convert_to_numpy(layer(np.ones((1, 5, 5, 1), "float32")))[0, :, :, 0]
-    np.testing.assert_array_equal(upsampling.overlap_map(kernel_size, stride, 5), expected)
+    np.testing.assert_array_equal(transposed_conv.overlap_map(kernel_size, stride, 5), expected)
 
 
 def test_overlap_interior_even_and_uneven():
-    assert set(upsampling.interior(upsampling.overlap_map(2, 2, 5), 2, 2).ravel()) == {1}
-    assert set(upsampling.interior(upsampling.overlap_map(4, 2, 5), 4, 2).ravel()) == {4}
-    uneven = upsampling.interior(upsampling.overlap_map(3, 2, 5), 3, 2)
+    assert set(transposed_conv.interior(transposed_conv.overlap_map(2, 2, 5), 2, 2).ravel()) == {1}
+    assert set(transposed_conv.interior(transposed_conv.overlap_map(4, 2, 5), 4, 2).ravel()) == {4}
+    uneven = transposed_conv.interior(transposed_conv.overlap_map(3, 2, 5), 3, 2)
     assert set(uneven.ravel()) == {1, 2, 4}
-    np.testing.assert_allclose(upsampling.phase_energy(np.sqrt(uneven)), [[4, 2], [2, 1]])
-    assert upsampling.checkerboard_ratio(np.sqrt(uneven)) == pytest.approx(4.0)
+    np.testing.assert_allclose(transposed_conv.phase_energy(np.sqrt(uneven)), [[4, 2], [2, 1]])
+    assert transposed_conv.checkerboard_ratio(np.sqrt(uneven)) == pytest.approx(4.0)
 
 
 def test_widget_draws_and_builds():
@@ -71,11 +71,11 @@ def test_widget_draws_and_builds():
 def test_notebook_solutions_agree_with_package():
     ns = notebook_namespace("04_upsampling", ["transposed_output_size", "transposed_conv2d", "transpose_conv_params"])
     for n, k, s, padding in ex04._SIZE_CASES:
-        assert ns["transposed_output_size"](n, k, s, padding) == upsampling.transposed_output_size(n, k, s, padding)
+        assert ns["transposed_output_size"](n, k, s, padding) == transposed_conv.transposed_output_size(n, k, s, padding)
     rng = np.random.default_rng(0)
     for k, s in [(3, 2), (2, 2), (4, 2), (3, 1)]:
         x, kernel = rng.normal(size=(4, 3)), rng.normal(size=(k, k))
-        np.testing.assert_allclose(ns["transposed_conv2d"](x, kernel, s), upsampling.transposed_conv2d(x, kernel, s))
+        np.testing.assert_allclose(ns["transposed_conv2d"](x, kernel, s), transposed_conv.transposed_conv2d(x, kernel, s))
     inputs = keras.Input((8, 8, 6))
     model = keras.Model(inputs, layers.Conv2DTranspose(4, 3, strides=2)(inputs))
     assert ns["transpose_conv_params"](6, 4, 3) == model.count_params()

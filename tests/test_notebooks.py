@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from unet_course import notebooks as nbtools
+from unet_course.course import notebooks as nbtools
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = nbtools.course_notebooks(ROOT / "notebooks")

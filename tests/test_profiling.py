@@ -1,11 +1,11 @@
-"""unet_course.profiling: parameter, multiply-add and activation counts from shapes; timing."""
+"""unet_course.analysis.profiling: parameter, multiply-add and activation counts from shapes; timing."""
 
 import keras
 import numpy as np
 import pytest
 from keras import layers
 
-from unet_course import profiling
+from unet_course.analysis import profiling
 from unet_course.models import build_unet, upsample
 
 

@@ -5,24 +5,23 @@ tested code they use afterwards:
 
 - :mod:`unet_course.config`: FAST mode, paths, seeding, ``setup()`` for notebooks
 - :mod:`unet_course.data`: the synthetic shapes dataset; ``sources`` (catalogue of real
-  datasets), ``io`` (image/mask folders), ``isbi2012`` (the paper's data, checksummed download)
-- :mod:`unet_course.masks`: class ids, one-hot, boxes and connected components
+  datasets), ``io`` (image/mask folders), ``isbi2012`` (the paper's data, checksummed download),
+  ``masks`` (class ids, one-hot, boxes and connected components)
 - :mod:`unet_course.metrics`: pixel accuracy, IoU (Jaccard) and Dice (F1), in NumPy and Keras
 - :mod:`unet_course.losses`: Dice loss and cross-entropy + Dice
-- :mod:`unet_course.models`: ``build_unet`` and its blocks; ``receptive_field``, ``diagram``
-- :mod:`unet_course.upsampling`, :mod:`unet_course.profiling`: transposed convolution by hand,
-  overlap maps; parameters, multiply-adds, activation memory and timings of layers
+- :mod:`unet_course.models`: ``build_unet`` and its blocks
+- :mod:`unet_course.analysis`: reads models: ``receptive_field``, ``transposed_conv`` (by hand,
+  overlap maps), ``profiling`` (parameters, multiply-adds, memory, timings), ``levels``
 - :mod:`unet_course.evaluation`: boundary IoU and comparisons of trained models
-- :mod:`unet_course.viz`, :mod:`unet_course.widgets`: figures and interactive widgets
+- :mod:`unet_course.viz`, :mod:`unet_course.widgets`: figures (and the U-Net diagram), widgets
 - :mod:`unet_course.exercises`: exercises with feedback, one module per notebook
-- :mod:`unet_course.notebooks`, :mod:`unet_course.grading`, :mod:`unet_course.cli`: Colab
+- :mod:`unet_course.course` (``notebooks``, ``grading``) and :mod:`unet_course.cli`: Colab
   badges, student copies, grading, the ``unet-course`` command
 """
 
-import os as _os
-
-# Quieten TensorFlow's C++ start-up messages before any submodule imports Keras/TensorFlow.
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# config is the one place that quiets TensorFlow's logs; importing it first sets
+# TF_CPP_MIN_LOG_LEVEL before any submodule imports Keras/TensorFlow.
+from unet_course import config as _config  # noqa: F401
 
 __version__ = "0.1.0"
 

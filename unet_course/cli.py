@@ -21,7 +21,7 @@ def _check(args) -> int:
 
 
 def _student(args) -> int:
-    from unet_course.notebooks import write_student_notebooks
+    from unet_course.course.notebooks import write_student_notebooks
 
     try:
         written = write_student_notebooks(args.notebooks, only=args.only or None, force=args.force)
@@ -34,7 +34,7 @@ def _student(args) -> int:
 
 
 def _run(args) -> int:
-    from unet_course.notebooks import course_notebooks, execute
+    from unet_course.course.notebooks import course_notebooks, execute
 
     paths = [Path(p) for p in args.paths] or course_notebooks(args.notebooks)
     failed = 0
@@ -49,7 +49,7 @@ def _run(args) -> int:
 
 
 def _grade(args) -> int:
-    from unet_course.grading import grade_class
+    from unet_course.course.grading import grade_class
 
     try:
         rows = grade_class(args.student_dir, args.output, timeout=args.timeout, fast=not args.full)

@@ -13,8 +13,11 @@ import platform
 import sys
 from pathlib import Path
 
-# Hide TensorFlow's C++ start-up noise (oneDNN notices, CUDA probing) before anything
-# imports TensorFlow. A learner who sets the variable themselves keeps their value.
+# The one place that quiets TensorFlow's logs (``unet_course/__init__.py`` imports this module
+# first). Hide TensorFlow's C++ start-up noise (oneDNN notices, CUDA probing) before anything
+# imports TensorFlow. A learner who sets the variable themselves keeps their value. The rest is
+# ``quiet_native_stderr`` (absl's messages printed before that variable is read) and
+# ``setup()`` (the Python logger).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 #: Default seed of every random thing in the course.
@@ -51,7 +54,7 @@ def cache_dir() -> Path:
 
 
 @contextlib.contextmanager
-def _quiet_native_stderr():
+def quiet_native_stderr():
     """Silence what native code writes to file descriptor 2 (TensorFlow's C++ start-up log).
 
     TensorFlow 2.21 prints oneDNN/CUDA notices through absl *before* it reads
@@ -75,7 +78,7 @@ def _quiet_native_stderr():
 
 def import_backend():
     """Import Keras (and TensorFlow when it is the backend) without the C++ start-up noise."""
-    with _quiet_native_stderr():
+    with quiet_native_stderr():
         import keras
 
         if keras.backend.backend() == "tensorflow":

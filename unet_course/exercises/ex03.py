@@ -245,7 +245,7 @@ def _jump_first(specs):
           hint="Start with r = 1 and j = 1 (one input pixel, neighbours 1 pixel apart). For each (k, s): "
                "first r = r + (k - 1) * j, then j = j * s. Return r.")
 def q3(answer):
-    from unet_course.models.receptive_field import unet_encoder_specs
+    from unet_course.analysis.receptive_field import unet_encoder_specs
 
     examples = dict(_RF_EXAMPLES)
     examples["the paper's encoder down to the bottleneck"] = unet_encoder_specs(4)

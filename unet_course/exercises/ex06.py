@@ -5,11 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from unet_course.exercises import Mistake, call, exercise
+from unet_course.models.unet import PAPER_PARAMETERS
 
 NOTEBOOK = "06_assembling_unet"
-
-#: The paper's parameter count (572x572x1 in, 2 classes, depth 4, 64 base filters).
-PAPER_PARAMETERS = 31_030_658
 
 
 def assemble_unet(input_shape, num_classes, depth=4, base_filters=64):

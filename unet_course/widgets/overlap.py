@@ -13,7 +13,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
 from unet_course import viz
-from unet_course.upsampling import overlap_map
+from unet_course.analysis.transposed_conv import overlap_map
 
 
 def _verdict(kernel_size: int, stride: int) -> str:

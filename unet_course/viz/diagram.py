@@ -1,26 +1,22 @@
-"""A U-Net drawn with matplotlib, and its parameters per level.
+"""A U-Net drawn with matplotlib (no graphviz), and its parameters per level as a bar chart.
 
-These read a model built by :func:`~unet_course.models.build_unet` (or any model that uses the
-same layer names: ``enc1_...``, ``bottleneck_...``, ``dec1_...``, ``classifier``) and need no
-graphviz::
+The shapes and counts come from :mod:`unet_course.analysis.levels`::
 
     >>> from unet_course.models import build_unet
     >>> model = build_unet((572, 572, 1), 2, padding="valid")
     >>> fig = draw_unet(model)                 # the U, one box per level, shapes H x W x C
-    >>> parameters_per_level(model)["bottleneck"]
-    14157824
-
-Activation memory is counted by :func:`unet_course.profiling.activation_bytes`.
 """
 
 from __future__ import annotations
-
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
 
-from unet_course.viz import PALETTE
+from unet_course.analysis.levels import as_unet_model, unet_depth, parameters_per_level, unet_levels
+from unet_course.viz.figures import PALETTE
+
+__all__ = ["COLOURS", "draw_unet", "plot_parameters_per_level"]
 
 #: Colours of the diagram (Okabe-Ito, from ``unet_course.viz.PALETTE``).
 COLOURS = {
@@ -33,97 +29,8 @@ COLOURS = {
 }
 
 
-def _as_model(model_or_config):
-    """A Keras model from a model or from a dict of ``build_unet`` arguments."""
-    if isinstance(model_or_config, dict):
-        from unet_course.models.unet import build_unet
-
-        config = dict(model_or_config)
-        if "input_shape" not in config or "num_classes" not in config:
-            raise ValueError(
-                f"A config needs at least 'input_shape' and 'num_classes' (the arguments of build_unet), got keys {sorted(config)}."
-            )
-        return build_unet(config.pop("input_shape"), config.pop("num_classes"), **config)
-    if not hasattr(model_or_config, "layers"):
-        raise ValueError(
-            f"Expected a Keras model or a dict of build_unet arguments, got {type(model_or_config).__name__}. "
-            "Pass e.g. build_unet((128, 128, 1), 2) or {'input_shape': (128, 128, 1), 'num_classes': 2}."
-        )
-    return model_or_config
-
-
-def _depth(model) -> int:
-    names = {layer.name for layer in model.layers}
-    depth = 0
-    while f"enc{depth + 1}_pool" in names:
-        depth += 1
-    if depth == 0 or not any(n.startswith("bottleneck_") for n in names) or "classifier" not in names:
-        raise ValueError(
-            f"Model {model.name!r} does not use build_unet's layer names (enc1_pool, bottleneck_conv1, dec1_..., "
-            "classifier). Build it with build_unet, or name your blocks the same way (name='enc1', ...)."
-        )
-    return depth
-
-
-def _shape(tensor) -> tuple:
-    return tuple(tensor.shape[1:])
-
-
 def _fmt(shape) -> str:
     return "×".join("?" if s is None else str(s) for s in shape)
-
-
-def _last_layer(model, prefix: str):
-    found = [layer for layer in model.layers if layer.name.startswith(prefix)]
-    return found[-1]
-
-
-def unet_levels(model) -> dict:
-    """Shapes along the U (without the batch axis), read from the model's layers.
-
-    Returns ``{"input", "output", "depth", "encoder": [...], "pooled": [...], "bottleneck",
-    "decoder": [...], "upsampling": [...], "skip": [...]}``, lists ordered level 1 (top) to
-    level ``depth`` (bottom). ``skip`` holds ``"concat"``, ``"add"`` or ``None`` and whether the
-    skip is cropped.
-    """
-    model = _as_model(model)
-    depth = _depth(model)
-    names = {layer.name for layer in model.layers}
-    levels = {"depth": depth, "input": _shape(model.inputs[0]), "output": _shape(model.outputs[0])}
-    levels["encoder"] = [_shape(model.get_layer(f"enc{i}_pool").input) for i in range(1, depth + 1)]
-    levels["pooled"] = [_shape(model.get_layer(f"enc{i}_pool").output) for i in range(1, depth + 1)]
-    levels["bottleneck"] = _shape(_last_layer(model, "bottleneck_").output)
-    levels["decoder"] = [_shape(_last_layer(model, f"dec{i}_").output) for i in range(1, depth + 1)]
-    upsampling, skips = [], []
-    for i in range(1, depth + 1):
-        up = model.get_layer(f"dec{i}_up")
-        if type(up).__name__ == "Conv2DTranspose":
-            upsampling.append("up-conv 2×2")
-        else:
-            upsampling.append(f"{getattr(up, 'interpolation', 'resize')} ×2 + conv 3×3")
-        mode = "concat" if f"dec{i}_concat" in names else "add" if f"dec{i}_add" in names else None
-        skips.append((mode, f"dec{i}_crop" in names))
-    levels["upsampling"], levels["skip"] = upsampling, skips
-    return levels
-
-
-def parameters_per_level(model) -> dict:
-    """Trainable and non-trainable parameters of each part of the U, in the order of the U.
-
-    Returns ``{"enc1": n, ..., "enc<depth>": n, "bottleneck": n, "dec<depth>": n, ..., "dec1": n,
-    "classifier": n}``; the values add up to ``model.count_params()``.
-    """
-    model = _as_model(model)
-    depth = _depth(model)
-    parts = [f"enc{i}" for i in range(1, depth + 1)] + ["bottleneck"] + [f"dec{i}" for i in range(depth, 0, -1)] + ["classifier"]
-    counts = dict.fromkeys(parts, 0)
-    for layer in model.layers:
-        part = layer.name if layer.name == "classifier" else layer.name.split("_", 1)[0]
-        if part in counts:
-            counts[part] += layer.count_params()
-        elif layer.count_params():
-            raise ValueError(f"Layer {layer.name!r} has parameters but belongs to no level; name it enc<i>_..., bottleneck_..., dec<i>_... or classifier.")
-    return counts
 
 
 def _box(ax, x, y, text, colour, width, height):
@@ -145,7 +52,7 @@ def draw_unet(model_or_config, *, ax=None, title: str | None = None):
     ``{"input_shape": (572, 572, 1), "num_classes": 2, "padding": "valid"}`` (then the model is
     built, which takes a second for the paper's size). Returns the figure.
     """
-    model = _as_model(model_or_config)
+    model = as_unet_model(model_or_config)
     levels = unet_levels(model)
     depth = levels["depth"]
     width, height, step, gap = 1.9, 0.62, 0.8, 1.8
@@ -206,9 +113,9 @@ def draw_unet(model_or_config, *, ax=None, title: str | None = None):
 
 def plot_parameters_per_level(model, *, ax=None, title: str | None = None):
     """Bar chart of :func:`parameters_per_level`: encoder and decoder side by side at each level."""
-    model = _as_model(model)
+    model = as_unet_model(model)
     counts = parameters_per_level(model)
-    depth = _depth(model)
+    depth = unet_depth(model)
     if ax is None:
         fig, ax = plt.subplots(figsize=(7.5, 3.8))
     else:

@@ -30,20 +30,29 @@ def to_one_hot(mask, num_classes: int) -> np.ndarray:
     return np.eye(num_classes, dtype=np.float32)[mask]
 
 
-def to_class_ids(one_hot) -> np.ndarray:
-    """Class ids from one-hot masks or predicted probabilities: argmax over the last axis.
+def to_class_ids(one_hot, *, threshold: float | None = None) -> np.ndarray:
+    """Class ids from one-hot masks or predicted probabilities: the course's one way to do it.
 
-    ``(..., C)`` -> ``(...)``, as uint8 when there are at most 256 classes (like the
-    course's masks), else int32.
+    ``(..., C)`` -> ``(...)``: argmax over the last axis when ``C > 1``. A single channel
+    ``(..., 1)`` is a sigmoid (binary) output: pass ``threshold`` (e.g. 0.5) and get
+    ``probabilities[..., 0] > threshold`` as ids 0/1. Returns uint8 when there are at most
+    256 classes (like the course's masks), else int32.
+
+    >>> to_class_ids([[0.1, 0.7, 0.2], [0.8, 0.1, 0.1]])
+    array([1, 0], dtype=uint8)
+    >>> to_class_ids([[0.2], [0.9]], threshold=0.5)
+    array([0, 1], dtype=uint8)
     """
     array = np.asarray(one_hot)
     if array.ndim < 1 or array.size == 0:
         raise ValueError(f"one_hot must have a last axis of classes, got shape {array.shape}.")
     if array.shape[-1] == 1:
-        raise ValueError(
-            "one_hot has a single channel (shape ending in 1): that is a sigmoid (binary) output. "
-            "Threshold it instead: (probabilities[..., 0] > 0.5)."
-        )
+        if threshold is None:
+            raise ValueError(
+                "one_hot has a single channel (shape ending in 1): that is a sigmoid (binary) output. "
+                "Threshold it instead: to_class_ids(probabilities, threshold=0.5)."
+            )
+        return (array[..., 0] > float(threshold)).astype(np.uint8)
     ids = np.argmax(array, axis=-1)
     return ids.astype(np.uint8 if array.shape[-1] <= 256 else np.int32)
 

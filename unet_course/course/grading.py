@@ -53,7 +53,7 @@ def grade_notebook(path: Path, *, timeout: int = 600, fast: bool = True) -> list
         env = {**os.environ, GRADE_LOG_ENV: str(log), "UNET_COURSE_FAST": "1" if fast else "0"}
         problem = None
         try:
-            done = subprocess.run([sys.executable, "-m", "unet_course.grading", str(path), str(timeout)], env=env,
+            done = subprocess.run([sys.executable, "-m", "unet_course.course.grading", str(path), str(timeout)], env=env,
                                   capture_output=True, text=True, timeout=timeout)
             if done.returncode != 0:
                 last = (done.stderr.strip().splitlines() or ["no message"])[-1]

@@ -3,6 +3,11 @@
 Class colours come from the Okabe-Ito palette, chosen to stay distinct for readers with
 the common forms of colour blindness and in greyscale print (each colour has a different
 lightness). Every mask figure carries a legend that names the classes.
+
+Class names come from the caller (``class_names=CLASS_NAMES`` of the data set at hand, e.g.
+``unet_course.data.synthetic.CLASS_NAMES`` or ``unet_course.data.isbi2012.CLASS_NAMES``).
+Without them, ``num_classes`` (or the largest id in the masks) decides the classes, named
+``"background"``, ``"class 1"``, ...: a 2-class figure never shows a 4-class legend.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import numpy as np
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.patches import Patch
 
-from unet_course.data.synthetic import CLASS_NAMES
+from unet_course.data.masks import to_class_ids
 
 #: Okabe-Ito colours; background first in near-black so shapes stand out.
 PALETTE = ("#1a1a1a", "#E69F00", "#56B4E9", "#F0E442", "#009E73", "#D55E00", "#CC79A7", "#0072B2", "#999999")
@@ -35,14 +40,33 @@ def colorize(mask, num_classes: int) -> np.ndarray:
     return cmap(norm(np.asarray(mask)))[..., :3]
 
 
+def default_class_names(num_classes: int) -> tuple[str, ...]:
+    """Names for classes nobody named: ``("background", "class 1", "class 2", ...)``."""
+    return ("background",) + tuple(f"class {i}" for i in range(1, int(num_classes)))
+
+
+def resolve_class_names(class_names=None, num_classes: int | None = None, *masks) -> tuple[str, ...]:
+    """The caller's class names, or names for ``num_classes`` classes, or for the largest id in ``masks`` + 1."""
+    if class_names is not None:
+        names = tuple(class_names)
+        if num_classes is not None and len(names) != num_classes:
+            raise ValueError(f"class_names has {len(names)} names but num_classes={num_classes}; pass one name per class.")
+        return names
+    if num_classes is None:
+        largest = max((int(np.max(m)) for m in masks if m is not None and np.size(m)), default=1)
+        num_classes = max(largest + 1, 2)
+    return default_class_names(num_classes)
+
+
 def legend_handles(class_names):
     cmap, _ = class_colormap(len(class_names))
     return [Patch(facecolor=cmap(i), edgecolor="white", label=f"{i}: {name}") for i, name in enumerate(class_names)]
 
 
-def show_mask(mask, ax=None, class_names=CLASS_NAMES, title: str | None = None):
-    """Draw a class-id mask with fixed class colours."""
+def show_mask(mask, ax=None, class_names=None, title: str | None = None, *, num_classes: int | None = None):
+    """Draw a class-id mask with fixed class colours (class k always gets ``PALETTE[k]``)."""
     ax = ax or plt.gca()
+    class_names = resolve_class_names(class_names, num_classes, mask)
     cmap, norm = class_colormap(len(class_names))
     ax.imshow(np.asarray(mask), cmap=cmap, norm=norm, interpolation="nearest")
     ax.set_axis_off()
@@ -51,8 +75,13 @@ def show_mask(mask, ax=None, class_names=CLASS_NAMES, title: str | None = None):
     return ax
 
 
-def overlay(image, mask, alpha: float = 0.5, num_classes: int = len(CLASS_NAMES), ignore_background: bool = True) -> np.ndarray:
-    """Blend the mask's class colours over ``image`` (background left untouched by default)."""
+def overlay(image, mask, alpha: float = 0.5, num_classes: int | None = None, ignore_background: bool = True) -> np.ndarray:
+    """Blend the mask's class colours over ``image`` (background left untouched by default).
+
+    ``num_classes`` defaults to the largest id in ``mask`` + 1 (colours do not depend on it).
+    """
+    if num_classes is None:
+        num_classes = len(resolve_class_names(None, None, mask))
     image = np.asarray(image, dtype=float)
     if image.ndim == 2 or image.shape[-1] == 1:
         image = np.repeat(image.reshape(image.shape[:2] + (1,)), 3, axis=-1)
@@ -73,7 +102,7 @@ def _show_image(ax, image):
     ax.set_axis_off()
 
 
-def show_samples(images, masks, predictions=None, *, class_names=CLASS_NAMES, max_items: int = 4, titles=("image", "true mask", "prediction", "overlay")):
+def show_samples(images, masks, predictions=None, *, class_names=None, num_classes: int | None = None, max_items: int = 4, titles=("image", "true mask", "prediction", "overlay")):
     """One row per sample: image, true mask, (prediction), and the true mask overlaid.
 
     ``predictions`` may hold class ids ``(N, H, W)`` or probabilities ``(N, H, W, C)``
@@ -86,9 +115,12 @@ def show_samples(images, masks, predictions=None, *, class_names=CLASS_NAMES, ma
     if predictions is not None:
         predictions = np.asarray(predictions)
         if predictions.ndim == masks.ndim + 1:
-            predictions = (predictions[..., 0] > 0.5).astype(int) if predictions.shape[-1] == 1 else predictions.argmax(-1)
+            if num_classes is None and class_names is None and predictions.shape[-1] > 1:
+                num_classes = predictions.shape[-1]
+            predictions = to_class_ids(predictions, threshold=0.5)
     columns = 4 if predictions is not None else 3
     fig, axes = plt.subplots(count, columns, figsize=(2.6 * columns, 2.6 * count + 0.6), squeeze=False)
+    class_names = resolve_class_names(class_names, num_classes, masks, predictions)
     num_classes = len(class_names)
     for row in range(count):
         _show_image(axes[row, 0], images[row])

@@ -1,0 +1,106 @@
+"""Shapes and parameters along the U, read from a model built by :func:`~unet_course.models.build_unet`.
+
+These read a model (or any model that uses the same layer names: ``enc1_...``,
+``bottleneck_...``, ``dec1_...``, ``classifier``); :mod:`unet_course.viz.diagram` draws them::
+
+    >>> from unet_course.models import build_unet
+    >>> model = build_unet((572, 572, 1), 2, padding="valid")
+    >>> parameters_per_level(model)["bottleneck"]
+    14157824
+
+Activation memory is counted by :func:`unet_course.analysis.profiling.activation_bytes`.
+"""
+
+from __future__ import annotations
+
+__all__ = ["as_unet_model", "parameters_per_level", "unet_depth", "unet_levels"]
+
+
+def as_unet_model(model_or_config):
+    """A Keras model from a model or from a dict of ``build_unet`` arguments (built then)."""
+    if isinstance(model_or_config, dict):
+        from unet_course.models.unet import build_unet
+
+        config = dict(model_or_config)
+        if "input_shape" not in config or "num_classes" not in config:
+            raise ValueError(
+                f"A config needs at least 'input_shape' and 'num_classes' (the arguments of build_unet), got keys {sorted(config)}."
+            )
+        return build_unet(config.pop("input_shape"), config.pop("num_classes"), **config)
+    if not hasattr(model_or_config, "layers"):
+        raise ValueError(
+            f"Expected a Keras model or a dict of build_unet arguments, got {type(model_or_config).__name__}. "
+            "Pass e.g. build_unet((128, 128, 1), 2) or {'input_shape': (128, 128, 1), 'num_classes': 2}."
+        )
+    return model_or_config
+
+
+def unet_depth(model) -> int:
+    """The number of pooling levels of a model that uses build_unet's layer names (ValueError otherwise)."""
+    names = {layer.name for layer in model.layers}
+    depth = 0
+    while f"enc{depth + 1}_pool" in names:
+        depth += 1
+    if depth == 0 or not any(n.startswith("bottleneck_") for n in names) or "classifier" not in names:
+        raise ValueError(
+            f"Model {model.name!r} does not use build_unet's layer names (enc1_pool, bottleneck_conv1, dec1_..., "
+            "classifier). Build it with build_unet, or name your blocks the same way (name='enc1', ...)."
+        )
+    return depth
+
+
+def _shape(tensor) -> tuple:
+    return tuple(tensor.shape[1:])
+
+
+def _last_layer(model, prefix: str):
+    found = [layer for layer in model.layers if layer.name.startswith(prefix)]
+    return found[-1]
+
+
+def unet_levels(model) -> dict:
+    """Shapes along the U (without the batch axis), read from the model's layers.
+
+    Returns ``{"input", "output", "depth", "encoder": [...], "pooled": [...], "bottleneck",
+    "decoder": [...], "upsampling": [...], "skip": [...]}``, lists ordered level 1 (top) to
+    level ``depth`` (bottom). ``skip`` holds ``"concat"``, ``"add"`` or ``None`` and whether the
+    skip is cropped.
+    """
+    model = as_unet_model(model)
+    depth = unet_depth(model)
+    names = {layer.name for layer in model.layers}
+    levels = {"depth": depth, "input": _shape(model.inputs[0]), "output": _shape(model.outputs[0])}
+    levels["encoder"] = [_shape(model.get_layer(f"enc{i}_pool").input) for i in range(1, depth + 1)]
+    levels["pooled"] = [_shape(model.get_layer(f"enc{i}_pool").output) for i in range(1, depth + 1)]
+    levels["bottleneck"] = _shape(_last_layer(model, "bottleneck_").output)
+    levels["decoder"] = [_shape(_last_layer(model, f"dec{i}_").output) for i in range(1, depth + 1)]
+    upsampling, skips = [], []
+    for i in range(1, depth + 1):
+        up = model.get_layer(f"dec{i}_up")
+        if type(up).__name__ == "Conv2DTranspose":
+            upsampling.append("up-conv 2×2")
+        else:
+            upsampling.append(f"{getattr(up, 'interpolation', 'resize')} ×2 + conv 3×3")
+        mode = "concat" if f"dec{i}_concat" in names else "add" if f"dec{i}_add" in names else None
+        skips.append((mode, f"dec{i}_crop" in names))
+    levels["upsampling"], levels["skip"] = upsampling, skips
+    return levels
+
+
+def parameters_per_level(model) -> dict:
+    """Trainable and non-trainable parameters of each part of the U, in the order of the U.
+
+    Returns ``{"enc1": n, ..., "enc<depth>": n, "bottleneck": n, "dec<depth>": n, ..., "dec1": n,
+    "classifier": n}``; the values add up to ``model.count_params()``.
+    """
+    model = as_unet_model(model)
+    depth = unet_depth(model)
+    parts = [f"enc{i}" for i in range(1, depth + 1)] + ["bottleneck"] + [f"dec{i}" for i in range(depth, 0, -1)] + ["classifier"]
+    counts = dict.fromkeys(parts, 0)
+    for layer in model.layers:
+        part = layer.name if layer.name == "classifier" else layer.name.split("_", 1)[0]
+        if part in counts:
+            counts[part] += layer.count_params()
+        elif layer.count_params():
+            raise ValueError(f"Layer {layer.name!r} has parameters but belongs to no level; name it enc<i>_..., bottleneck_..., dec<i>_... or classifier.")
+    return counts

@@ -1,0 +1,36 @@
+"""Figures for the notebooks (:mod:`~unet_course.viz.figures`) and the U-Net diagram (:mod:`~unet_course.viz.diagram`).
+
+``from unet_course import viz; viz.show_samples(images, masks, class_names=CLASS_NAMES)``: the
+public API is re-exported here. Class names always come from the caller (see ``figures``).
+"""
+
+from unet_course.viz.diagram import COLOURS, draw_unet, plot_parameters_per_level
+from unet_course.viz.figures import (
+    PALETTE,
+    _show_image,
+    class_colormap,
+    colorize,
+    default_class_names,
+    legend_handles,
+    overlay,
+    plot_history,
+    resolve_class_names,
+    show_mask,
+    show_samples,
+)
+
+__all__ = [
+    "COLOURS",
+    "PALETTE",
+    "class_colormap",
+    "colorize",
+    "default_class_names",
+    "draw_unet",
+    "legend_handles",
+    "overlay",
+    "plot_history",
+    "plot_parameters_per_level",
+    "resolve_class_names",
+    "show_mask",
+    "show_samples",
+]
