@@ -9,7 +9,7 @@ from unet_course.exercises import GRADE_LOG_ENV, ex00 as ex
 
 
 def verdict(exercise, answer):
-    return exercise._run(answer)
+    return exercise.verdict(answer)
 
 
 def test_references_pass():

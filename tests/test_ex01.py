@@ -18,9 +18,9 @@ def test_reference_passes(exercise, reference, capsys):
 
 @pytest.mark.parametrize("exercise", [ex.q1, ex.q2, ex.q3])
 def test_none_and_not_implemented_give_feedback(exercise):
-    passed, message = exercise._run(None)
+    passed, message = exercise.verdict(None)
     assert not passed and "You passed None" in message
-    passed, message = exercise._run(not_done)
+    passed, message = exercise.verdict(not_done)
     assert not passed and "not yet implemented" in message
 
 
@@ -38,7 +38,7 @@ def test_none_and_not_implemented_give_feedback(exercise):
     (lambda m, c: np.eye(c, dtype="float32")[m] if m.ndim == 2 else 1 / 0, "batch of 2 masks"),
 ])
 def test_q1_mistakes(answer, phrase):
-    passed, message = ex.q1._run(answer)
+    passed, message = ex.q1.verdict(answer)
     assert not passed
     assert phrase in message
 
@@ -53,7 +53,7 @@ def test_q1_mistakes(answer, phrase):
     (lambda x: x, "input's shape"),
 ])
 def test_q2_mistakes(answer, phrase):
-    passed, message = ex.q2._run(answer)
+    passed, message = ex.q2.verdict(answer)
     assert not passed
     assert phrase in message
 
@@ -76,7 +76,7 @@ def _box(mask, keep, order):
     (lambda m, c: 3, "four"),
 ])
 def test_q3_mistakes(answer, phrase):
-    passed, message = ex.q3._run(answer)
+    passed, message = ex.q3.verdict(answer)
     assert not passed
     assert phrase in message
 

@@ -27,7 +27,7 @@ def test_q1_integer_only_solution_passes():
         union = np.sum(a) + np.sum(b) - intersection
         return 1.0 if union == 0 else intersection / union
 
-    passed, message = ex.q1._run(iou_ints)
+    passed, message = ex.q1.verdict(iou_ints)
     assert passed, message
 
 
@@ -56,17 +56,17 @@ def test_q1_integer_only_solution_passes():
     ],
 )
 def test_q1_typical_mistakes(answer, phrase):
-    passed, message = ex.q1._run(answer)
+    passed, message = ex.q1.verdict(answer)
     assert not passed
     assert phrase in message, message
 
 
 def test_q1_none_and_not_implemented_give_feedback():
-    passed, message = ex.q1._run(None)
+    passed, message = ex.q1.verdict(None)
     assert not passed and "None" in message
-    passed, message = ex.q1._run(_not_done)
+    passed, message = ex.q1.verdict(_not_done)
     assert not passed and "not yet implemented" in message
-    passed, message = ex.q1._run(lambda t, p: None)
+    passed, message = ex.q1.verdict(lambda t, p: None)
     assert not passed and "return" in message
 
 
@@ -91,14 +91,14 @@ def test_q2_reference_passes(capsys):
     ],
 )
 def test_q2_typical_mistakes(answer, phrase):
-    passed, message = ex.q2._run(answer)
+    passed, message = ex.q2.verdict(answer)
     assert not passed
     assert phrase in message, message
 
 
 def test_q2_none_and_not_implemented_give_feedback():
-    assert "None" in ex.q2._run(None)[1]
-    assert "not yet implemented" in ex.q2._run(_not_done)[1]
+    assert "None" in ex.q2.verdict(None)[1]
+    assert "not yet implemented" in ex.q2.verdict(_not_done)[1]
 
 
 # --------------------------------------------------------------------------------------
@@ -114,7 +114,7 @@ def test_q3_reference_passes(capsys):
 def test_q3_course_function_passes():
     from unet_course import metrics
 
-    assert ex.q3._run(metrics.mean_iou)[0]
+    assert ex.q3.verdict(metrics.mean_iou)[0]
 
 
 def _present_only(t, p, n):
@@ -133,11 +133,11 @@ def _present_only(t, p, n):
     ],
 )
 def test_q3_typical_mistakes(answer, phrase):
-    passed, message = ex.q3._run(answer)
+    passed, message = ex.q3.verdict(answer)
     assert not passed
     assert phrase in message, message
 
 
 def test_q3_none_and_not_implemented_give_feedback():
-    assert "None" in ex.q3._run(None)[1]
-    assert "not yet implemented" in ex.q3._run(_not_done)[1]
+    assert "None" in ex.q3.verdict(None)[1]
+    assert "not yet implemented" in ex.q3.verdict(_not_done)[1]

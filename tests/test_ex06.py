@@ -48,7 +48,7 @@ def test_q1_reference_passes(capsys):
 
 
 def test_q1_accepts_either_concat_order():
-    passed, message = ex.q1._run(make_unet(concat_order="decoder_first"))
+    passed, message = ex.q1.verdict(make_unet(concat_order="decoder_first"))
     assert passed, message
 
 
@@ -62,7 +62,7 @@ def test_q1_accepts_either_concat_order():
     (lambda *args: "a model", "not a keras.Model"),
 ])
 def test_q1_typical_mistakes(answer, phrase):
-    passed, message = ex.q1._run(answer)
+    passed, message = ex.q1.verdict(answer)
     assert not passed and phrase in message, message
 
 
@@ -80,14 +80,14 @@ def test_q1_skip_from_the_wrong_tensor():
             x = conv_block(x, base_filters * 2**level)
         return keras.Model(inputs, layers.Conv2D(num_classes, 1)(x))
 
-    passed, message = ex.q1._run(assemble)
+    passed, message = ex.q1.verdict(assemble)
     assert not passed and "does not take an encoder's features" in message
 
 
 def test_q1_none_and_not_done():
-    passed, message = ex.q1._run(None)
+    passed, message = ex.q1.verdict(None)
     assert not passed and "You passed None" in message
-    passed, message = ex.q1._run(not_done)
+    passed, message = ex.q1.verdict(not_done)
     assert not passed and "not yet implemented" in message
 
 
@@ -98,7 +98,7 @@ def test_q1_errors_inside_the_answer_are_reported():
         x = decoder_block(x, x, base_filters)  # the skip is the pooled tensor: shapes do not match
         return keras.Model(inputs, x)
 
-    passed, message = ex.q1._run(broken)
+    passed, message = ex.q1.verdict(broken)
     assert not passed and "Your function raised" in message
 
 
@@ -121,14 +121,14 @@ def test_q2_reference_and_paper(capsys):
     (lambda size, depth: size - 180, "expected 388"),
 ])
 def test_q2_typical_mistakes(answer, phrase):
-    passed, message = ex.q2._run(answer)
+    passed, message = ex.q2.verdict(answer)
     assert not passed and phrase in message, message
 
 
 def test_q2_q3_none_and_not_done():
     for exercise in (ex.q2, ex.q3):
-        assert "You passed None" in exercise._run(None)[1]
-        assert "not yet implemented" in exercise._run(not_done)[1]
+        assert "You passed None" in exercise.verdict(None)[1]
+        assert "not yet implemented" in exercise.verdict(not_done)[1]
 
 
 def test_q3_reference_matches_the_package(capsys):
@@ -147,7 +147,7 @@ def test_q3_reference_matches_the_package(capsys):
     (lambda size, depth: 1, "return True or False"),
 ])
 def test_q3_typical_mistakes(answer, phrase):
-    passed, message = ex.q3._run(answer)
+    passed, message = ex.q3.verdict(answer)
     assert not passed and phrase in message, message
 
 

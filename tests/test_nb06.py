@@ -39,5 +39,5 @@ def test_hand_assembled_unet_predicts_like_build_unet(nb, input_shape, num_class
 
 def test_notebook_solutions_pass_the_checkers(nb):
     for exercise, name in ((ex.q1, "assemble_unet"), (ex.q2, "output_size_valid"), (ex.q3, "is_valid_size")):
-        passed, message = exercise._run(nb[name])
+        passed, message = exercise.verdict(nb[name])
         assert passed, f"{name}: {message}"

@@ -4,7 +4,10 @@
   ``tests/test_notebooks.py`` checks that every notebook carries exactly these.
 - Student copies: every code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` is
   replaced by ``# YOUR CODE HERE`` and ``raise NotImplementedError()`` (nbgrader's
-  convention), outputs are cleared, and a note says this is the exercise copy.
+  convention), and a note says this is the exercise copy. Prose that names the markers is
+  reworded for the copy. Outputs are kept for the cells that hold no solution and come before
+  the first exercise (so "the figure above" still shows one; execution counts cleared, widget
+  views dropped), and cleared from there on.
 - Execution: ``execute`` runs a notebook top to bottom in a fresh kernel (``make notebooks``).
 """
 
@@ -72,20 +75,54 @@ def strip_solutions(source: str) -> tuple[str, bool]:
     return _SOLUTION.sub(replace, source), top_level
 
 
+_MARKER_PROSE = re.compile(
+    r"between\s+`### BEGIN SOLUTION`\s+and\s+`### END SOLUTION`"
+    r"(\s*\(in the exercise\s+copy:\s+replace\s+`raise NotImplementedError\(\)`\))?"
+)
+_MARKER_PROSE_COPY = "where it says `# YOUR CODE HERE` (replace `raise NotImplementedError()` with your code)"
+_EXERCISE = re.compile(r"\bex\.q\d+\.")
+_WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def student_prose(source: str) -> str:
+    """Markdown for the copy: the solution markers it does not have are not mentioned."""
+    source = _MARKER_PROSE.sub(_MARKER_PROSE_COPY, source)
+    return source.replace("`### BEGIN SOLUTION`", "`# YOUR CODE HERE`").replace("`### END SOLUTION`", "the check line")
+
+
+def _kept_outputs(outputs):
+    """Outputs a copy keeps: no execution counts, no widget views (their state is not saved)."""
+    kept = []
+    for output in copy.deepcopy(outputs):
+        if "execution_count" in output:
+            output["execution_count"] = None
+        data = output.get("data")
+        if data is not None and _WIDGET_VIEW in data:
+            data.pop(_WIDGET_VIEW)
+            if not data:
+                continue
+        kept.append(output)
+    return kept
+
+
 def make_student_notebook(notebook, name: str):
     """The exercise copy of a course notebook (a new object; the input is not changed)."""
     student = copy.deepcopy(notebook)
+    before_exercises = True
     for cell in student.cells:
         if cell.cell_type == "markdown":
             cell.source = cell.source.replace(colab_url(f"notebooks/{name}"), colab_url(f"notebooks/{STUDENT_DIR}/{name}"))
+            cell.source = student_prose(cell.source)
             continue
         if cell.cell_type != "code":
             continue
+        has_solution = BEGIN in cell.source
+        before_exercises = before_exercises and not has_solution and not _EXERCISE.search(cell.source)
         source, top_level = strip_solutions(cell.source)
-        # checked outputs are cleared in the copy, so nbval must not compare them
+        # checked outputs are not compared in the copy (nbval must not compare them)
         source = "\n".join(line for line in source.split("\n") if line.strip() != CHECK_OUTPUT)
         cell.source = source
-        cell.outputs = []
+        cell.outputs = _kept_outputs(cell.outputs) if before_exercises else []
         cell.execution_count = None
         tags = [t for t in cell.metadata.get("tags", []) if t != "raises-exception"]
         if top_level:
@@ -113,16 +150,26 @@ def student_notebook_text(path: Path) -> str:
 
 
 def _has_learner_work(path: Path) -> bool:
-    """True when a student copy on disk was run or edited (it has outputs or execution counts).
+    """True when a student copy on disk was run or edited by a learner.
 
-    Generated copies have neither, so regenerating them loses nothing; a copy a learner has
-    worked in must not be overwritten.
+    Generated copies have no execution counts and no outputs from their first exercise on
+    (they keep the outputs of the lesson cells before it), so regenerating them loses nothing;
+    a copy a learner has run (Jupyter numbers the cells it runs) must not be overwritten.
     """
     try:
         notebook = nbformat.read(path, as_version=4)
     except Exception:  # unreadable: leave it alone too
         return True
-    return any(c.get("outputs") or c.get("execution_count") for c in notebook.cells if c.cell_type == "code")
+    before_exercises = True
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        before_exercises = before_exercises and "# YOUR CODE HERE" not in cell.source and not _EXERCISE.search(cell.source)
+        if cell.get("execution_count") or any(o.get("execution_count") for o in cell.get("outputs", [])):
+            return True
+        if cell.get("outputs") and not before_exercises:
+            return True
+    return False
 
 
 def write_student_notebooks(directory: str | os.PathLike = "notebooks", only=None, *, force: bool = False) -> list[Path]:
