@@ -4,11 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install lab test test-package test-notebooks test-jax notebooks student bench clean
+.PHONY: help install lab lint test test-package test-notebooks test-jax notebooks student bench clean
 
 help:
 	@echo "make lab        create .venv, install the course, open JupyterLab on notebooks/"
-	@echo "make test       install if needed, run every test (package + notebooks via nbval, FAST mode)"
+	@echo "make test       install if needed, ruff (lint + format check), every test on all cores (package + notebooks via nbval, FAST mode)"
+	@echo "make lint       ruff check and ruff format --check on unet_course/ tests/ benchmarks/"
 	@echo "make notebooks  execute every course notebook top to bottom in place (full mode), then refresh student copies"
 	@echo "make student    regenerate the exercise copies in notebooks/student/"
 	@echo "make bench      run the benchmarks in benchmarks/"
@@ -27,7 +28,13 @@ install: $(STAMP)
 lab: install
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
-test: install
+LINTED := unet_course tests benchmarks
+
+lint: install
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+
+test: install lint
 	UNET_COURSE_FAST=1 $(BIN)/python -m pytest
 
 test-package: install

@@ -1,12 +1,12 @@
 """The two ways to install agree: pyproject.toml (pip, Colab) and environment.yml (conda)."""
 
 import re
-import pytest
-
-tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 from pathlib import Path
 
+import pytest
 import yaml
+
+tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -18,7 +18,14 @@ import keras
 from keras import layers
 
 from unet_course._validation import check_choice, check_positive_int
-from unet_course.models.blocks import PADDING_MODES, SKIP_MODES, UPSAMPLING_MODES, conv_block, decoder_block, encoder_block
+from unet_course.models.blocks import (
+    PADDING_MODES,
+    SKIP_MODES,
+    UPSAMPLING_MODES,
+    conv_block,
+    decoder_block,
+    encoder_block,
+)
 
 #: Parameters of the paper's U-Net (572x572x1 in, 388x388x2 out).
 PAPER_PARAMETERS = 31_030_658

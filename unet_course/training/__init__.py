@@ -11,7 +11,15 @@
 """
 
 from unet_course.training.callbacks import BestWeights, LivePrediction, TimeBudget
-from unet_course.training.fit import TrainResult, build_model, make_loss, make_optimizer, normalization_statistics, train, train_segmenter
+from unet_course.training.fit import (
+    TrainResult,
+    build_model,
+    make_loss,
+    make_optimizer,
+    normalization_statistics,
+    train,
+    train_segmenter,
+)
 from unet_course.training.recipes import COURSE, RECIPES, TEXTBOOK, Recipe, get_recipe
 
 __all__ = [

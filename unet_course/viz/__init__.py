@@ -7,7 +7,7 @@ public API is re-exported here. Class names always come from the caller (see ``f
 from unet_course.viz.diagram import COLOURS, draw_unet, plot_parameters_per_level
 from unet_course.viz.figures import (
     PALETTE,
-    _show_image,
+    _show_image,  # noqa: F401 (the sample browser draws images with it)
     class_colormap,
     colorize,
     default_class_names,

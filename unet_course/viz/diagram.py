@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
 
-from unet_course.analysis.levels import as_unet_model, unet_depth, parameters_per_level, unet_levels
+from unet_course.analysis.levels import as_unet_model, parameters_per_level, unet_depth, unet_levels
 from unet_course.viz.figures import PALETTE
 
 __all__ = ["COLOURS", "draw_unet", "plot_parameters_per_level"]

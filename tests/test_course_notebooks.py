@@ -50,7 +50,9 @@ def test_committed_outputs_come_from_one_clean_run(notebook):
     path, nb = notebook
     assert nbtools.problems(nb) == [], f"{path.name}: run `make notebooks` and commit"
     code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
-    assert all(c.outputs or c.execution_count for c in code)
+    # a cell that prints must show what it printed (outputs stripped or edited by hand would not)
+    silent = [i for i, c in enumerate(code) if re.search(r"^print\(", c.source, re.M) and not c.outputs]
+    assert not silent, f"{path.name}: code cells {silent} print but have no output"
     assert "FAST mode     : off" in "".join(o.get("text", "") for o in code[0].outputs), "committed outputs must be a full-mode run"
 
 
@@ -73,14 +75,22 @@ def test_no_stray_student_copies():
     assert {p.name for p in STUDENT.glob("*.ipynb")} == {p.name for p in NOTEBOOKS}
 
 
-def test_student_copy_has_no_solution_and_no_outputs():
+def test_student_copy_has_no_solution_and_outputs_only_before_the_exercises():
     path = NOTEBOOKS[0]
     student = nbformat.reads(nbtools.student_notebook_text(path), as_version=4)
     text = json.dumps([c.source for c in student.cells if c.cell_type == "code"])
     assert nbtools.BEGIN not in text and "# YOUR CODE HERE" in text and "raise NotImplementedError()" in text
     assert "This is the exercise copy" in student.cells[1].source
     assert nbtools.colab_url(f"notebooks/student/{path.name}") in student.cells[0].source
-    assert all(not c.get("outputs") and c.get("execution_count") is None for c in student.cells if c.cell_type == "code")
+    code = [c for c in student.cells if c.cell_type == "code"]
+    assert all(c.get("execution_count") is None for c in code)
+    assert all(o.get("execution_count") is None for c in code for o in c.get("outputs", []))
+    first = next(i for i, c in enumerate(code) if "# YOUR CODE HERE" in c.source or re.search(r"\bex\.q\d+\.", c.source))
+    assert all(not c.get("outputs") for c in code[first:]), "no outputs from the first exercise on"
+    course = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    assert [c.get("outputs") for c in code[:first]] == [nbtools._kept_outputs(c.outputs) for c in course[:first]]
+    markdown = "".join(c.source for c in student.cells if c.cell_type == "markdown")
+    assert nbtools.BEGIN not in markdown and nbtools.END not in markdown, "the copy has no solution markers to mention"
     assert nbtools.CHECK_OUTPUT not in text
 
 

@@ -9,9 +9,9 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from tests.notebook_code import notebook_namespace
 from sklearn.metrics import f1_score, jaccard_score
 
-from notebook_code import notebook_namespace
 from unet_course import metrics
 from unet_course.widgets import metrics_playground as playground
 
@@ -150,11 +150,27 @@ def test_playground_scores_and_figure():
     plt.close(fig)
 
 
-def test_playground_widget_builds():
+def test_playground_widget_builds_and_redraws():
     widget = playground.metrics_playground()
     descriptions = {getattr(child, "description", None) for child in widget.children}
     assert {"row", "column", "size", "shape"} <= descriptions
+    # ipywidgets only logs an exception raised in a callback: call the callback itself, so one fails the test
+    widget.f(**widget.kwargs)
+    for child in widget.children:
+        if getattr(child, "description", None) == "shape":
+            child.value = child.options[-1]
+    widget.f(**widget.kwargs)
     plt.close("all")
+
+
+def test_playground_redraw_errors_are_not_swallowed(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("redraw failed")
+
+    monkeypatch.setattr(playground, "draw_playground", broken)
+    widget = playground.metrics_playground()
+    with pytest.raises(RuntimeError, match="redraw failed"):
+        widget.f(**widget.kwargs)
 
 
 def test_playground_rejects_bad_arguments():

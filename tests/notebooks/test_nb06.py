@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
+from tests.notebook_code import notebook_namespace
 
-from notebook_code import notebook_namespace
 from unet_course.exercises import ex06 as ex
 from unet_course.models import PAPER_PARAMETERS, build_unet
 

@@ -1,5 +1,7 @@
 """unet_course.analysis.profiling: parameter, multiply-add and activation counts from shapes; timing."""
 
+import math
+
 import keras
 import numpy as np
 import pytest
@@ -59,7 +61,7 @@ def test_resize_conv_costs_more_than_paper_upconvolution():
 def test_counts_work_on_a_unet_with_concatenations():
     model = build_unet((32, 32, 1), 2, depth=2, base_filters=4)
     assert profiling.count_params(model) == model.count_params()
-    conv_macs = sum(profiling.layer_macs(l) for l in model.layers if isinstance(l, (layers.Conv2D, layers.Conv2DTranspose)))
+    conv_macs = sum(profiling.layer_macs(layer) for layer in model.layers if isinstance(layer, (layers.Conv2D, layers.Conv2DTranspose)))
     assert profiling.count_macs(model) == conv_macs > 0
     assert profiling.activation_bytes(model, batch_size=2) == 2 * profiling.activation_bytes(model)
 
@@ -75,8 +77,19 @@ def test_time_callable_counts_calls_and_reports_median():
     calls = []
     timing = profiling.time_callable(lambda: calls.append(1), repeats=3, warmup=2)
     assert len(calls) == 5 and len(timing.times) == 3
-    assert timing.best <= timing.median
     assert "median" in str(timing)
+
+
+def test_time_callable_measures_what_it_timed():
+    import time
+
+    sleeps = iter([0.0, 0.06, 0.02, 0.04])  # one warm-up, then three timed calls of known length
+    timing = profiling.time_callable(lambda: time.sleep(next(sleeps)), repeats=3, warmup=1)
+    assert len(timing.times) == 3
+    assert timing.times[0] >= 0.06 and timing.times[1] >= 0.02 and timing.times[2] >= 0.04
+    # best is the shortest run (the 0.02 s one), the median the middle one (0.04 s)
+    assert timing.best == timing.times[1] and timing.median == timing.times[2]
+    assert 0.02 <= timing.best < 0.04 <= timing.median < 0.06 + 0.05
 
 
 def test_time_callable_validates():
@@ -90,3 +103,27 @@ def test_profile_returns_all_numbers():
     model = one_layer_model(layers.Conv2D(2, 1))
     result = profiling.profile(model, np.zeros((1, 8, 8, 4), "float32"), repeats=2)
     assert result["parameters"] == 10 and result["macs"] == 8 * 8 * 2 * 4 and result["seconds"] > 0
+
+
+@pytest.fixture(scope="module")
+def small():
+    return build_unet((32, 32, 1), 2, depth=2, base_filters=4)
+
+
+def test_activation_bytes_counts_every_layer_output(small):
+    from unet_course.analysis.profiling import activation_bytes
+
+    values = sum(math.prod(layer.output.shape[1:]) for layer in small.layers)
+    assert activation_bytes(small) == 4 * values
+    assert activation_bytes(small, batch_size=3) == 12 * values
+    assert activation_bytes(small, bytes_per_value=2) == 2 * values
+    with pytest.raises(ValueError, match="batch_size"):
+        activation_bytes(small, batch_size=0)
+
+
+def test_activation_bytes_needs_fixed_sizes():
+    from unet_course.analysis.profiling import activation_bytes
+
+    model = build_unet((None, None, 1), 2, depth=2, base_filters=4)
+    with pytest.raises(ValueError, match="fixed input size"):
+        activation_bytes(model)

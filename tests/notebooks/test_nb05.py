@@ -3,8 +3,8 @@
 import keras
 import numpy as np
 import pytest
+from tests.notebook_code import notebook_namespace
 
-from notebook_code import notebook_namespace
 from unet_course import evaluation
 from unet_course.exercises import ex05
 from unet_course.models import build_unet, decoder_block

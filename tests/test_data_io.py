@@ -70,6 +70,25 @@ def test_committed_checksums_cover_the_dataset():
     assert sum(p.startswith("train/label/") for p in files) == 30
 
 
+def test_the_whole_dataset_layout_downloads_from_a_file_archive(tmp_path):
+    """Always runs, offline: a file:// archive with every one of the 90 committed paths (tiny PNGs)."""
+    root = tmp_path / "archive"
+    rng = np.random.default_rng(1)
+    files = {}
+    for relative in isbi2012.checksums():
+        values = 255 * (rng.random((4, 4)) > 0.5) if relative.startswith("train/label/") else rng.integers(0, 256, (4, 4))
+        files[relative] = write_png(root / relative, values)
+    cache = tmp_path / "cache"
+    options = dict(base_url=root.as_uri(), files=files)
+    images, masks = isbi2012.load_isbi2012("train", cache, **options)
+    assert images.shape == (30, 4, 4, 1) and masks.shape == (30, 4, 4) and set(np.unique(masks)) <= {0, 1}
+    np.testing.assert_array_equal(masks[29], np.asarray(Image.open(root / "train/label/29.png")) // 255)
+    assert isbi2012.load_isbi2012("test", cache, **options).shape == (30, 4, 4, 1)
+    assert sorted(str(p.relative_to(cache)) for p in cache.rglob("*.png")) == sorted(files)
+
+
+# The committed checksums against the real data: only where a copy of it sits beside the project
+# (the test above covers the download itself in every clone).
 @pytest.mark.skipif(not SHARED.exists(), reason="no local copy of the ISBI data beside the project")
 def test_committed_checksums_match_a_real_copy(tmp_path):
     files = isbi2012.checksums()

@@ -67,12 +67,12 @@ def _box(mask, keep, order):
 
 
 @pytest.mark.parametrize("answer, phrase", [
-    (lambda m, c: _box(m, lambda x: x == c, lambda t, l, b, r: (t, l, b - 1, r - 1)), "inclusive"),
-    (lambda m, c: _box(m, lambda x: x == c, lambda t, l, b, r: (l, t, r, b)), "x before y"),
-    (lambda m, c: _box(m, lambda x: x == c, lambda t, l, b, r: (t, l, b - t, r - l)), "height and width"),
-    (lambda m, c: _box(m, lambda x: x != 0, lambda t, l, b, r: (t, l, b, r)), "all foreground"),
+    (lambda m, c: _box(m, lambda x: x == c, lambda t, left, b, r: (t, left, b - 1, r - 1)), "inclusive"),
+    (lambda m, c: _box(m, lambda x: x == c, lambda t, left, b, r: (left, t, r, b)), "x before y"),
+    (lambda m, c: _box(m, lambda x: x == c, lambda t, left, b, r: (t, left, b - t, r - left)), "height and width"),
+    (lambda m, c: _box(m, lambda x: x != 0, lambda t, left, b, r: (t, left, b, r)), "all foreground"),
     (lambda m, c: (lambda r, k: (r.min(), k.min(), r.max() + 1, k.max() + 1))(*np.nonzero(m == c)), "return None instead of failing"),
-    (lambda m, c: _box(m, lambda x: x == c, lambda t, l, b, r: (t, l, b, r)) or (0, 0, 0, 0), "return None"),
+    (lambda m, c: _box(m, lambda x: x == c, lambda t, left, b, r: (t, left, b, r)) or (0, 0, 0, 0), "return None"),
     (lambda m, c: 3, "four"),
 ])
 def test_q3_mistakes(answer, phrase):

@@ -1,4 +1,4 @@
-"""unet_course.analysis.transposed_conv and the overlap widget; notebook 04's teaching code agrees with them."""
+"""unet_course.analysis.transposed_conv: transposed convolution by hand agrees with Keras; overlap maps."""
 
 import keras
 import matplotlib
@@ -6,9 +6,7 @@ import numpy as np
 import pytest
 from keras import layers
 
-from notebook_code import notebook_namespace
 from unet_course.analysis import transposed_conv
-from unet_course.exercises import ex04
 
 matplotlib.use("Agg")
 
@@ -53,29 +51,3 @@ def test_overlap_interior_even_and_uneven():
     assert set(uneven.ravel()) == {1, 2, 4}
     np.testing.assert_allclose(transposed_conv.phase_energy(np.sqrt(uneven)), [[4, 2], [2, 1]])
     assert transposed_conv.checkerboard_ratio(np.sqrt(uneven)) == pytest.approx(4.0)
-
-
-def test_widget_draws_and_builds():
-    pytest.importorskip("ipywidgets")
-    from unet_course.widgets.overlap import draw_overlaps, overlap_explorer
-
-    fig = draw_overlaps([(2, 2), (3, 2)], input_size=3)
-    assert len(fig.axes) == 3  # two maps and a colour bar
-    box = overlap_explorer(input_size=3)
-    kernel_slider = box.children[0].children[0]
-    kernel_slider.value = 5  # redraws without error
-    with pytest.raises(ValueError, match="settings"):
-        draw_overlaps([])
-
-
-def test_notebook_solutions_agree_with_package():
-    ns = notebook_namespace("04_upsampling", ["transposed_output_size", "transposed_conv2d", "transpose_conv_params"])
-    for n, k, s, padding in ex04._SIZE_CASES:
-        assert ns["transposed_output_size"](n, k, s, padding) == transposed_conv.transposed_output_size(n, k, s, padding)
-    rng = np.random.default_rng(0)
-    for k, s in [(3, 2), (2, 2), (4, 2), (3, 1)]:
-        x, kernel = rng.normal(size=(4, 3)), rng.normal(size=(k, k))
-        np.testing.assert_allclose(ns["transposed_conv2d"](x, kernel, s), transposed_conv.transposed_conv2d(x, kernel, s))
-    inputs = keras.Input((8, 8, 6))
-    model = keras.Model(inputs, layers.Conv2DTranspose(4, 3, strides=2)(inputs))
-    assert ns["transpose_conv_params"](6, 4, 3) == model.count_params()

@@ -1,6 +1,7 @@
 """The dataset catalogue: complete, consistent, and a lookup with helpful errors."""
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -62,3 +63,13 @@ def test_rows_and_markdown_table():
     assert all(line.count(" | ") == 1 for line in lines[2:])  # no stray "|" inside a cell
     with pytest.raises(ValueError, match="Unknown column"):
         sources.dataset_rows(["size"])
+
+
+README = Path(__file__).resolve().parent.parent / "data" / "README.md"
+
+
+def test_data_readme_table_is_the_catalogue():
+    text = README.read_text(encoding="utf-8")
+    table = text.split("<!-- datasets:start -->")[1].split("<!-- datasets:end -->")[0]
+    assert table.strip() == sources.markdown_table().strip(), "regenerate the table from unet_course.data.sources.markdown_table()"
+    assert len(sources.dataset_names()) >= 9

@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from unet_course.exercises import GRADE_LOG_ENV, ex00 as ex
+from unet_course.exercises import GRADE_LOG_ENV
+from unet_course.exercises import ex00 as ex
 
 
 def verdict(exercise, answer):

@@ -7,10 +7,9 @@ import numpy as np
 import pytest
 from keras import ops
 
-from unet_course.data import masks
-from unet_course.data import make_shapes
-from unet_course.widgets import browser
 from tests.notebook_code import notebook_namespace
+from unet_course.data import make_shapes, masks
+from unet_course.widgets import browser
 
 matplotlib.use("Agg")
 NAMES = ["label_components", "to_one_hot", "to_class_ids", "bounding_box"]
@@ -68,54 +67,3 @@ def test_label_components_teaching_version_agrees_with_package(nb):
         theirs, their_count = masks.label_components(binary)
         assert count == their_count
         np.testing.assert_array_equal(ours, theirs)
-
-
-def test_label_components_agrees_with_scipy():
-    ndimage = pytest.importorskip("scipy.ndimage")
-    for binary in _random_binaries():
-        ours, count = masks.label_components(binary)
-        theirs, their_count = ndimage.label(binary)  # 4-connectivity by default, same numbering
-        assert count == their_count
-        np.testing.assert_array_equal(ours, theirs)
-
-
-def test_instances_of_the_notebook_scene():
-    _, scene = make_shapes(20, image_size=96, seed=1)
-    ids, classes = masks.instances(scene[2])
-    assert classes == [1, 2, 2, 3]
-    assert ids.max() == 4 and set(np.unique(ids)) == {0, 1, 2, 3, 4}
-    for i, class_id in enumerate(classes, start=1):
-        assert np.all(scene[2][ids == i] == class_id)
-
-
-def test_mask_helpers_refuse_bad_input():
-    with pytest.raises(ValueError, match="class id 3"):
-        masks.to_one_hot([[0, 3]], 3)
-    with pytest.raises(ValueError, match="fractional"):
-        masks.to_one_hot([[0.5, 1.0]], 2)
-    with pytest.raises(ValueError, match="num_classes"):
-        masks.to_one_hot([[0, 1]], 0)
-    with pytest.raises(ValueError, match="sigmoid"):
-        masks.to_class_ids(np.zeros((4, 4, 1)))
-    with pytest.raises(ValueError, match="masks\\[i\\]"):
-        masks.bounding_box(np.zeros((2, 4, 4)), 1)
-    with pytest.raises(ValueError, match="2-D"):
-        masks.label_components(np.zeros((2, 4, 4)))
-
-
-def test_draw_sample_and_browser(data):
-    images, batch = data
-    fig = browser.draw_sample(images, batch, index=1, alpha=0.3)
-    titles = [ax.get_title() for ax in fig.axes]
-    assert titles == ["image 1", "mask (class ids)", "overlay, opacity 0.30"]
-    with pytest.raises(ValueError, match="alpha"):
-        browser.draw_sample(images, batch, alpha=1.5)
-    with pytest.raises(ValueError, match="index"):
-        browser.draw_sample(images, batch, index=12)
-    with pytest.raises(ValueError, match="one mask per image"):
-        browser.draw_sample(images, batch[:3])
-    box = browser.sample_browser(images, batch)
-    index, opacity = box.children[0].children
-    assert index.max == 11
-    index.value, opacity.value = 5, 0.9  # redraws without error
-    matplotlib.pyplot.close("all")
