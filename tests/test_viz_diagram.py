@@ -1,12 +1,23 @@
-"""unet_course.analysis.levels and unet_course.viz.diagram: levels, parameters per level, activation memory, the drawing."""
-
+"""unet_course.viz.diagram: the U drawn with its shapes, and the parameters-per-level chart."""
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
 
+from unet_course.models import build_unet  # noqa: E402
 from unet_course.viz.diagram import draw_unet, plot_parameters_per_level  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def small():
+    return build_unet((32, 32, 1), 2, depth=2, base_filters=4)
+
+
+@pytest.fixture(scope="module")
+def small_valid():
+    return build_unet((60, 60, 1), 2, depth=2, base_filters=4, padding="valid")
 
 
 def _texts(fig):

@@ -20,13 +20,27 @@ def close_figures():
 
 def test_show_samples_panels_and_legend():
     images, masks = make_shapes(3, 32)
-    fig = viz.show_samples(images, masks, max_items=2)
+    fig = viz.show_samples(images, masks, class_names=CLASS_NAMES, max_items=2)
     assert len(fig.axes) == 2 * 3
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert labels == [f"{i}: {name}" for i, name in enumerate(CLASS_NAMES)]
     probabilities = np.eye(4)[masks]
     fig = viz.show_samples(images, masks, probabilities, max_items=3)
     assert len(fig.axes) == 3 * 4 and fig.axes[2].get_title() == "prediction"
+
+
+def test_class_names_come_from_the_caller_not_the_synthetic_data():
+    images, masks = make_shapes(2, 32)
+    binary = (masks > 0).astype("uint8")
+    legend = lambda fig: [t.get_text() for t in fig.legends[0].get_texts()]  # noqa: E731
+    # a 2-class figure shows a 2-class legend: the caller's names, or names derived from the classes
+    assert legend(viz.show_samples(images, binary, class_names=("membrane", "cell"))) == ["0: membrane", "1: cell"]
+    assert legend(viz.show_samples(images, binary)) == ["0: background", "1: class 1"]
+    assert legend(viz.show_samples(images, binary, num_classes=3)) == ["0: background", "1: class 1", "2: class 2"]
+    probabilities = np.eye(2)[binary]
+    assert len(legend(viz.show_samples(images, binary, probabilities))) == 2
+    with pytest.raises(ValueError, match="one name per class"):
+        viz.show_samples(images, binary, class_names=("a", "b"), num_classes=3)
 
 
 def test_colours_are_distinct_in_lightness():
