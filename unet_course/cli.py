@@ -98,7 +98,7 @@ def _guarded(function):
     return run
 
 
-def _positive(name, value, kind=int):
+def _positive(name, value):
     if value is not None and value <= 0:
         raise CommandError(f"{name} must be positive, got {value}.")
     return value
