@@ -4,6 +4,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
+# ISBI 2012 from a local copy beside the clone (as on CI), through the loader's one setting;
+# without it the notebooks download the files (checksummed) on first use.
+ISBI_LOCAL := $(abspath $(wildcard ../shared/data/isbi2012_membrane))
+ifneq ($(ISBI_LOCAL),)
+export UNET_COURSE_ISBI2012_SOURCE ?= $(ISBI_LOCAL)
+endif
+
 .PHONY: help install lab lint test test-package test-notebooks test-jax notebooks student bench clean
 
 help:

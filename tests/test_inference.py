@@ -158,3 +158,12 @@ def test_bad_inputs_are_named(unet):
     shrinking = keras.Model(inputs, keras.layers.Conv2D(2, 3, padding="valid", activation="softmax")(inputs))
     with pytest.raises(ValueError, match="padding='same'"):
         predict(shrinking, image(10, 10))
+
+
+@pytest.mark.parametrize("module", ["unet_course.inference", "unet_course.evaluation.reports", "unet_course.evaluation.boundary"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

@@ -4,6 +4,12 @@
     unet-course student-notebooks         regenerate notebooks/student/ from the course notebooks
     unet-course run-notebooks [PATH...]   execute notebooks top to bottom, in place (full mode)
     unet-course grade STUDENT_DIR         run a class's notebooks, write a CSV of exercise results
+    unet-course train    --images DIR --masks DIR --num-classes K --out DIR [...]
+    unet-course evaluate --model FILE --images DIR --masks DIR [--ignore-index V] [--json FILE]
+    unet-course predict  --model FILE --images DIR --out DIR [--probabilities]
+
+For ``train``, ``evaluate`` and ``predict`` every bad input is one line
+``unet-course: error: ...`` on stderr and exit status 2, checked before training starts.
 """
 
 from __future__ import annotations
@@ -60,9 +66,361 @@ def _grade(args) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------------------
+# train / evaluate / predict
+# --------------------------------------------------------------------------------------
+
+#: Files ``train`` writes into --out (removed first with --overwrite, so none is stale).
+TRAIN_OUTPUTS = ("model.keras", "history.csv", "metrics.json", "predictions.png", "run.json")
+DEFAULT_TIME_BUDGET = 600.0
+
+
+class CommandError(Exception):
+    """A bad input to a command: printed as one line, exit status 2."""
+
+
+def _fail(message) -> int:
+    print(f"unet-course: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _guarded(function):
+    """Run a command; bad input (CommandError, ValueError, OSError) becomes one line on stderr."""
+
+    def run(args) -> int:
+        try:
+            return function(args)
+        except (CommandError, ValueError) as error:
+            return _fail(error)
+        except OSError as error:
+            return _fail(f"{error.filename or ''}: {error.strerror or error}".lstrip(": "))
+
+    return run
+
+
+def _positive(name, value):
+    if value is not None and value <= 0:
+        raise CommandError(f"{name} must be positive, got {value}.")
+    return value
+
+
+def _check_out(out, overwrite: bool, names=None) -> Path:
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"--out {out} is a file; give a folder (it is created if needed).")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise CommandError(f"--out {out} is not empty; nothing is written into it unless you add --overwrite (or choose a new folder).")
+    return out
+
+
+def _load_model(path):
+    path = Path(path)
+    if not path.exists():
+        raise CommandError(f"the model file {path} does not exist; give the model.keras that `unet-course train` wrote.")
+    if path.is_dir() or path.suffix != ".keras":
+        raise CommandError(f"{path} is not a .keras model file; give the model.keras that `unet-course train` wrote.")
+    import keras
+
+    import unet_course.losses  # noqa: F401  (registers the course's serializable objects)
+    import unet_course.metrics  # noqa: F401
+
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as error:  # a corrupt or foreign file: say so in one line
+        raise CommandError(f"cannot load the model {path}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}") from None
+
+
+def _check_channels(model, images, stems):
+    expected = model.input_shape[-1]
+    if expected is None:
+        return
+    for stem, image in zip(stems, images):
+        if image.shape[-1] != expected:
+            kind = {1: "grey", 3: "RGB"}.get(expected, f"{expected}-channel")
+            raise CommandError(
+                f"the model expects {kind} images ({expected} channel(s)) but {stem} has {image.shape[-1]}; "
+                f"convert the images to {kind} or use a model trained on images like these."
+            )
+
+
+def _print_notes(notes):
+    for note in notes:
+        print(f"note: {note}")
+
+
+def _versions() -> dict:
+    import platform
+
+    import keras
+    import numpy as np
+
+    import unet_course
+
+    versions = {"unet_course": unet_course.__version__, "python": platform.python_version(), "keras": keras.__version__,
+                "backend": keras.backend.backend(), "numpy": np.__version__, "platform": platform.platform()}
+    for name in ("tensorflow", "jax", "torch", "PIL"):
+        module = sys.modules.get(name)
+        if module is not None and getattr(module, "__version__", None):
+            versions["pillow" if name == "PIL" else name] = module.__version__
+    return versions
+
+
+def _split(pairs, fraction: float, seed: int):
+    import numpy as np
+
+    count = len(pairs.stems)
+    if count < 2:
+        raise CommandError(
+            f"only {count} image in --images: holding one out for validation leaves nothing to train on; "
+            "add images or give --val-images and --val-masks."
+        )
+    held = min(count - 1, max(1, round(fraction * count)))
+    order = np.random.default_rng(seed).permutation(count)
+    val = sorted(order[:held].tolist())
+    train = sorted(order[held:].tolist())
+    return pairs.subset(train), pairs.subset(val)
+
+
+def _prediction_figure(path, images, masks, predictions, stems, num_classes, limit=4):
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    count = min(limit, len(images))
+    figure = Figure(figsize=(9, 3 * count))
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(count, 3, squeeze=False)
+    for row in range(count):
+        image = images[row]
+        shown = image[..., 0] if image.shape[-1] == 1 else image[..., :3]
+        panels = [(shown, "image " + str(stems[row]), "gray"), (masks[row], "true mask", "viridis"), (predictions[row], "prediction", "viridis")]
+        for ax, (data, title, cmap) in zip(axes[row], panels):
+            if cmap == "viridis":
+                data = np.ma.masked_greater_equal(data, num_classes)  # void pixels left blank
+                ax.imshow(data, cmap=cmap, vmin=0, vmax=max(1, num_classes - 1), interpolation="nearest")
+            else:
+                ax.imshow(data, cmap=cmap, vmin=0, vmax=1)
+            ax.set_title(title, fontsize=9)
+            ax.axis("off")
+    figure.tight_layout()
+    figure.savefig(path, dpi=80)
+
+
+def _train(args) -> int:
+    import json
+    import shlex
+    import time
+
+    from unet_course.data.io import load_folder_pairs
+    from unet_course.evaluation import evaluate_predictions, format_report, write_json
+
+    if args.num_classes < 2:
+        raise CommandError(f"--num-classes must be at least 2 (background and one class; a binary task has 2), got {args.num_classes}.")
+    _positive("--time-budget", args.time_budget)
+    _positive("--epochs", args.epochs)
+    _positive("--crop-size", args.crop_size)
+    _positive("--batch-size", args.batch_size)
+    if args.val_fraction is not None and not 0 < args.val_fraction < 1:
+        raise CommandError(f"--val-fraction must lie between 0 and 1 (e.g. 0.2), got {args.val_fraction}.")
+    if (args.val_images is None) != (args.val_masks is None):
+        raise CommandError("--val-images and --val-masks go together: give both, or neither (then a fraction is held out).")
+    if args.val_images is not None and args.val_fraction is not None:
+        raise CommandError("give either --val-images/--val-masks or --val-fraction, not both.")
+    out = _check_out(args.out, args.overwrite)
+    epochs, budget = args.epochs, args.time_budget
+    if epochs is None and budget is None:
+        budget = DEFAULT_TIME_BUDGET
+        print(f"no --epochs or --time-budget: training for at most {budget:.0f} s")
+
+    started = time.time()
+    pairs = load_folder_pairs(args.images, args.masks, args.num_classes, args.ignore_index)
+    _print_notes(pairs.notes)
+    if args.val_images is not None:
+        train_pairs = pairs
+        val_pairs = load_folder_pairs(args.val_images, args.val_masks, args.num_classes, args.ignore_index)
+        _print_notes(f"validation: {n}" for n in val_pairs.notes)
+        if val_pairs.images[0].shape[-1] != pairs.images[0].shape[-1]:
+            raise CommandError(
+                f"the training images have {pairs.images[0].shape[-1]} channel(s) but the validation images "
+                f"{val_pairs.images[0].shape[-1]}; give both as grey or both as RGB."
+            )
+    else:
+        train_pairs, val_pairs = _split(pairs, args.val_fraction or 0.2, args.seed)
+        print(f"holding out {len(val_pairs.stems)} of {len(pairs.stems)} images for validation: {', '.join(val_pairs.stems)}")
+    print(f"training on {len(train_pairs.stems)} images, validating on {len(val_pairs.stems)}; {args.num_classes} classes")
+
+    try:
+        from unet_course.training import train_segmenter
+    except ImportError as error:  # pragma: no cover - only before the training engine exists
+        raise CommandError(f"the training engine is not available ({error}).") from None
+
+    out.mkdir(parents=True, exist_ok=True)
+    for name in TRAIN_OUTPUTS:  # with --overwrite: no stale file of an earlier run survives
+        (out / name).unlink(missing_ok=True)
+    interrupted = False
+    result = None
+    try:
+        result = train_segmenter(
+            train_pairs.images, train_pairs.masks, val_pairs.images, val_pairs.masks, num_classes=args.num_classes,
+            ignore_index=args.ignore_index, epochs=epochs, time_budget=budget, crop_size=args.crop_size,
+            batch_size=args.batch_size, seed=args.seed, out_dir=out, verbose="auto",
+        )
+        interrupted = getattr(result, "stopped_by", None) == "interrupted"
+    except KeyboardInterrupt:
+        interrupted = True
+    if result is not None:
+        model = result.model
+    else:
+        if not (out / "model.keras").exists():
+            print("unet-course: interrupted before the first model was saved; nothing to keep.", file=sys.stderr)
+            return 130
+        print("interrupted: keeping the best model saved so far.", file=sys.stderr)
+        model = _load_model(out / "model.keras")
+    if not (out / "model.keras").exists():
+        model.save(out / "model.keras")
+
+    from unet_course.inference import predict
+
+    divisor = 2 ** result.depth if result is not None and getattr(result, "depth", None) else None
+    predictions = predict(model, val_pairs.images, divisor=divisor)
+    report = evaluate_predictions(val_pairs.masks, predictions, args.num_classes, ignore_index=args.ignore_index, names=val_pairs.stems)
+    report["model"] = "model.keras"
+    write_json(report, out / "metrics.json")
+    _prediction_figure(out / "predictions.png", val_pairs.images, val_pairs.masks, predictions, val_pairs.stems, args.num_classes)
+    run = {
+        "command": "unet-course " + shlex.join(args.argv),
+        "argv": args.argv,
+        "versions": _versions(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "seconds": round(time.time() - started, 2),
+        "training_seconds": round(result.elapsed, 2) if result is not None else None,
+        "epochs_run": getattr(result, "epochs_run", None),
+        "steps_run": getattr(result, "steps_run", None),
+        "stopped_by": "interrupted" if interrupted else getattr(result, "stopped_by", None),
+        "recipe": _recipe_dict(getattr(result, "recipe", None)),
+        "num_classes": args.num_classes,
+        "ignore_index": args.ignore_index,
+        "train_images": train_pairs.stems,
+        "validation_images": val_pairs.stems,
+        "notes": pairs.notes,
+    }
+    (out / "run.json").write_text(json.dumps(run, indent=2, default=str) + "\n")
+    print(format_report(report, worst=3))
+    print(f"wrote {', '.join(n for n in TRAIN_OUTPUTS if (out / n).exists())} to {out}")
+    return 130 if interrupted else 0
+
+
+def _recipe_dict(recipe):
+    import dataclasses
+
+    if recipe is None:
+        return None
+    if dataclasses.is_dataclass(recipe):
+        return {k: (v if isinstance(v, (int, float, str, bool, type(None), list)) else repr(v)) for k, v in dataclasses.asdict(recipe).items()}
+    return repr(recipe)
+
+
+def _evaluate(args) -> int:
+    from unet_course.data.io import load_folder_pairs
+    from unet_course.evaluation import evaluate_model, format_report, model_num_classes, write_csv, write_json
+
+    for name, path in (("--json", args.json), ("--csv", args.csv)):
+        if path is not None and Path(path).is_dir():
+            raise CommandError(f"{name} {path} is a folder; give a file name such as report.{name[2:]}.")
+    model = _load_model(args.model)
+    num_classes = model_num_classes(model)
+    pairs = load_folder_pairs(args.images, args.masks, num_classes, args.ignore_index)
+    _print_notes(pairs.notes)
+    _check_channels(model, pairs.images, pairs.stems)
+    report = evaluate_model(
+        model, pairs.images, pairs.masks, num_classes, ignore_index=args.ignore_index, names=pairs.stems,
+        tta=args.tta, tile_size=args.tile_size,
+    )
+    report["model"] = str(args.model)
+    print(format_report(report))
+    if args.json:
+        print(f"wrote {write_json(report, args.json)}")
+    if args.csv:
+        print(f"wrote {write_csv(report, args.csv)}")
+    return 0
+
+
+def _predict(args) -> int:
+    import numpy as np
+    from PIL import Image
+
+    from unet_course.data.io import load_image_folder
+    from unet_course.inference import predict
+
+    out = _check_out(args.out, args.overwrite)
+    model = _load_model(args.model)
+    images, stems, notes = load_image_folder(args.images)
+    _print_notes(notes)
+    _check_channels(model, images, stems)
+    out.mkdir(parents=True, exist_ok=True)
+    for image, stem in zip(images, stems):
+        probabilities = predict(model, image, probabilities=True, tta=args.tta, tile_size=args.tile_size)
+        labels = probabilities.argmax(-1) if probabilities.shape[-1] > 1 else (probabilities[..., 0] > 0.5)
+        labels = labels.astype(np.uint8 if probabilities.shape[-1] <= 256 else np.int32)
+        Image.fromarray(labels).save(out / f"{stem}.png")
+        if args.probabilities:
+            np.save(out / f"{stem}.npy", probabilities.astype(np.float32))
+    what = "class-id PNG" + (" and probability .npy" if args.probabilities else "")
+    print(f"wrote {len(stems)} {what} file(s) to {out}")
+    return 0
+
+
+def _add_model_commands(sub):
+    train = sub.add_parser("train", help="train a U-Net on a folder of images and masks")
+    train.add_argument("--images", required=True, help="folder of training images (PNG, JPEG, TIFF, GIF; grey or RGB)")
+    train.add_argument("--masks", required=True, help="folder of masks of class ids, matched to the images by file stem")
+    train.add_argument("--val-images", help="folder of validation images (default: hold out --val-fraction of --images)")
+    train.add_argument("--val-masks", help="folder of validation masks")
+    train.add_argument("--val-fraction", type=float, help="fraction of the images held out for validation (default 0.2, at least one)")
+    train.add_argument("--num-classes", type=int, required=True, help="number of classes K: masks hold 0..K-1 (0/255 accepted for K=2)")
+    train.add_argument("--ignore-index", type=int, help="mask value left out of the loss and the metrics (void, e.g. 255)")
+    stop = train.add_mutually_exclusive_group()
+    stop.add_argument("--epochs", type=int, help="number of epochs")
+    stop.add_argument("--time-budget", type=float, help=f"seconds of training (default {DEFAULT_TIME_BUDGET:.0f} when --epochs is not given)")
+    train.add_argument("--crop-size", type=int, help="training crop size in pixels (default: the recipe's)")
+    train.add_argument("--batch-size", type=int, help="crops per batch (default: the recipe's)")
+    train.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    train.add_argument("--overwrite", action="store_true", help="write into a non-empty --out")
+    train.add_argument("--out", required=True, help="folder for model.keras, history.csv, metrics.json, predictions.png, run.json")
+    train.set_defaults(func=_guarded(_train))
+
+    evaluate = sub.add_parser("evaluate", help="score a trained model on a folder of images and masks")
+    evaluate.add_argument("--model", required=True, help="the .keras model file")
+    evaluate.add_argument("--images", required=True, help="folder of images")
+    evaluate.add_argument("--masks", required=True, help="folder of masks, matched by file stem")
+    evaluate.add_argument("--ignore-index", type=int, help="mask value left out of the metrics (void)")
+    evaluate.add_argument("--json", help="write the report (pooled scores and per-image rows) to this JSON file")
+    evaluate.add_argument("--csv", help="write the per-image table to this CSV file")
+    evaluate.add_argument("--tta", action="store_true", help="average the predictions over flips")
+    evaluate.add_argument("--tile-size", type=int, help="predict in tiles of this size (default: whole images up to 1024 px)")
+    evaluate.set_defaults(func=_guarded(_evaluate))
+
+    predict = sub.add_parser("predict", help="write one class-id PNG per image")
+    predict.add_argument("--model", required=True, help="the .keras model file")
+    predict.add_argument("--images", required=True, help="folder of images")
+    predict.add_argument("--out", required=True, help="folder for <stem>.png (and <stem>.npy)")
+    predict.add_argument("--probabilities", action="store_true", help="also write <stem>.npy: float32 (H, W, classes)")
+    predict.add_argument("--overwrite", action="store_true", help="write into a non-empty --out")
+    predict.add_argument("--tta", action="store_true", help="average the predictions over flips")
+    predict.add_argument("--tile-size", type=int, help="predict in tiles of this size (default: whole images up to 1024 px)")
+    predict.set_defaults(func=_guarded(_predict))
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one line per usage error: ``unet-course train: error: ...`` (exit status 2)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="unet-course", description="Tools of the unet-course U-Net course.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="unet-course", description="Tools of the unet-course U-Net course.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("check", help="print versions, backend and devices").set_defaults(func=_check)
     student = sub.add_parser("student-notebooks", help="regenerate the exercise copies in notebooks/student/")
     student.add_argument("--notebooks", default="notebooks", help="folder of the course notebooks")
@@ -81,7 +439,12 @@ def main(argv=None) -> int:
     grade.add_argument("--timeout", type=int, default=600, help="seconds per notebook")
     grade.add_argument("--full", action="store_true", help="run in full mode instead of FAST mode")
     grade.set_defaults(func=_grade)
-    args = parser.parse_args(argv)
+    _add_model_commands(sub)
+    try:
+        args = parser.parse_args(argv)
+        args.argv = list(sys.argv[1:] if argv is None else argv)
+    except SystemExit as exit:  # usage errors and --help: a status, not an exception, for callers of main()
+        return exit.code if isinstance(exit.code, int) else 2
     return args.func(args)
 
 

@@ -18,7 +18,8 @@ class TimeBudget(keras.callbacks.Callback):
 
     The validation that Keras runs after the last (partial) epoch is counted too: the
     callback stops early enough that the time of the last validation still fits in the
-    budget, so ``fit`` returns within it (up to one batch).
+    budget, so ``fit`` returns within it (up to one batch). :func:`~unet_course.training.train`
+    times one validation pass before training starts, so this holds from the first epoch.
     """
 
     def __init__(self, seconds: float):

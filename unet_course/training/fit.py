@@ -117,6 +117,12 @@ def train(
     if patience is not None:
         early = keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience)
         all_callbacks.append(early)
+    if budget is not None and validation_data is not None:
+        # Time one validation pass before training (it also compiles the evaluation step),
+        # so that the budget can keep room for the validation after the last batch.
+        before = time.monotonic()
+        model.evaluate(validation_data, verbose=0)
+        budget.validation_seconds = time.monotonic() - before
     start = time.monotonic()
     stopped_by = "epochs"
     try:

@@ -1,0 +1,275 @@
+"""unet-course train / evaluate / predict on tiny folders: outputs, numbers, and every bad input
+as one line on stderr with a non-zero exit (never a traceback)."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from unet_course import cli
+from unet_course import metrics as M
+from unet_course.models import build_unet
+
+
+def save(path, array):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path)
+    return path
+
+
+def make_folders(root, count=4, size=(32, 32), extra_size=None, mask_scale=1, channels=1):
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        h, w = extra_size if (extra_size and i == count - 1) else size
+        image = (rng.random((h, w)) * 255).astype(np.uint8)
+        save(root / "img" / f"s{i}.png", np.stack([image] * 3, -1) if channels == 3 else image)
+        save(root / "msk" / f"s{i}.png", ((image > 128) * mask_scale).astype(np.uint8))
+    return root / "img", root / "msk"
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    keras.utils.set_random_seed(0)
+    path = tmp_path_factory.mktemp("model") / "model.keras"
+    build_unet((None, None, 1), 2, depth=2, base_filters=4).save(path)
+    return path
+
+
+def run(capsys, *argv):
+    code = cli.main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_one_line_error(code, err, *phrases):
+    assert code != 0
+    lines = [line for line in err.strip().splitlines() if line]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("unet-course") and "error:" in lines[0] and "Traceback" not in err
+    for phrase in phrases:
+        assert phrase in lines[0], lines[0]
+
+
+# ---- evaluate and predict ------------------------------------------------------------
+
+
+def test_predict_writes_class_ids_at_each_inputs_size(tmp_path, capsys, model_file):
+    images, _ = make_folders(tmp_path, count=3, extra_size=(37, 53))
+    code, out, err = run(capsys, "predict", "--model", model_file, "--images", images, "--out", tmp_path / "pred", "--probabilities")
+    assert code == 0, err
+    written = sorted(p.name for p in (tmp_path / "pred").iterdir())
+    assert written == ["s0.npy", "s0.png", "s1.npy", "s1.png", "s2.npy", "s2.png"]
+    labels = np.asarray(Image.open(tmp_path / "pred" / "s2.png"))
+    probabilities = np.load(tmp_path / "pred" / "s2.npy")
+    assert labels.shape == (37, 53) and probabilities.shape == (37, 53, 2) and labels.dtype == np.uint8
+    np.testing.assert_array_equal(labels, probabilities.argmax(-1))
+    from unet_course.data.io import read_image
+    from unet_course.inference import predict
+
+    model = keras.models.load_model(model_file)
+    np.testing.assert_array_equal(labels, predict(model, read_image(images / "s2.png")))
+    # a second run into the same folder is refused without --overwrite, accepted with it
+    code, _, err = run(capsys, "predict", "--model", model_file, "--images", images, "--out", tmp_path / "pred")
+    assert_one_line_error(code, err, "not empty", "--overwrite")
+    code, _, err = run(capsys, "predict", "--model", model_file, "--images", images, "--out", tmp_path / "pred", "--overwrite")
+    assert code == 0, err
+
+
+def test_evaluate_numbers_equal_the_metrics_on_the_predicted_masks(tmp_path, capsys, model_file):
+    images, masks = make_folders(tmp_path, count=3, extra_size=(20, 27), mask_scale=255)
+    code, out, err = run(capsys, "predict", "--model", model_file, "--images", images, "--out", tmp_path / "pred")
+    assert code == 0, err
+    code, out, err = run(capsys, "evaluate", "--model", model_file, "--images", images, "--masks", masks,
+                         "--json", tmp_path / "report.json", "--csv", tmp_path / "report.csv")
+    assert code == 0, err
+    assert "255 became class 1" in out and "pixel accuracy" in out and "mean IoU" in out
+    report = json.loads((tmp_path / "report.json").read_text())
+    truth = [(np.asarray(Image.open(masks / f"s{i}.png")) > 0).astype(int) for i in range(3)]
+    predicted = [np.asarray(Image.open(tmp_path / "pred" / f"s{i}.png")).astype(int) for i in range(3)]
+    t, p = np.concatenate([x.ravel() for x in truth]), np.concatenate([x.ravel() for x in predicted])
+    assert report["pixel_accuracy"] == pytest.approx(M.pixel_accuracy(t, p))
+    np.testing.assert_allclose(list(report["per_class_iou"].values()), M.per_class_iou(t, p, 2))
+    np.testing.assert_allclose(list(report["dice"].values()), M.per_class_dice(t, p, 2))
+    assert [row["image"] for row in report["per_image"]] == ["s0", "s1", "s2"]
+    assert report["per_image"][2]["pixel_accuracy"] == pytest.approx(M.pixel_accuracy(truth[2], predicted[2]))
+    assert f"{report['mean_iou']:.4f}" in out
+    assert (tmp_path / "report.csv").read_text().splitlines()[0].startswith("image,pixels,pixel_accuracy")
+
+
+def test_evaluate_with_a_void_label(tmp_path, capsys, model_file):
+    images, masks = make_folders(tmp_path, count=2)
+    void = np.asarray(Image.open(masks / "s0.png")).copy()
+    void[:8] = 255
+    save(masks / "s0.png", void)
+    code, out, err = run(capsys, "evaluate", "--model", model_file, "--images", images, "--masks", masks)
+    assert_one_line_error(code, err, "255 in s0.png")  # 0, 1 and 255 together: not a 0/255 mask
+    code, out, err = run(capsys, "evaluate", "--model", model_file, "--images", images, "--masks", masks, "--ignore-index", 255, "--json", tmp_path / "r.json")
+    assert code == 0, err
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["num_pixels"] == 2 * 32 * 32 - 8 * 32 and report["ignore_index"] == 255
+
+
+# ---- bad input: one line, non-zero exit -----------------------------------------------
+
+
+def test_bad_inputs_of_evaluate_and_predict(tmp_path, capsys, model_file):
+    images, masks = make_folders(tmp_path)
+    code, _, err = run(capsys, "evaluate", "--model", tmp_path / "nope.keras", "--images", images, "--masks", masks)
+    assert_one_line_error(code, err, "nope.keras does not exist")
+    (tmp_path / "broken.keras").write_bytes(b"not a zip")
+    code, _, err = run(capsys, "predict", "--model", tmp_path / "broken.keras", "--images", images, "--out", tmp_path / "o")
+    assert_one_line_error(code, err, "cannot load the model", "broken.keras")
+    rgb, _ = make_folders(tmp_path / "rgb", channels=3)
+    code, _, err = run(capsys, "predict", "--model", model_file, "--images", rgb, "--out", tmp_path / "o2")
+    assert_one_line_error(code, err, "expects grey images", "s0 has 3")
+    code, _, err = run(capsys, "evaluate", "--model", model_file, "--images", tmp_path / "missing", "--masks", masks)
+    assert_one_line_error(code, err, "missing does not exist")
+    code, _, err = run(capsys, "predict", "--model", model_file, "--out", tmp_path / "o3")
+    assert_one_line_error(code, err, "--images")  # argparse: a required option, also one line
+
+
+@pytest.fixture
+def fake_engine(monkeypatch):
+    """A stand-in for train_segmenter: records its arguments, saves a tiny model, optionally raises Ctrl-C."""
+    import unet_course.training as training
+
+    calls = {}
+
+    def train_segmenter(images, masks, val_images=None, val_masks=None, *, out_dir=None, **options):
+        calls.update(images=images, masks=masks, val_images=val_images, val_masks=val_masks, out_dir=out_dir, **options)
+        keras.utils.set_random_seed(0)
+        model = build_unet((None, None, images[0].shape[-1]), options["num_classes"], depth=2, base_filters=2)
+        model.save(out_dir / "model.keras")
+        (out_dir / "history.csv").write_text("epoch,loss\n0,1.0\n")
+        if calls.get("interrupt"):
+            raise KeyboardInterrupt
+        return training.TrainResult(model=model, history={"loss": [1.0]}, elapsed=0.1, epochs_run=1, steps_run=1, depth=2,
+                                    best_path=out_dir / "model.keras")
+
+    monkeypatch.setattr(training, "train_segmenter", train_segmenter)
+    return calls
+
+
+def test_train_holds_out_20_percent_and_writes_every_output(tmp_path, capsys, fake_engine):
+    images, masks = make_folders(tmp_path, count=5, extra_size=(40, 36), mask_scale=255)
+    out = tmp_path / "run"
+    code, stdout, err = run(capsys, "train", "--images", images, "--masks", masks, "--num-classes", 2, "--epochs", 1, "--out", out)
+    assert code == 0, err
+    assert "255 became class 1" in stdout
+    assert "holding out 1 of 5 images for validation:" in stdout
+    assert len(fake_engine["images"]) == 4 and len(fake_engine["val_images"]) == 1
+    assert fake_engine["epochs"] == 1 and fake_engine["time_budget"] is None and fake_engine["out_dir"] == out
+    assert all(set(np.unique(m)) <= {0, 1} for m in fake_engine["masks"])
+    assert sorted(p.name for p in out.iterdir()) == sorted(cli.TRAIN_OUTPUTS)
+    run_info = json.loads((out / "run.json").read_text())
+    assert run_info["command"].startswith("unet-course train --images") and "--epochs 1" in run_info["command"]
+    assert run_info["versions"]["keras"] == keras.__version__
+    held = run_info["validation_images"]
+    assert len(held) == 1 and held[0] in stdout and sorted(held + run_info["train_images"]) == [f"s{i}" for i in range(5)]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["num_images"] == 1 and metrics["per_image"][0]["image"] == held[0]
+    # metrics.json holds the saved model's scores on the held-out image
+    from unet_course.data.io import read_image
+    from unet_course.inference import predict
+
+    model = keras.models.load_model(out / "model.keras")
+    truth = (np.asarray(Image.open(masks / f"{held[0]}.png")) > 0).astype(int)
+    predicted = predict(model, read_image(images / f"{held[0]}.png"))
+    assert metrics["pixel_accuracy"] == pytest.approx(M.pixel_accuracy(truth, predicted))
+    assert Image.open(out / "predictions.png").format == "PNG"
+    # the same folder again: refused, and the model is untouched
+    before = (out / "model.keras").stat().st_mtime_ns
+    code, _, err = run(capsys, "train", "--images", images, "--masks", masks, "--num-classes", 2, "--epochs", 1, "--out", out)
+    assert_one_line_error(code, err, "not empty")
+    assert (out / "model.keras").stat().st_mtime_ns == before
+
+
+def test_train_with_validation_folders_and_a_time_budget(tmp_path, capsys, fake_engine):
+    images, masks = make_folders(tmp_path / "train", count=3)
+    val_images, val_masks = make_folders(tmp_path / "val", count=2, size=(24, 24))
+    code, stdout, err = run(capsys, "train", "--images", images, "--masks", masks, "--val-images", val_images, "--val-masks", val_masks,
+                            "--num-classes", 2, "--time-budget", 3, "--crop-size", 16, "--batch-size", 2, "--seed", 7, "--out", tmp_path / "run")
+    assert code == 0, err
+    assert len(fake_engine["images"]) == 3 and len(fake_engine["val_images"]) == 2
+    assert (fake_engine["time_budget"], fake_engine["crop_size"], fake_engine["batch_size"], fake_engine["seed"]) == (3, 16, 2, 7)
+    assert "holding out" not in stdout
+
+
+def test_ctrl_c_keeps_the_best_model_and_writes_the_outputs(tmp_path, capsys, fake_engine):
+    fake_engine["interrupt"] = True
+    images, masks = make_folders(tmp_path, count=4)
+    code, stdout, err = run(capsys, "train", "--images", images, "--masks", masks, "--num-classes", 2, "--epochs", 5, "--out", tmp_path / "run")
+    assert code == 130
+    assert "keeping the best model" in err and "Traceback" not in err
+    assert (tmp_path / "run" / "metrics.json").exists()
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["stopped_by"] == "interrupted"
+
+
+@pytest.mark.parametrize(
+    "change, phrases",
+    [
+        (lambda root: ["--num-classes", "0"], ["--num-classes must be at least 2", "got 0"]),
+        (lambda root: ["--num-classes", "-3"], ["got -3"]),
+        (lambda root: ["--time-budget", "0"], ["--time-budget must be positive"]),
+        (lambda root: ["--epochs", "0"], ["--epochs must be positive"]),
+        (lambda root: ["--val-fraction", "1.5"], ["--val-fraction"]),
+        (lambda root: ["--val-images", str(root / "img")], ["--val-masks"]),
+        (lambda root: ["--images", str(root / "nothing")], ["nothing does not exist"]),
+        (lambda root: ["--images", str(root / "empty")], ["holds no images"]),
+        (lambda root: ((root / "img" / "s9.png").write_bytes((root / "img" / "s0.png").read_bytes()), [])[-1], ["no mask", "s9"]),
+        (lambda root: (save(root / "msk" / "s1.png", np.full((32, 32), 3, np.uint8)), ["--num-classes", "2"])[-1], ["3 in s1.png"]),
+        (lambda root: (save(root / "msk" / "s1.png", np.zeros((30, 32), np.uint8)), [])[-1], ["s1.png is 32x32", "30x32"]),
+        (lambda root: ((root / "img" / "s2.png").write_bytes(b"\x89PNG\r\n\x1a\n broken"), [])[-1], ["s2.png is not a readable image"]),
+        (lambda root: ((root / "img" / "s0.png").write_bytes((root / "img" / "s0.png").read_bytes()[:100]), [])[-1], ["s0.png is not a readable image"]),
+        (lambda root: ((root / "out").write_text("a file"), [])[-1], ["is a file"]),
+        (lambda root: ["--num-classes", "two"], ["invalid int value"]),
+    ],
+)
+def test_train_bad_inputs_stop_before_training(tmp_path, capsys, monkeypatch, change, phrases):
+    import unet_course.training as training
+
+    def must_not_train(*args, **kwargs):
+        raise AssertionError("training started despite bad input")
+
+    monkeypatch.setattr(training, "train_segmenter", must_not_train)
+    images, masks = make_folders(tmp_path)
+    (tmp_path / "empty").mkdir()
+    argv = ["train", "--images", images, "--masks", masks, "--num-classes", "2", "--out", tmp_path / "out"]
+    extra = change(tmp_path) or []
+    argv += extra  # argparse keeps the last value of a repeated option
+    code, _, err = run(capsys, *argv)
+    assert_one_line_error(code, err, *phrases)
+
+
+def test_a_single_image_cannot_be_split(tmp_path, capsys, fake_engine):
+    images, masks = make_folders(tmp_path, count=1)
+    code, _, err = run(capsys, "train", "--images", images, "--masks", masks, "--num-classes", 2, "--epochs", 1, "--out", tmp_path / "o")
+    assert_one_line_error(code, err, "only 1 image", "--val-images")
+    assert "images" not in fake_engine
+
+
+# ---- the real engine, end to end ------------------------------------------------------
+
+
+def test_train_evaluate_predict_end_to_end(tmp_path, capsys):
+    pytest.importorskip("unet_course.training")
+    images, masks = make_folders(tmp_path, count=4, mask_scale=255)
+    out = tmp_path / "run"
+    code, stdout, err = run(capsys, "train", "--images", images, "--masks", masks, "--num-classes", 2, "--epochs", 1, "--out", out)
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == sorted(cli.TRAIN_OUTPUTS)
+    assert "epoch" in (out / "history.csv").read_text().splitlines()[0]
+    code, stdout, err = run(capsys, "evaluate", "--model", out / "model.keras", "--images", images, "--masks", masks, "--json", tmp_path / "r.json")
+    assert code == 0, err
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["num_images"] == 4 and 0 <= report["mean_iou"] <= 1
+    code, stdout, err = run(capsys, "predict", "--model", out / "model.keras", "--images", images, "--out", tmp_path / "pred")
+    assert code == 0, err
+    assert np.asarray(Image.open(tmp_path / "pred" / "s3.png")).shape == (32, 32)
+    # the metrics of the saved model on its held-out image equal evaluate's row for that image
+    metrics = json.loads((out / "metrics.json").read_text())
+    held = metrics["per_image"][0]
+    row = next(r for r in report["per_image"] if r["image"] == held["image"])
+    assert row["pixel_accuracy"] == pytest.approx(held["pixel_accuracy"])
