@@ -178,7 +178,14 @@ class _Setup:
 
     def __init__(self, image_size: int, channels: int, batch: int, base_filters: int, depth: int, optimizer: str):
         keras.utils.set_random_seed(SEED)
-        self.sizes = dict(image_size=image_size, channels=channels, batch=batch, base_filters=base_filters, depth=depth, optimizer=optimizer)
+        self.sizes = dict(
+            image_size=image_size,
+            channels=channels,
+            batch=batch,
+            base_filters=base_filters,
+            depth=depth,
+            optimizer=optimizer,
+        )
         if channels != 3:
             raise ValueError(f"channels must be 3 (the shapes data set is RGB), got {channels}.")
         images, masks = make_shapes(batch, image_size, seed=SEED)
@@ -189,16 +196,24 @@ class _Setup:
         self.ours_params = self.ours.count_params()
         self.plain_params = self.plain.count_params()
         if self.ours_params != self.plain_params:
-            raise AssertionError(f"build_unet has {self.ours_params} parameters, the plain Keras U-Net {self.plain_params}: not the same architecture.")
+            raise AssertionError(
+                f"build_unet has {self.ours_params} parameters, the plain Keras U-Net {self.plain_params}: not the same architecture."
+            )
         # Same weights in both: then the same outputs show the same computation, not just the same size.
         self.plain.set_weights(self.ours.get_weights())
-        difference = float(np.max(np.abs(self.ours.predict_on_batch(self.images) - self.plain.predict_on_batch(self.images))))
+        difference = float(
+            np.max(np.abs(self.ours.predict_on_batch(self.images) - self.plain.predict_on_batch(self.images)))
+        )
         if difference > 1e-5:
-            raise AssertionError(f"With the same weights, build_unet and the plain U-Net differ by {difference:.2e}: not the same architecture.")
+            raise AssertionError(
+                f"With the same weights, build_unet and the plain U-Net differ by {difference:.2e}: not the same architecture."
+            )
         self.max_output_difference = difference
         for model in (self.ours, self.plain):
             model.compile(optimizer=keras.optimizers.get(optimizer), loss="sparse_categorical_crossentropy")
-        probabilities = ops.softmax(keras.random.normal((batch, image_size, image_size, NUM_CLASSES), seed=SEED), axis=-1)
+        probabilities = ops.softmax(
+            keras.random.normal((batch, image_size, image_size, NUM_CLASSES), seed=SEED), axis=-1
+        )
         self.probabilities = ops.convert_to_tensor(probabilities)
         self.y_true = ops.convert_to_tensor(self.masks)
 
@@ -217,7 +232,12 @@ def bench_train_step(s: _Setup, repeats: int, min_time: float) -> Result:
         repeats=repeats,
         min_time=min_time,
     )
-    return Result("train step: build_unet", timing, f"hand-written plain Keras functional U-Net, same architecture (train_on_batch, {s.sizes['optimizer']}, sparse CE)", s.architecture_checks())
+    return Result(
+        "train step: build_unet",
+        timing,
+        f"hand-written plain Keras functional U-Net, same architecture (train_on_batch, {s.sizes['optimizer']}, sparse CE)",
+        s.architecture_checks(),
+    )
 
 
 def bench_forward(s: _Setup, repeats: int, min_time: float) -> Result:
@@ -227,7 +247,9 @@ def bench_forward(s: _Setup, repeats: int, min_time: float) -> Result:
         repeats=repeats,
         min_time=min_time,
     )
-    return Result("forward: build_unet", timing, "the same plain Keras U-Net (predict_on_batch)", s.architecture_checks())
+    return Result(
+        "forward: build_unet", timing, "the same plain Keras U-Net (predict_on_batch)", s.architecture_checks()
+    )
 
 
 def bench_iou_metric(s: _Setup, repeats: int, min_time: float) -> Result:
@@ -242,8 +264,17 @@ def bench_iou_metric(s: _Setup, repeats: int, min_time: float) -> Result:
 
     ours_value, baseline_value = run(ours), run(baseline)
     timing = compare(lambda: run(ours), lambda: run(baseline), repeats=repeats, min_time=min_time)
-    checks = {"IoUScore": f"{ours_value:.6f}", "MeanIoU": f"{baseline_value:.6f}", "same value": abs(ours_value - baseline_value) < 1e-5}
-    return Result("metric: IoUScore", timing, "keras.metrics.MeanIoU(sparse_y_pred=False), same probabilities (eager reset+update+result)", checks)
+    checks = {
+        "IoUScore": f"{ours_value:.6f}",
+        "MeanIoU": f"{baseline_value:.6f}",
+        "same value": abs(ours_value - baseline_value) < 1e-5,
+    }
+    return Result(
+        "metric: IoUScore",
+        timing,
+        "keras.metrics.MeanIoU(sparse_y_pred=False), same probabilities (eager reset+update+result)",
+        checks,
+    )
 
 
 def bench_loss(s: _Setup, repeats: int, min_time: float) -> Result:
@@ -251,7 +282,12 @@ def bench_loss(s: _Setup, repeats: int, min_time: float) -> Result:
     baseline = keras.losses.SparseCategoricalCrossentropy()
     ours_value = float(ours(s.y_true, s.probabilities))
     baseline_value = float(baseline(s.y_true, s.probabilities))
-    timing = compare(lambda: float(ours(s.y_true, s.probabilities)), lambda: float(baseline(s.y_true, s.probabilities)), repeats=repeats, min_time=min_time)
+    timing = compare(
+        lambda: float(ours(s.y_true, s.probabilities)),
+        lambda: float(baseline(s.y_true, s.probabilities)),
+        repeats=repeats,
+        min_time=min_time,
+    )
     checks = {"CE + Dice": f"{ours_value:.6f}", "CE alone": f"{baseline_value:.6f}"}
     return Result(
         "loss: CrossEntropyDiceLoss",
@@ -279,10 +315,25 @@ def bench_upsampling(s: _Setup, repeats: int, min_time: float) -> list[Result]:
     params = {mode: model.count_params() for mode, model in models.items()}
     results = []
     for mode in ("bilinear", "nearest"):
-        timing = compare(lambda m=models[mode]: m.predict_on_batch(x), lambda: models["transpose"].predict_on_batch(x), repeats=repeats, min_time=min_time)
-        checks = {"input": f"{(batch, *shape)}", "output": f"{(batch, size, size, base)}", f"parameters ({mode})": params[mode], "parameters (transpose)": params["transpose"]}
+        timing = compare(
+            lambda m=models[mode]: m.predict_on_batch(x),
+            lambda: models["transpose"].predict_on_batch(x),
+            repeats=repeats,
+            min_time=min_time,
+        )
+        checks = {
+            "input": f"{(batch, *shape)}",
+            "output": f"{(batch, size, size, base)}",
+            f"parameters ({mode})": params[mode],
+            "parameters (transpose)": params["transpose"],
+        }
         results.append(
-            Result(f"upsample: {mode}", timing, "upsample(mode='transpose'): 2x2 stride-2 Conv2DTranspose on the same tensor (predict_on_batch)", checks)
+            Result(
+                f"upsample: {mode}",
+                timing,
+                "upsample(mode='transpose'): 2x2 stride-2 Conv2DTranspose on the same tensor (predict_on_batch)",
+                checks,
+            )
         )
     return results
 
@@ -328,7 +379,9 @@ def machine() -> dict[str, str]:
 def text_table(results: list[Result]) -> str:
     rows = [("benchmark", "ours ms", "baseline ms", "ratio", "paired median [min-max]", "baseline is")]
     for r in results:
-        rows.append((r.name, _ms(r.timing.ours), _ms(r.timing.baseline), f"{r.ratio:.2f}", _paired(r.timing), r.baseline_is))
+        rows.append(
+            (r.name, _ms(r.timing.ours), _ms(r.timing.baseline), f"{r.ratio:.2f}", _paired(r.timing), r.baseline_is)
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     lines = []
     for row in rows:
@@ -336,7 +389,9 @@ def text_table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def markdown(results: list[Result], *, mode: str, sizes: dict, repeats: int, min_time: float, when: _dt.datetime) -> str:
+def markdown(
+    results: list[Result], *, mode: str, sizes: dict, repeats: int, min_time: float, when: _dt.datetime
+) -> str:
     lines = [
         "# Benchmark results",
         "",
@@ -356,7 +411,9 @@ def markdown(results: list[Result], *, mode: str, sizes: dict, repeats: int, min
         "|---|---:|---:|---:|---:|---|",
     ]
     for r in results:
-        lines.append(f"| {r.name} | {_ms(r.timing.ours)} | {_ms(r.timing.baseline)} | **{r.ratio:.2f}** | {_paired(r.timing)} | {r.baseline_is} |")
+        lines.append(
+            f"| {r.name} | {_ms(r.timing.ours)} | {_ms(r.timing.baseline)} | **{r.ratio:.2f}** | {_paired(r.timing)} | {r.baseline_is} |"
+        )
     if any(r.timing.noisy for r in results):
         lines += [
             "",
@@ -376,11 +433,26 @@ def markdown(results: list[Result], *, mode: str, sizes: dict, repeats: int, min
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="tiny sizes and 1 repeat (a smoke test); does not overwrite RESULTS.md unless --output is given")
-    parser.add_argument("--repeats", type=int, default=None, help="timed repeats per benchmark (default 15, or 1 with --quick)")
-    parser.add_argument("--min-time", type=float, default=None, help="minimum seconds per repeat (default 0.2, or 0 with --quick)")
-    parser.add_argument("--output", type=Path, default=None, help=f"Markdown file to write (default {RESULTS_PATH.relative_to(HERE.parent)} in full mode, none with --quick)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny sizes and 1 repeat (a smoke test); does not overwrite RESULTS.md unless --output is given",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="timed repeats per benchmark (default 15, or 1 with --quick)"
+    )
+    parser.add_argument(
+        "--min-time", type=float, default=None, help="minimum seconds per repeat (default 0.2, or 0 with --quick)"
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help=f"Markdown file to write (default {RESULTS_PATH.relative_to(HERE.parent)} in full mode, none with --quick)",
+    )
     args = parser.parse_args(argv)
     if args.repeats is None:
         args.repeats = 1 if args.quick else 15
@@ -411,7 +483,9 @@ def main(argv=None) -> list[Result]:
     print()
     print(text_table(results))
     if args.output is not None:
-        args.output.write_text(markdown(results, mode=mode, sizes=sizes, repeats=args.repeats, min_time=args.min_time, when=when))
+        args.output.write_text(
+            markdown(results, mode=mode, sizes=sizes, repeats=args.repeats, min_time=args.min_time, when=when)
+        )
         print(f"\nWrote {args.output}")
     return results
 

@@ -28,7 +28,9 @@ def _defines(source: str) -> set[str]:
     return names
 
 
-def notebook_namespace(notebook: str, names, preamble: str = "import numpy as np\nimport keras\nfrom keras import layers, ops\n") -> dict:
+def notebook_namespace(
+    notebook: str, names, preamble: str = "import numpy as np\nimport keras\nfrom keras import layers, ops\n"
+) -> dict:
     """Execute the cells of ``notebooks/<notebook>.ipynb`` that define any of ``names``.
 
     Returns the namespace; raises ``LookupError`` when a name is defined by no cell.
@@ -46,7 +48,9 @@ def notebook_namespace(notebook: str, names, preamble: str = "import numpy as np
         if defined:
             # only the definitions of the cell, not the calls around them (checks, prints)
             tree = ast.parse(cell.source)
-            tree.body = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom))]
+            tree.body = [
+                n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom))
+            ]
             exec(compile(tree, str(path), "exec"), namespace)
             found |= defined
     missing = wanted - found

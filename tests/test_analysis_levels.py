@@ -1,6 +1,5 @@
 """unet_course.analysis.levels: shapes and parameters along the U."""
 
-
 import keras
 import matplotlib
 
@@ -42,7 +41,9 @@ def test_levels_valid_padding_and_options(small_valid):
     assert levels["bottleneck"] == (8, 8, 16)
     assert levels["output"] == (20, 20, 2)
     assert all(cropped for _, cropped in levels["skip"])
-    other = build_unet((32, 32, 3), 3, depth=2, base_filters=4, upsampling="bilinear", skip="none", batch_norm=True, dropout=0.2)
+    other = build_unet(
+        (32, 32, 3), 3, depth=2, base_filters=4, upsampling="bilinear", skip="none", batch_norm=True, dropout=0.2
+    )
     levels = unet_levels(other)
     assert levels["skip"] == [(None, False), (None, False)]
     assert levels["upsampling"][0].startswith("bilinear")

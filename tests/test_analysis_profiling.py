@@ -61,7 +61,11 @@ def test_resize_conv_costs_more_than_paper_upconvolution():
 def test_counts_work_on_a_unet_with_concatenations():
     model = build_unet((32, 32, 1), 2, depth=2, base_filters=4)
     assert profiling.count_params(model) == model.count_params()
-    conv_macs = sum(profiling.layer_macs(layer) for layer in model.layers if isinstance(layer, (layers.Conv2D, layers.Conv2DTranspose)))
+    conv_macs = sum(
+        profiling.layer_macs(layer)
+        for layer in model.layers
+        if isinstance(layer, (layers.Conv2D, layers.Conv2DTranspose))
+    )
     assert profiling.count_macs(model) == conv_macs > 0
     assert profiling.activation_bytes(model, batch_size=2) == 2 * profiling.activation_bytes(model)
 

@@ -57,7 +57,9 @@ def assert_one_line_error(code, err, *phrases):
 
 def test_predict_writes_class_ids_at_each_inputs_size(tmp_path, capsys, model_file):
     images, _ = make_folders(tmp_path, count=3, extra_size=(37, 53))
-    code, out, err = run(capsys, "predict", "--model", model_file, "--images", images, "--out", tmp_path / "pred", "--probabilities")
+    code, out, err = run(
+        capsys, "predict", "--model", model_file, "--images", images, "--out", tmp_path / "pred", "--probabilities"
+    )
     assert code == 0, err
     written = sorted(p.name for p in (tmp_path / "pred").iterdir())
     assert written == ["s0.npy", "s0.png", "s1.npy", "s1.png", "s2.npy", "s2.png"]
@@ -73,7 +75,9 @@ def test_predict_writes_class_ids_at_each_inputs_size(tmp_path, capsys, model_fi
     # a second run into the same folder is refused without --overwrite, accepted with it
     code, _, err = run(capsys, "predict", "--model", model_file, "--images", images, "--out", tmp_path / "pred")
     assert_one_line_error(code, err, "not empty", "--overwrite")
-    code, _, err = run(capsys, "predict", "--model", model_file, "--images", images, "--out", tmp_path / "pred", "--overwrite")
+    code, _, err = run(
+        capsys, "predict", "--model", model_file, "--images", images, "--out", tmp_path / "pred", "--overwrite"
+    )
     assert code == 0, err
 
 
@@ -81,8 +85,20 @@ def test_evaluate_numbers_equal_the_metrics_on_the_predicted_masks(tmp_path, cap
     images, masks = make_folders(tmp_path, count=3, extra_size=(20, 27), mask_scale=255)
     code, out, err = run(capsys, "predict", "--model", model_file, "--images", images, "--out", tmp_path / "pred")
     assert code == 0, err
-    code, out, err = run(capsys, "evaluate", "--model", model_file, "--images", images, "--masks", masks,
-                         "--json", tmp_path / "report.json", "--csv", tmp_path / "report.csv")
+    code, out, err = run(
+        capsys,
+        "evaluate",
+        "--model",
+        model_file,
+        "--images",
+        images,
+        "--masks",
+        masks,
+        "--json",
+        tmp_path / "report.json",
+        "--csv",
+        tmp_path / "report.csv",
+    )
     assert code == 0, err
     assert "255 became class 1" in out and "pixel accuracy" in out and "mean IoU" in out
     report = json.loads((tmp_path / "report.json").read_text())
@@ -105,7 +121,20 @@ def test_evaluate_with_a_void_label(tmp_path, capsys, model_file):
     save(masks / "s0.png", void)
     code, out, err = run(capsys, "evaluate", "--model", model_file, "--images", images, "--masks", masks)
     assert_one_line_error(code, err, "255 in s0.png")  # 0, 1 and 255 together: not a 0/255 mask
-    code, out, err = run(capsys, "evaluate", "--model", model_file, "--images", images, "--masks", masks, "--ignore-index", 255, "--json", tmp_path / "r.json")
+    code, out, err = run(
+        capsys,
+        "evaluate",
+        "--model",
+        model_file,
+        "--images",
+        images,
+        "--masks",
+        masks,
+        "--ignore-index",
+        255,
+        "--json",
+        tmp_path / "r.json",
+    )
     assert code == 0, err
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["num_pixels"] == 2 * 32 * 32 - 8 * 32 and report["ignore_index"] == 255
@@ -119,7 +148,9 @@ def test_bad_inputs_of_evaluate_and_predict(tmp_path, capsys, model_file):
     code, _, err = run(capsys, "evaluate", "--model", tmp_path / "nope.keras", "--images", images, "--masks", masks)
     assert_one_line_error(code, err, "nope.keras does not exist")
     (tmp_path / "broken.keras").write_bytes(b"not a zip")
-    code, _, err = run(capsys, "predict", "--model", tmp_path / "broken.keras", "--images", images, "--out", tmp_path / "o")
+    code, _, err = run(
+        capsys, "predict", "--model", tmp_path / "broken.keras", "--images", images, "--out", tmp_path / "o"
+    )
     assert_one_line_error(code, err, "cannot load the model", "broken.keras")
     rgb, _ = make_folders(tmp_path / "rgb", channels=3)
     code, _, err = run(capsys, "predict", "--model", model_file, "--images", rgb, "--out", tmp_path / "o2")
@@ -145,8 +176,15 @@ def fake_engine(monkeypatch):
         (out_dir / "history.csv").write_text("epoch,loss\n0,1.0\n")
         if calls.get("interrupt"):
             raise KeyboardInterrupt
-        return training.TrainResult(model=model, history={"loss": [1.0]}, elapsed=0.1, epochs_run=1, steps_run=1, depth=2,
-                                    best_path=out_dir / "model.keras")
+        return training.TrainResult(
+            model=model,
+            history={"loss": [1.0]},
+            elapsed=0.1,
+            epochs_run=1,
+            steps_run=1,
+            depth=2,
+            best_path=out_dir / "model.keras",
+        )
 
     monkeypatch.setattr(training, "train_segmenter", train_segmenter)
     return calls
@@ -155,7 +193,9 @@ def fake_engine(monkeypatch):
 def test_train_holds_out_20_percent_and_writes_every_output(tmp_path, capsys, fake_engine):
     images, masks = make_folders(tmp_path, count=5, extra_size=(40, 36), mask_scale=255)
     out = tmp_path / "run"
-    code, stdout, err = run(capsys, "train", "--images", images, "--masks", masks, "--num-classes", 2, "--epochs", 1, "--out", out)
+    code, stdout, err = run(
+        capsys, "train", "--images", images, "--masks", masks, "--num-classes", 2, "--epochs", 1, "--out", out
+    )
     assert code == 0, err
     assert "255 became class 1" in stdout
     assert "holding out 1 of 5 images for validation:" in stdout
@@ -167,7 +207,9 @@ def test_train_holds_out_20_percent_and_writes_every_output(tmp_path, capsys, fa
     assert run_info["command"].startswith("unet-course train --images") and "--epochs 1" in run_info["command"]
     assert run_info["versions"]["keras"] == keras.__version__
     held = run_info["validation_images"]
-    assert len(held) == 1 and held[0] in stdout and sorted(held + run_info["train_images"]) == [f"s{i}" for i in range(5)]
+    assert (
+        len(held) == 1 and held[0] in stdout and sorted(held + run_info["train_images"]) == [f"s{i}" for i in range(5)]
+    )
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["num_images"] == 1 and metrics["per_image"][0]["image"] == held[0]
     # metrics.json holds the saved model's scores on the held-out image
@@ -181,7 +223,9 @@ def test_train_holds_out_20_percent_and_writes_every_output(tmp_path, capsys, fa
     assert Image.open(out / "predictions.png").format == "PNG"
     # the same folder again: refused, and the model is untouched
     before = (out / "model.keras").stat().st_mtime_ns
-    code, _, err = run(capsys, "train", "--images", images, "--masks", masks, "--num-classes", 2, "--epochs", 1, "--out", out)
+    code, _, err = run(
+        capsys, "train", "--images", images, "--masks", masks, "--num-classes", 2, "--epochs", 1, "--out", out
+    )
     assert_one_line_error(code, err, "not empty")
     assert (out / "model.keras").stat().st_mtime_ns == before
 
@@ -189,18 +233,58 @@ def test_train_holds_out_20_percent_and_writes_every_output(tmp_path, capsys, fa
 def test_train_with_validation_folders_and_a_time_budget(tmp_path, capsys, fake_engine):
     images, masks = make_folders(tmp_path / "train", count=3)
     val_images, val_masks = make_folders(tmp_path / "val", count=2, size=(24, 24))
-    code, stdout, err = run(capsys, "train", "--images", images, "--masks", masks, "--val-images", val_images, "--val-masks", val_masks,
-                            "--num-classes", 2, "--time-budget", 3, "--crop-size", 16, "--batch-size", 2, "--seed", 7, "--out", tmp_path / "run")
+    code, stdout, err = run(
+        capsys,
+        "train",
+        "--images",
+        images,
+        "--masks",
+        masks,
+        "--val-images",
+        val_images,
+        "--val-masks",
+        val_masks,
+        "--num-classes",
+        2,
+        "--time-budget",
+        3,
+        "--crop-size",
+        16,
+        "--batch-size",
+        2,
+        "--seed",
+        7,
+        "--out",
+        tmp_path / "run",
+    )
     assert code == 0, err
     assert len(fake_engine["images"]) == 3 and len(fake_engine["val_images"]) == 2
-    assert (fake_engine["time_budget"], fake_engine["crop_size"], fake_engine["batch_size"], fake_engine["seed"]) == (3, 16, 2, 7)
+    assert (fake_engine["time_budget"], fake_engine["crop_size"], fake_engine["batch_size"], fake_engine["seed"]) == (
+        3,
+        16,
+        2,
+        7,
+    )
     assert "holding out" not in stdout
 
 
 def test_ctrl_c_keeps_the_best_model_and_writes_the_outputs(tmp_path, capsys, fake_engine):
     fake_engine["interrupt"] = True
     images, masks = make_folders(tmp_path, count=4)
-    code, stdout, err = run(capsys, "train", "--images", images, "--masks", masks, "--num-classes", 2, "--epochs", 5, "--out", tmp_path / "run")
+    code, stdout, err = run(
+        capsys,
+        "train",
+        "--images",
+        images,
+        "--masks",
+        masks,
+        "--num-classes",
+        2,
+        "--epochs",
+        5,
+        "--out",
+        tmp_path / "run",
+    )
     assert code == 130
     assert "keeping the best model" in err and "Traceback" not in err
     assert (tmp_path / "run" / "metrics.json").exists()
@@ -218,11 +302,26 @@ def test_ctrl_c_keeps_the_best_model_and_writes_the_outputs(tmp_path, capsys, fa
         (lambda root: ["--val-images", str(root / "img")], ["--val-masks"]),
         (lambda root: ["--images", str(root / "nothing")], ["nothing does not exist"]),
         (lambda root: ["--images", str(root / "empty")], ["holds no images"]),
-        (lambda root: ((root / "img" / "s9.png").write_bytes((root / "img" / "s0.png").read_bytes()), [])[-1], ["no mask", "s9"]),
-        (lambda root: (save(root / "msk" / "s1.png", np.full((32, 32), 3, np.uint8)), ["--num-classes", "2"])[-1], ["3 in s1.png"]),
-        (lambda root: (save(root / "msk" / "s1.png", np.zeros((30, 32), np.uint8)), [])[-1], ["s1.png is 32x32", "30x32"]),
-        (lambda root: ((root / "img" / "s2.png").write_bytes(b"\x89PNG\r\n\x1a\n broken"), [])[-1], ["s2.png is not a readable image"]),
-        (lambda root: ((root / "img" / "s0.png").write_bytes((root / "img" / "s0.png").read_bytes()[:100]), [])[-1], ["s0.png is not a readable image"]),
+        (
+            lambda root: ((root / "img" / "s9.png").write_bytes((root / "img" / "s0.png").read_bytes()), [])[-1],
+            ["no mask", "s9"],
+        ),
+        (
+            lambda root: (save(root / "msk" / "s1.png", np.full((32, 32), 3, np.uint8)), ["--num-classes", "2"])[-1],
+            ["3 in s1.png"],
+        ),
+        (
+            lambda root: (save(root / "msk" / "s1.png", np.zeros((30, 32), np.uint8)), [])[-1],
+            ["s1.png is 32x32", "30x32"],
+        ),
+        (
+            lambda root: ((root / "img" / "s2.png").write_bytes(b"\x89PNG\r\n\x1a\n broken"), [])[-1],
+            ["s2.png is not a readable image"],
+        ),
+        (
+            lambda root: ((root / "img" / "s0.png").write_bytes((root / "img" / "s0.png").read_bytes()[:100]), [])[-1],
+            ["s0.png is not a readable image"],
+        ),
         (lambda root: ((root / "out").write_text("a file"), [])[-1], ["is a file"]),
         (lambda root: ["--num-classes", "two"], ["invalid int value"]),
     ],
@@ -245,7 +344,20 @@ def test_train_bad_inputs_stop_before_training(tmp_path, capsys, monkeypatch, ch
 
 def test_a_single_image_cannot_be_split(tmp_path, capsys, fake_engine):
     images, masks = make_folders(tmp_path, count=1)
-    code, _, err = run(capsys, "train", "--images", images, "--masks", masks, "--num-classes", 2, "--epochs", 1, "--out", tmp_path / "o")
+    code, _, err = run(
+        capsys,
+        "train",
+        "--images",
+        images,
+        "--masks",
+        masks,
+        "--num-classes",
+        2,
+        "--epochs",
+        1,
+        "--out",
+        tmp_path / "o",
+    )
     assert_one_line_error(code, err, "only 1 image", "--val-images")
     assert "images" not in fake_engine
 
@@ -257,15 +369,30 @@ def test_train_evaluate_predict_end_to_end(tmp_path, capsys):
     pytest.importorskip("unet_course.training")
     images, masks = make_folders(tmp_path, count=4, mask_scale=255)
     out = tmp_path / "run"
-    code, stdout, err = run(capsys, "train", "--images", images, "--masks", masks, "--num-classes", 2, "--epochs", 1, "--out", out)
+    code, stdout, err = run(
+        capsys, "train", "--images", images, "--masks", masks, "--num-classes", 2, "--epochs", 1, "--out", out
+    )
     assert code == 0, err
     assert sorted(p.name for p in out.iterdir()) == sorted(cli.TRAIN_OUTPUTS)
     assert "epoch" in (out / "history.csv").read_text().splitlines()[0]
-    code, stdout, err = run(capsys, "evaluate", "--model", out / "model.keras", "--images", images, "--masks", masks, "--json", tmp_path / "r.json")
+    code, stdout, err = run(
+        capsys,
+        "evaluate",
+        "--model",
+        out / "model.keras",
+        "--images",
+        images,
+        "--masks",
+        masks,
+        "--json",
+        tmp_path / "r.json",
+    )
     assert code == 0, err
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["num_images"] == 4 and 0 <= report["mean_iou"] <= 1
-    code, stdout, err = run(capsys, "predict", "--model", out / "model.keras", "--images", images, "--out", tmp_path / "pred")
+    code, stdout, err = run(
+        capsys, "predict", "--model", out / "model.keras", "--images", images, "--out", tmp_path / "pred"
+    )
     assert code == 0, err
     assert np.asarray(Image.open(tmp_path / "pred" / "s3.png")).shape == (32, 32)
     # the metrics of the saved model on its held-out image equal evaluate's row for that image

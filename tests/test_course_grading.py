@@ -42,10 +42,22 @@ def test_grade_writes_the_expected_csv(fixture_class, tmp_path):
     output = tmp_path / "grades.csv"
     assert cli.main(["grade", str(fixture_class), "--output", str(output), "--timeout", "240"]) == 0
     rows = {(r["learner"], r["exercise"]): r for r in csv.DictReader(output.open())}
-    assert set(rows) == {("ada", "q1"), ("ada", "q2"), ("ben", "q1"), ("ben", "q2"), ("cy", "(notebook)"), ("cy", "q1"), ("cy", "q2"),
-                         ("dee", "q1"), ("dee", "q2")}
+    assert set(rows) == {
+        ("ada", "q1"),
+        ("ada", "q2"),
+        ("ben", "q1"),
+        ("ben", "q2"),
+        ("cy", "(notebook)"),
+        ("cy", "q1"),
+        ("cy", "q2"),
+        ("dee", "q1"),
+        ("dee", "q2"),
+    }
     assert rows["ada", "q1"]["passed"] == rows["ada", "q2"]["passed"] == "True"
-    assert rows["ben", "q1"]["passed"] == "False" and "Divide by the total number of pixels" in rows["ben", "q1"]["message"]
+    assert (
+        rows["ben", "q1"]["passed"] == "False"
+        and "Divide by the total number of pixels" in rows["ben", "q1"]["message"]
+    )
     assert rows["ben", "q2"]["passed"] == "False" and "not yet implemented" in rows["ben", "q2"]["message"]
     assert rows["cy", "(notebook)"]["passed"] == "False" and "crashed" in rows["cy", "(notebook)"]["message"]
     assert "not checked" in rows["cy", "q1"]["message"]

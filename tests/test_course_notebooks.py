@@ -26,7 +26,9 @@ def notebook(request):
 def test_skeleton(notebook):
     path, nb = notebook
     first = nb.cells[0]
-    assert first.cell_type == "markdown" and re.match(rf"# {path.name[:2]} · ", first.source), "H1 title 'NN · Title' first"
+    assert first.cell_type == "markdown" and re.match(rf"# {path.name[:2]} · ", first.source), (
+        "H1 title 'NN · Title' first"
+    )
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     for heading in ("What you will learn", "## Setup", "## Summary", "## Exercises"):
         assert heading in text, f"{path.name} lacks {heading!r}"
@@ -53,7 +55,9 @@ def test_committed_outputs_come_from_one_clean_run(notebook):
     # a cell that prints must show what it printed (outputs stripped or edited by hand would not)
     silent = [i for i, c in enumerate(code) if re.search(r"^print\(", c.source, re.M) and not c.outputs]
     assert not silent, f"{path.name}: code cells {silent} print but have no output"
-    assert "FAST mode     : off" in "".join(o.get("text", "") for o in code[0].outputs), "committed outputs must be a full-mode run"
+    assert "FAST mode     : off" in "".join(o.get("text", "") for o in code[0].outputs), (
+        "committed outputs must be a full-mode run"
+    )
 
 
 def test_solutions_are_marked_and_balanced(notebook):
@@ -68,7 +72,9 @@ def test_student_copies_are_fresh(notebook):
     path, _ = notebook
     student = STUDENT / path.name
     assert student.exists(), f"missing {student.name}: run `make student`"
-    assert student.read_text(encoding="utf-8") == nbtools.student_notebook_text(path), f"{student.name} is stale: run `make student`"
+    assert student.read_text(encoding="utf-8") == nbtools.student_notebook_text(path), (
+        f"{student.name} is stale: run `make student`"
+    )
 
 
 def test_no_stray_student_copies():
@@ -85,7 +91,9 @@ def test_student_copy_has_no_solution_and_outputs_only_before_the_exercises():
     code = [c for c in student.cells if c.cell_type == "code"]
     assert all(c.get("execution_count") is None for c in code)
     assert all(o.get("execution_count") is None for c in code for o in c.get("outputs", []))
-    first = next(i for i, c in enumerate(code) if "# YOUR CODE HERE" in c.source or re.search(r"\bex\.q\d+\.", c.source))
+    first = next(
+        i for i, c in enumerate(code) if "# YOUR CODE HERE" in c.source or re.search(r"\bex\.q\d+\.", c.source)
+    )
     assert all(not c.get("outputs") for c in code[first:]), "no outputs from the first exercise on"
     course = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
     assert [c.get("outputs") for c in code[:first]] == [nbtools._kept_outputs(c.outputs) for c in course[:first]]

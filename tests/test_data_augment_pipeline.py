@@ -36,7 +36,9 @@ def test_mask_follows_the_image_under_every_transform(name):
     mask = (image[..., 0] > 0.5).astype(np.int32)
     changed = 0
     for s in range(6):
-        out_image, out_mask = augment_pair(tf.constant(image), tf.constant(mask), TRANSFORMS[name], tf.constant([s, 7], tf.int64))
+        out_image, out_mask = augment_pair(
+            tf.constant(image), tf.constant(mask), TRANSFORMS[name], tf.constant([s, 7], tf.int64)
+        )
         out_image, out_mask = out_image.numpy()[..., 0], out_mask.numpy()
         clear = np.abs(out_image - 0.5) > 0.08  # away from the level set, interpolation cannot flip a pixel
         assert clear.mean() > 0.5
@@ -121,8 +123,14 @@ def test_dataset_batches_crops_and_keeps_alignment():
 
 def test_dataset_is_seeded_and_changes_every_epoch():
     images, masks = data()
-    first = [t.numpy() for t in next(iter(make_dataset(images, masks, batch_size=6, crop_size=32, augment=Augment(), seed=3)))]
-    again = [t.numpy() for t in next(iter(make_dataset(images, masks, batch_size=6, crop_size=32, augment=Augment(), seed=3)))]
+    first = [
+        t.numpy()
+        for t in next(iter(make_dataset(images, masks, batch_size=6, crop_size=32, augment=Augment(), seed=3)))
+    ]
+    again = [
+        t.numpy()
+        for t in next(iter(make_dataset(images, masks, batch_size=6, crop_size=32, augment=Augment(), seed=3)))
+    ]
     assert all(np.array_equal(a, b) for a, b in zip(first, again))
     ds = make_dataset(images, masks, batch_size=6, crop_size=32, augment=Augment(), seed=3)
     epoch1, epoch2 = next(iter(ds))[0].numpy(), next(iter(ds))[0].numpy()
@@ -144,7 +152,9 @@ def test_images_of_different_sizes_and_whole_small_images():
 def test_weights_come_out_as_a_third_element():
     images, masks = data()
     weights = masks.astype(np.float32) + 1
-    x, y, w = next(iter(make_dataset(images, masks, weights=weights, batch_size=2, crop_size=32, augment=Augment(rotation=10))))
+    x, y, w = next(
+        iter(make_dataset(images, masks, weights=weights, batch_size=2, crop_size=32, augment=Augment(rotation=10)))
+    )
     np.testing.assert_array_equal(w.numpy(), y.numpy() + 1.0)
 
 

@@ -76,7 +76,9 @@ def test_the_whole_dataset_layout_downloads_from_a_file_archive(tmp_path):
     rng = np.random.default_rng(1)
     files = {}
     for relative in isbi2012.checksums():
-        values = 255 * (rng.random((4, 4)) > 0.5) if relative.startswith("train/label/") else rng.integers(0, 256, (4, 4))
+        values = (
+            255 * (rng.random((4, 4)) > 0.5) if relative.startswith("train/label/") else rng.integers(0, 256, (4, 4))
+        )
         files[relative] = write_png(root / relative, values)
     cache = tmp_path / "cache"
     options = dict(base_url=root.as_uri(), files=files)

@@ -54,7 +54,7 @@ def test_gif_tiff_16_bit_and_mixed_channels(tmp_path):
     assert gif.shape == (6, 6, 3) and gif[0, 0, 0] > 0.7 and gif[0, 0, 1] < 0.2  # colour GIF stays colour
     Image.fromarray(grey(6, 6)).convert("P").save(tmp_path / "g.gif")
     assert io.read_image(tmp_path / "g.gif").shape == (6, 6, 1)  # a grey palette is grey
-    deep = (np.arange(36, dtype=np.uint16).reshape(6, 6) * 1800)
+    deep = np.arange(36, dtype=np.uint16).reshape(6, 6) * 1800
     Image.fromarray(deep).save(tmp_path / "d.tif")
     np.testing.assert_allclose(io.read_image(tmp_path / "d.tif")[..., 0], deep / 65535.0, atol=1e-6)
     # a folder of grey and RGB images: the grey ones get 3 channels, and a note says so

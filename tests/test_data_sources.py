@@ -34,8 +34,16 @@ def test_entries_are_frozen():
         sources.DATASETS[0].classes = "many"
 
 
-@pytest.mark.parametrize("name, key", [("voc2012", "voc2012"), ("Cityscapes", "cityscapes"), ("Oxford-IIIT Pet", "oxford-pet"),
-                                       ("mapillary vistas", "mapillary-vistas"), ("COCO_STUFF", "coco-stuff")])
+@pytest.mark.parametrize(
+    "name, key",
+    [
+        ("voc2012", "voc2012"),
+        ("Cityscapes", "cityscapes"),
+        ("Oxford-IIIT Pet", "oxford-pet"),
+        ("mapillary vistas", "mapillary-vistas"),
+        ("COCO_STUFF", "coco-stuff"),
+    ],
+)
 def test_get_dataset_accepts_keys_and_names(name, key):
     assert sources.get_dataset(name).key == key
 
@@ -71,5 +79,7 @@ README = Path(__file__).resolve().parent.parent / "data" / "README.md"
 def test_data_readme_table_is_the_catalogue():
     text = README.read_text(encoding="utf-8")
     table = text.split("<!-- datasets:start -->")[1].split("<!-- datasets:end -->")[0]
-    assert table.strip() == sources.markdown_table().strip(), "regenerate the table from unet_course.data.sources.markdown_table()"
+    assert table.strip() == sources.markdown_table().strip(), (
+        "regenerate the table from unet_course.data.sources.markdown_table()"
+    )
     assert len(sources.dataset_names()) >= 9

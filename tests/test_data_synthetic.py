@@ -44,12 +44,15 @@ def test_images_depend_on_masks():
         assert np.abs(image[mask > 0].mean(0) - image[mask == 0].mean(0)).max() > 0.05
 
 
-@pytest.mark.parametrize("kwargs, phrase", [
-    (dict(num_images=0), "num_images must be at least 1"),
-    (dict(num_images=3, image_size=8), "image_size must be at least 16"),
-    (dict(num_images=3, image_size=32.5), "whole number"),
-    (dict(num_images=3, noise=-1), "noise"),
-])
+@pytest.mark.parametrize(
+    "kwargs, phrase",
+    [
+        (dict(num_images=0), "num_images must be at least 1"),
+        (dict(num_images=3, image_size=8), "image_size must be at least 16"),
+        (dict(num_images=3, image_size=32.5), "whole number"),
+        (dict(num_images=3, noise=-1), "noise"),
+    ],
+)
 def test_make_shapes_bad_input(kwargs, phrase):
     with pytest.raises(ValueError, match=phrase):
         make_shapes(**kwargs)

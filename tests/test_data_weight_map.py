@@ -14,7 +14,9 @@ def test_one_row_two_cells_by_hand():
     border = 10 * math.exp(-(4**2) / (2 * 5**2))
     expected = np.array([[1, 1, 4 / 3 + border, 4 / 3 + border, 4 / 3 + border, 1, 1]])
     np.testing.assert_allclose(unet_weight_map(mask), expected, rtol=1e-6)
-    np.testing.assert_allclose(unet_weight_map(mask, class_weights=None), np.where(mask == 1, 1.0, 1.0 + border), rtol=1e-6)
+    np.testing.assert_allclose(
+        unet_weight_map(mask, class_weights=None), np.where(mask == 1, 1.0, 1.0 + border), rtol=1e-6
+    )
 
 
 def test_two_squares_by_hand():

@@ -6,15 +6,18 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("module", [
-    "unet_course.models.unet",
-    "unet_course.metrics",
-    "unet_course.data.synthetic",
-    "unet_course.analysis.receptive_field",
-    "unet_course.analysis.levels",
-    "unet_course.data.masks",
-    "unet_course.evaluation",
-])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "unet_course.models.unet",
+        "unet_course.metrics",
+        "unet_course.data.synthetic",
+        "unet_course.analysis.receptive_field",
+        "unet_course.analysis.levels",
+        "unet_course.data.masks",
+        "unet_course.evaluation",
+    ],
+)
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0

@@ -47,7 +47,9 @@ def flat_kept(masks, predictions, void):
 @pytest.mark.parametrize("void", [None, 255])
 def test_pooled_numbers_equal_sklearn_and_package_metrics(void):
     masks, predictions = masks_and_predictions(1, void=void)
-    report = evaluate_predictions(masks, predictions, 3, ignore_index=void, class_names=["bg", "a", "b"], names=["x", "y", "z"])
+    report = evaluate_predictions(
+        masks, predictions, 3, ignore_index=void, class_names=["bg", "a", "b"], names=["x", "y", "z"]
+    )
     t, p = flat_kept(masks, predictions, void)
     labels = [0, 1, 2]
     assert report["num_pixels"] == t.size
@@ -95,7 +97,9 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="2 masks but 1 predictions"):
         evaluate_predictions([np.zeros((2, 2))] * 2, [np.zeros((2, 2))], 2)
     with pytest.raises(ValueError, match=r"mask is \(2, 2\) but the prediction is \(2, 3\)"):
-        evaluate_predictions([np.zeros((2, 2), int), np.zeros((3, 3), int)], [np.zeros((2, 3), int), np.zeros((3, 3), int)], 2)
+        evaluate_predictions(
+            [np.zeros((2, 2), int), np.zeros((3, 3), int)], [np.zeros((2, 3), int), np.zeros((3, 3), int)], 2
+        )
     with pytest.raises(ValueError, match="class id 255"):
         evaluate_predictions(np.full((2, 2), 255), np.zeros((2, 2), int), 2)
     with pytest.raises(ValueError, match="class_names must hold 2"):

@@ -12,14 +12,27 @@ def double(x):
 
 def _cases():
     return [
-        Case("the number 3", (3,), mistakes=((3, "On {label} you returned {got}: you forgot to double."),
-                                             (lambda got: got < 0, "On {label} {got} is negative."))),
+        Case(
+            "the number 3",
+            (3,),
+            mistakes=(
+                (3, "On {label} you returned {got}: you forgot to double."),
+                (lambda got: got < 0, "On {label} {got} is negative."),
+            ),
+        ),
         Case("an array", (np.arange(3),), expected=np.array([0, 2, 4])),
     ]
 
 
-EX = exercise("q9", "double it", notebook="99_test", reference=double, hint=("Multiply.", "By two: 2 * x."),
-              cases=_cases, success="doubled!")
+EX = exercise(
+    "q9",
+    "double it",
+    notebook="99_test",
+    reference=double,
+    hint=("Multiply.", "By two: 2 * x."),
+    cases=_cases,
+    success="doubled!",
+)
 
 
 def test_cases_pass_and_return_the_success_message():

@@ -63,7 +63,9 @@ def test_lists_of_different_sizes_and_batches(unet):
     grey = predict(unet, images[1][..., 0])  # (H, W) taken as one grey image
     np.testing.assert_array_equal(grey, out[1])
     as_uint8 = (images[1] * 255).round().astype(np.uint8)  # integer images are divided by 255
-    np.testing.assert_allclose(predict(unet, as_uint8, probabilities=True), predict(unet, as_uint8 / 255.0, probabilities=True), atol=1e-6)
+    np.testing.assert_allclose(
+        predict(unet, as_uint8, probabilities=True), predict(unet, as_uint8 / 255.0, probabilities=True), atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("blend", ["centre", "average"])
@@ -107,7 +109,9 @@ def test_large_images_are_tiled_automatically(unet, monkeypatch):
 def test_flip_tta_of_a_flip_equivariant_model_changes_nothing():
     model = pointwise_model()
     x = image(21, 34, seed=6)
-    np.testing.assert_allclose(predict(model, x, probabilities=True, tta=True), predict(model, x, probabilities=True), atol=1e-6)
+    np.testing.assert_allclose(
+        predict(model, x, probabilities=True, tta=True), predict(model, x, probabilities=True), atol=1e-6
+    )
 
 
 def test_flip_tta_averages_the_flipped_back_predictions(unet):
@@ -160,7 +164,9 @@ def test_bad_inputs_are_named(unet):
         predict(shrinking, image(10, 10))
 
 
-@pytest.mark.parametrize("module", ["unet_course.inference", "unet_course.evaluation.reports", "unet_course.evaluation.boundary"])
+@pytest.mark.parametrize(
+    "module", ["unet_course.inference", "unet_course.evaluation.reports", "unet_course.evaluation.boundary"]
+)
 def test_docstring_examples_run(module):
     import doctest
     import importlib

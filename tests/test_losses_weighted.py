@@ -20,7 +20,9 @@ def numpy_ce(y, p):
 
 def test_plain_cross_entropy_equals_keras():
     y, p = sample()
-    assert float(CrossEntropy()(y, p)) == pytest.approx(float(keras.losses.SparseCategoricalCrossentropy()(y, p)), rel=1e-6)
+    assert float(CrossEntropy()(y, p)) == pytest.approx(
+        float(keras.losses.SparseCategoricalCrossentropy()(y, p)), rel=1e-6
+    )
 
 
 def test_ignored_pixels_are_left_out_of_the_mean():
@@ -35,7 +37,9 @@ def test_ignored_pixels_are_left_out_of_the_mean():
     # changing the prediction on ignored pixels changes nothing
     q = p.copy()
     q[~valid] = q[~valid][:, ::-1]
-    assert float(CrossEntropy(ignore_index=255)(y, q)) == pytest.approx(float(CrossEntropy(ignore_index=255)(y, p)), rel=1e-6)
+    assert float(CrossEntropy(ignore_index=255)(y, q)) == pytest.approx(
+        float(CrossEntropy(ignore_index=255)(y, p)), rel=1e-6
+    )
 
 
 def test_class_weights_by_hand():
@@ -77,7 +81,9 @@ def test_ce_dice_with_ignore_and_round_trip():
     y = y.copy()
     y[0, 0] = 255
     loss = CrossEntropyDiceLoss(ignore_index=255, class_weights=[1.0, 2.0])
-    expected = float(CrossEntropy(ignore_index=255, class_weights=[1.0, 2.0])(y, p)) + float(DiceLoss(ignore_index=255)(y, p))
+    expected = float(CrossEntropy(ignore_index=255, class_weights=[1.0, 2.0])(y, p)) + float(
+        DiceLoss(ignore_index=255)(y, p)
+    )
     assert float(loss(y, p)) == pytest.approx(expected, rel=1e-5)
     again = keras.losses.deserialize(keras.losses.serialize(loss))
     assert again.ignore_index == 255 and again.class_weights == [1.0, 2.0]

@@ -31,7 +31,8 @@ def test_multiclass_metrics_match_sklearn(seed):
     np.testing.assert_allclose(M.per_class_iou(y_true, y_pred, 4), reference)
     assert M.mean_iou(y_true, y_pred, 4) == pytest.approx(reference.mean())
     np.testing.assert_allclose(
-        M.per_class_dice(y_true, y_pred, 4), f1_score(y_true.ravel(), y_pred.ravel(), average=None, labels=range(4), zero_division=1.0)
+        M.per_class_dice(y_true, y_pred, 4),
+        f1_score(y_true.ravel(), y_pred.ravel(), average=None, labels=range(4), zero_division=1.0),
     )
 
 
@@ -40,7 +41,9 @@ def test_absent_class_follows_empty_policy_like_sklearn_zero_division_1():
     y_pred = np.array([[0, 1, 1, 1]])  # class 2 in neither
     scores = M.per_class_iou(y_true, y_pred, 3)
     assert scores[2] == M.EMPTY_SCORE == 1.0
-    np.testing.assert_allclose(scores, jaccard_score(y_true.ravel(), y_pred.ravel(), average=None, labels=[0, 1, 2], zero_division=1.0))
+    np.testing.assert_allclose(
+        scores, jaccard_score(y_true.ravel(), y_pred.ravel(), average=None, labels=[0, 1, 2], zero_division=1.0)
+    )
 
 
 def test_hand_worked_example():

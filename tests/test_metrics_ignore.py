@@ -25,10 +25,15 @@ def test_numpy_metrics_with_ignore_match_sklearn_on_kept_pixels(seed):
     y_true, y_pred, keep = data_with_void(seed)
     t, p = y_true[keep], y_pred[keep]
     labels = [0, 1, 2]
-    np.testing.assert_array_equal(M.confusion_matrix(y_true, y_pred, 3, ignore_index=255), sk_confusion_matrix(t, p, labels=labels))
+    np.testing.assert_array_equal(
+        M.confusion_matrix(y_true, y_pred, 3, ignore_index=255), sk_confusion_matrix(t, p, labels=labels)
+    )
     iou = jaccard_score(t, p, average=None, labels=labels, zero_division=1.0)
     np.testing.assert_allclose(M.per_class_iou(y_true, y_pred, 3, ignore_index=255), iou)
-    np.testing.assert_allclose(M.per_class_dice(y_true, y_pred, 3, ignore_index=255), f1_score(t, p, average=None, labels=labels, zero_division=1.0))
+    np.testing.assert_allclose(
+        M.per_class_dice(y_true, y_pred, 3, ignore_index=255),
+        f1_score(t, p, average=None, labels=labels, zero_division=1.0),
+    )
     assert M.mean_iou(y_true, y_pred, 3, ignore_index=255) == pytest.approx(iou.mean())
     assert M.pixel_accuracy(y_true, y_pred, ignore_index=255) == pytest.approx(accuracy_score(t, p))
     # the ignored pixels do change the plain accuracy: the test can tell the two apart
@@ -40,7 +45,9 @@ def test_whatever_is_predicted_on_void_pixels_does_not_matter():
     other = y_pred.copy()
     other[~keep] = (other[~keep] + 1) % 3
     for function in (M.per_class_iou, M.per_class_dice, M.confusion_matrix):
-        np.testing.assert_array_equal(function(y_true, y_pred, 3, ignore_index=255), function(y_true, other, 3, ignore_index=255))
+        np.testing.assert_array_equal(
+            function(y_true, y_pred, 3, ignore_index=255), function(y_true, other, 3, ignore_index=255)
+        )
     # without ignore_index, 255 is not a class id: a clear error
     with pytest.raises(ValueError, match="class id 255"):
         M.per_class_iou(y_true, y_pred, 3)

@@ -53,7 +53,17 @@ OPTIONS = list(itertools.product(["transpose", "bilinear", "nearest"], ["concat"
 def test_every_option_builds_runs_and_trains(upsampling, skip, padding):
     keras.utils.set_random_seed(0)
     size = 32 if padding == "same" else valid_input_sizes(2, 40, 80)[0]
-    model = build_unet((size, size, 1), 3, depth=2, base_filters=4, upsampling=upsampling, skip=skip, padding=padding, batch_norm=True, dropout=0.1)
+    model = build_unet(
+        (size, size, 1),
+        3,
+        depth=2,
+        base_filters=4,
+        upsampling=upsampling,
+        skip=skip,
+        padding=padding,
+        batch_norm=True,
+        dropout=0.1,
+    )
     x = np.random.default_rng(0).random((2, size, size, 1)).astype("float32")
     out = model.predict(x, verbose=0)
     expected = size if padding == "same" else model.output_shape[1]

@@ -54,7 +54,9 @@ def test_epochs_best_model_saved_and_reloaded(tmp_path):
 def test_it_learns_an_easy_task():
     x, y = disks(48, seed=1)
     xv, yv = disks(8, seed=2)
-    result = train_segmenter(x, y, xv, yv, num_classes=2, recipe=TINY.replace(base_filters=8), epochs=15, seed=0, verbose=0)
+    result = train_segmenter(
+        x, y, xv, yv, num_classes=2, recipe=TINY.replace(base_filters=8), epochs=15, seed=0, verbose=0
+    )
     prediction = result.model.predict(xv, verbose=0).argmax(-1)
     assert metrics.per_class_iou(yv, prediction, 2)[1] > 0.7
 
@@ -73,7 +75,9 @@ def test_interrupt_keeps_the_best_weights():
                 raise KeyboardInterrupt
 
     x, y = disks(8)
-    result = train_segmenter(x, y, x[:2], y[:2], num_classes=2, recipe=TINY, epochs=10, callbacks=[Interrupt()], verbose=0)
+    result = train_segmenter(
+        x, y, x[:2], y[:2], num_classes=2, recipe=TINY, epochs=10, callbacks=[Interrupt()], verbose=0
+    )
     assert result.stopped_by == "interrupted" and result.best_epoch in (1, 2)
 
 

@@ -27,11 +27,21 @@ def _texts(fig):
 def test_draw_unet_shows_shapes_and_arrows(small, small_valid):
     fig = draw_unet(small)
     text = _texts(fig)
-    for expected in ("enc1\n32×32×4", "bottleneck\n8×8×16", "dec1\n32×32×4", "input 32×32×1", "output 32×32×2", "pool → 16×16", "copy, concat"):
+    for expected in (
+        "enc1\n32×32×4",
+        "bottleneck\n8×8×16",
+        "dec1\n32×32×4",
+        "input 32×32×1",
+        "output 32×32×2",
+        "pool → 16×16",
+        "copy, concat",
+    ):
         assert expected in text
     assert len(fig.axes[0].patches) >= 5 + 3 * 2  # 5 boxes, pool/up/skip arrows per level
     plt.close(fig)
-    fig = draw_unet({"input_shape": (60, 60, 1), "num_classes": 2, "depth": 2, "base_filters": 4, "padding": "valid"}, title="mine")
+    fig = draw_unet(
+        {"input_shape": (60, 60, 1), "num_classes": 2, "depth": 2, "base_filters": 4, "padding": "valid"}, title="mine"
+    )
     assert "copy, crop, concat" in _texts(fig) and fig.axes[0].get_title() == "mine"
     plt.close(fig)
     fig, ax = plt.subplots()

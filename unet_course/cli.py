@@ -109,14 +109,18 @@ def _check_out(out, overwrite: bool, names=None) -> Path:
     if out.exists() and not out.is_dir():
         raise CommandError(f"--out {out} is a file; give a folder (it is created if needed).")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise CommandError(f"--out {out} is not empty; nothing is written into it unless you add --overwrite (or choose a new folder).")
+        raise CommandError(
+            f"--out {out} is not empty; nothing is written into it unless you add --overwrite (or choose a new folder)."
+        )
     return out
 
 
 def _load_model(path):
     path = Path(path)
     if not path.exists():
-        raise CommandError(f"the model file {path} does not exist; give the model.keras that `unet-course train` wrote.")
+        raise CommandError(
+            f"the model file {path} does not exist; give the model.keras that `unet-course train` wrote."
+        )
     if path.is_dir() or path.suffix != ".keras":
         raise CommandError(f"{path} is not a .keras model file; give the model.keras that `unet-course train` wrote.")
     import keras
@@ -127,7 +131,9 @@ def _load_model(path):
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as error:  # a corrupt or foreign file: say so in one line
-        raise CommandError(f"cannot load the model {path}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}") from None
+        raise CommandError(
+            f"cannot load the model {path}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+        ) from None
 
 
 def _check_channels(model, images, stems):
@@ -156,8 +162,14 @@ def _versions() -> dict:
 
     import unet_course
 
-    versions = {"unet_course": unet_course.__version__, "python": platform.python_version(), "keras": keras.__version__,
-                "backend": keras.backend.backend(), "numpy": np.__version__, "platform": platform.platform()}
+    versions = {
+        "unet_course": unet_course.__version__,
+        "python": platform.python_version(),
+        "keras": keras.__version__,
+        "backend": keras.backend.backend(),
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+    }
     for name in ("tensorflow", "jax", "torch", "PIL"):
         module = sys.modules.get(name)
         if module is not None and getattr(module, "__version__", None):
@@ -193,7 +205,11 @@ def _prediction_figure(path, images, masks, predictions, stems, num_classes, lim
     for row in range(count):
         image = images[row]
         shown = image[..., 0] if image.shape[-1] == 1 else image[..., :3]
-        panels = [(shown, "image " + str(stems[row]), "gray"), (masks[row], "true mask", "viridis"), (predictions[row], "prediction", "viridis")]
+        panels = [
+            (shown, "image " + str(stems[row]), "gray"),
+            (masks[row], "true mask", "viridis"),
+            (predictions[row], "prediction", "viridis"),
+        ]
         for ax, (data, title, cmap) in zip(axes[row], panels):
             if cmap == "viridis":
                 data = np.ma.masked_greater_equal(data, num_classes)  # void pixels left blank
@@ -215,7 +231,9 @@ def _train(args) -> int:
     from unet_course.evaluation import evaluate_predictions, format_report, write_json
 
     if args.num_classes < 2:
-        raise CommandError(f"--num-classes must be at least 2 (background and one class; a binary task has 2), got {args.num_classes}.")
+        raise CommandError(
+            f"--num-classes must be at least 2 (background and one class; a binary task has 2), got {args.num_classes}."
+        )
     _positive("--time-budget", args.time_budget)
     _positive("--epochs", args.epochs)
     _positive("--crop-size", args.crop_size)
@@ -223,7 +241,9 @@ def _train(args) -> int:
     if args.val_fraction is not None and not 0 < args.val_fraction < 1:
         raise CommandError(f"--val-fraction must lie between 0 and 1 (e.g. 0.2), got {args.val_fraction}.")
     if (args.val_images is None) != (args.val_masks is None):
-        raise CommandError("--val-images and --val-masks go together: give both, or neither (then a fraction is held out).")
+        raise CommandError(
+            "--val-images and --val-masks go together: give both, or neither (then a fraction is held out)."
+        )
     if args.val_images is not None and args.val_fraction is not None:
         raise CommandError("give either --val-images/--val-masks or --val-fraction, not both.")
     out = _check_out(args.out, args.overwrite)
@@ -246,8 +266,12 @@ def _train(args) -> int:
             )
     else:
         train_pairs, val_pairs = _split(pairs, args.val_fraction or 0.2, args.seed)
-        print(f"holding out {len(val_pairs.stems)} of {len(pairs.stems)} images for validation: {', '.join(val_pairs.stems)}")
-    print(f"training on {len(train_pairs.stems)} images, validating on {len(val_pairs.stems)}; {args.num_classes} classes")
+        print(
+            f"holding out {len(val_pairs.stems)} of {len(pairs.stems)} images for validation: {', '.join(val_pairs.stems)}"
+        )
+    print(
+        f"training on {len(train_pairs.stems)} images, validating on {len(val_pairs.stems)}; {args.num_classes} classes"
+    )
 
     try:
         from unet_course.training import train_segmenter
@@ -261,9 +285,19 @@ def _train(args) -> int:
     result = None
     try:
         result = train_segmenter(
-            train_pairs.images, train_pairs.masks, val_pairs.images, val_pairs.masks, num_classes=args.num_classes,
-            ignore_index=args.ignore_index, epochs=epochs, time_budget=budget, crop_size=args.crop_size,
-            batch_size=args.batch_size, seed=args.seed, out_dir=out, verbose="auto",
+            train_pairs.images,
+            train_pairs.masks,
+            val_pairs.images,
+            val_pairs.masks,
+            num_classes=args.num_classes,
+            ignore_index=args.ignore_index,
+            epochs=epochs,
+            time_budget=budget,
+            crop_size=args.crop_size,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            out_dir=out,
+            verbose="auto",
         )
         interrupted = getattr(result, "stopped_by", None) == "interrupted"
     except KeyboardInterrupt:
@@ -281,12 +315,16 @@ def _train(args) -> int:
 
     from unet_course.inference import predict
 
-    divisor = 2 ** result.depth if result is not None and getattr(result, "depth", None) else None
+    divisor = 2**result.depth if result is not None and getattr(result, "depth", None) else None
     predictions = predict(model, val_pairs.images, divisor=divisor)
-    report = evaluate_predictions(val_pairs.masks, predictions, args.num_classes, ignore_index=args.ignore_index, names=val_pairs.stems)
+    report = evaluate_predictions(
+        val_pairs.masks, predictions, args.num_classes, ignore_index=args.ignore_index, names=val_pairs.stems
+    )
     report["model"] = "model.keras"
     write_json(report, out / "metrics.json")
-    _prediction_figure(out / "predictions.png", val_pairs.images, val_pairs.masks, predictions, val_pairs.stems, args.num_classes)
+    _prediction_figure(
+        out / "predictions.png", val_pairs.images, val_pairs.masks, predictions, val_pairs.stems, args.num_classes
+    )
     run = {
         "command": "unet-course " + shlex.join(args.argv),
         "argv": args.argv,
@@ -316,7 +354,10 @@ def _recipe_dict(recipe):
     if recipe is None:
         return None
     if dataclasses.is_dataclass(recipe):
-        return {k: (v if isinstance(v, (int, float, str, bool, type(None), list)) else repr(v)) for k, v in dataclasses.asdict(recipe).items()}
+        return {
+            k: (v if isinstance(v, (int, float, str, bool, type(None), list)) else repr(v))
+            for k, v in dataclasses.asdict(recipe).items()
+        }
     return repr(recipe)
 
 
@@ -333,8 +374,14 @@ def _evaluate(args) -> int:
     _print_notes(pairs.notes)
     _check_channels(model, pairs.images, pairs.stems)
     report = evaluate_model(
-        model, pairs.images, pairs.masks, num_classes, ignore_index=args.ignore_index, names=pairs.stems,
-        tta=args.tta, tile_size=args.tile_size,
+        model,
+        pairs.images,
+        pairs.masks,
+        num_classes,
+        ignore_index=args.ignore_index,
+        names=pairs.stems,
+        tta=args.tta,
+        tile_size=args.tile_size,
     )
     report["model"] = str(args.model)
     print(format_report(report))
@@ -373,20 +420,36 @@ def _predict(args) -> int:
 def _add_model_commands(sub):
     train = sub.add_parser("train", help="train a U-Net on a folder of images and masks")
     train.add_argument("--images", required=True, help="folder of training images (PNG, JPEG, TIFF, GIF; grey or RGB)")
-    train.add_argument("--masks", required=True, help="folder of masks of class ids, matched to the images by file stem")
-    train.add_argument("--val-images", help="folder of validation images (default: hold out --val-fraction of --images)")
+    train.add_argument(
+        "--masks", required=True, help="folder of masks of class ids, matched to the images by file stem"
+    )
+    train.add_argument(
+        "--val-images", help="folder of validation images (default: hold out --val-fraction of --images)"
+    )
     train.add_argument("--val-masks", help="folder of validation masks")
-    train.add_argument("--val-fraction", type=float, help="fraction of the images held out for validation (default 0.2, at least one)")
-    train.add_argument("--num-classes", type=int, required=True, help="number of classes K: masks hold 0..K-1 (0/255 accepted for K=2)")
-    train.add_argument("--ignore-index", type=int, help="mask value left out of the loss and the metrics (void, e.g. 255)")
+    train.add_argument(
+        "--val-fraction", type=float, help="fraction of the images held out for validation (default 0.2, at least one)"
+    )
+    train.add_argument(
+        "--num-classes", type=int, required=True, help="number of classes K: masks hold 0..K-1 (0/255 accepted for K=2)"
+    )
+    train.add_argument(
+        "--ignore-index", type=int, help="mask value left out of the loss and the metrics (void, e.g. 255)"
+    )
     stop = train.add_mutually_exclusive_group()
     stop.add_argument("--epochs", type=int, help="number of epochs")
-    stop.add_argument("--time-budget", type=float, help=f"seconds of training (default {DEFAULT_TIME_BUDGET:.0f} when --epochs is not given)")
+    stop.add_argument(
+        "--time-budget",
+        type=float,
+        help=f"seconds of training (default {DEFAULT_TIME_BUDGET:.0f} when --epochs is not given)",
+    )
     train.add_argument("--crop-size", type=int, help="training crop size in pixels (default: the recipe's)")
     train.add_argument("--batch-size", type=int, help="crops per batch (default: the recipe's)")
     train.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     train.add_argument("--overwrite", action="store_true", help="write into a non-empty --out")
-    train.add_argument("--out", required=True, help="folder for model.keras, history.csv, metrics.json, predictions.png, run.json")
+    train.add_argument(
+        "--out", required=True, help="folder for model.keras, history.csv, metrics.json, predictions.png, run.json"
+    )
     train.set_defaults(func=_guarded(_train))
 
     evaluate = sub.add_parser("evaluate", help="score a trained model on a folder of images and masks")
@@ -397,7 +460,9 @@ def _add_model_commands(sub):
     evaluate.add_argument("--json", help="write the report (pooled scores and per-image rows) to this JSON file")
     evaluate.add_argument("--csv", help="write the per-image table to this CSV file")
     evaluate.add_argument("--tta", action="store_true", help="average the predictions over flips")
-    evaluate.add_argument("--tile-size", type=int, help="predict in tiles of this size (default: whole images up to 1024 px)")
+    evaluate.add_argument(
+        "--tile-size", type=int, help="predict in tiles of this size (default: whole images up to 1024 px)"
+    )
     evaluate.set_defaults(func=_guarded(_evaluate))
 
     predict = sub.add_parser("predict", help="write one class-id PNG per image")
@@ -407,7 +472,9 @@ def _add_model_commands(sub):
     predict.add_argument("--probabilities", action="store_true", help="also write <stem>.npy: float32 (H, W, classes)")
     predict.add_argument("--overwrite", action="store_true", help="write into a non-empty --out")
     predict.add_argument("--tta", action="store_true", help="average the predictions over flips")
-    predict.add_argument("--tile-size", type=int, help="predict in tiles of this size (default: whole images up to 1024 px)")
+    predict.add_argument(
+        "--tile-size", type=int, help="predict in tiles of this size (default: whole images up to 1024 px)"
+    )
     predict.set_defaults(func=_guarded(_predict))
 
 
@@ -425,7 +492,9 @@ def main(argv=None) -> int:
     student = sub.add_parser("student-notebooks", help="regenerate the exercise copies in notebooks/student/")
     student.add_argument("--notebooks", default="notebooks", help="folder of the course notebooks")
     student.add_argument("only", nargs="*", help="only these notebooks (file names), default all")
-    student.add_argument("--force", action="store_true", help="overwrite copies a learner has run, after saving them as .ipynb.backup")
+    student.add_argument(
+        "--force", action="store_true", help="overwrite copies a learner has run, after saving them as .ipynb.backup"
+    )
     student.set_defaults(func=_student)
     run = sub.add_parser("run-notebooks", help="execute notebooks top to bottom, in place")
     run.add_argument("paths", nargs="*", help="notebooks to run (default: every course notebook)")

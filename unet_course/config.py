@@ -136,7 +136,11 @@ def environment() -> dict[str, str]:
         info["TensorFlow"] = "not installed"
     devices = _devices()
     info["Devices"] = ", ".join(devices)
-    info["GPU"] = "yes" if any("GPU" in d.upper() or "CUDA" in d.upper() for d in devices) else "no (CPU only: fine for this course)"
+    info["GPU"] = (
+        "yes"
+        if any("GPU" in d.upper() or "CUDA" in d.upper() for d in devices)
+        else "no (CPU only: fine for this course)"
+    )
     info["Colab"] = "yes" if "google.colab" in sys.modules else "no"
     info["FAST mode"] = "on (small data, few epochs: for tests)" if is_fast() else "off (full runs)"
     return info

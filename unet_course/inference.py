@@ -71,7 +71,9 @@ def model_divisor(model) -> int:
         if isinstance(layer, keras.layers.Conv2DTranspose):
             continue
         pooling = isinstance(layer, (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D))
-        convolution = isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D))
+        convolution = isinstance(
+            layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D)
+        )
         if pooling or convolution:
             strides = layer.strides if isinstance(layer.strides, (tuple, list)) else (layer.strides,) * 2
             divisor *= int(max(strides))
@@ -98,7 +100,11 @@ def _as_image(name, image, channels) -> np.ndarray:
     if array.ndim == 2:
         array = array[..., None]
     if channels is not None and array.shape[-1] != channels:
-        fix = "convert it to grey" if channels == 1 else ("convert it to RGB" if channels == 3 else f"give {channels} channels")
+        fix = (
+            "convert it to grey"
+            if channels == 1
+            else ("convert it to RGB" if channels == 3 else f"give {channels} channels")
+        )
         raise ValueError(f"{name} has {array.shape[-1]} channel(s) but the model expects {channels}; {fix}.")
     if min(array.shape[:2]) < 1:
         raise ValueError(f"{name} is empty (shape {array.shape}).")

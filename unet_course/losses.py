@@ -136,10 +136,17 @@ class DiceLoss(keras.losses.Loss):
         self.class_weights, self.ignore_index = _check_options(class_weights, ignore_index)
 
     def call(self, y_true, y_pred):
-        return soft_dice_loss(y_true, y_pred, self.smooth, ignore_index=self.ignore_index, class_weights=self.class_weights)
+        return soft_dice_loss(
+            y_true, y_pred, self.smooth, ignore_index=self.ignore_index, class_weights=self.class_weights
+        )
 
     def get_config(self):
-        return {**super().get_config(), "smooth": self.smooth, "class_weights": self.class_weights, "ignore_index": self.ignore_index}
+        return {
+            **super().get_config(),
+            "smooth": self.smooth,
+            "class_weights": self.class_weights,
+            "ignore_index": self.ignore_index,
+        }
 
 
 @keras.saving.register_keras_serializable(package="unet_course")
@@ -153,8 +160,15 @@ class CrossEntropyDiceLoss(keras.losses.Loss):
     paper's weight map) use :class:`CrossEntropy`.
     """
 
-    def __init__(self, dice_weight: float = 1.0, smooth: float = 1.0, class_weights=None, ignore_index=None,
-                 name: str = "ce_dice_loss", **kwargs):
+    def __init__(
+        self,
+        dice_weight: float = 1.0,
+        smooth: float = 1.0,
+        class_weights=None,
+        ignore_index=None,
+        name: str = "ce_dice_loss",
+        **kwargs,
+    ):
         super().__init__(name=name, **kwargs)
         self.dice_weight = float(dice_weight)
         self.smooth = float(smooth)
@@ -167,6 +181,9 @@ class CrossEntropyDiceLoss(keras.losses.Loss):
 
     def get_config(self):
         return {
-            **super().get_config(), "dice_weight": self.dice_weight, "smooth": self.smooth,
-            "class_weights": self.class_weights, "ignore_index": self.ignore_index,
+            **super().get_config(),
+            "dice_weight": self.dice_weight,
+            "smooth": self.smooth,
+            "class_weights": self.class_weights,
+            "ignore_index": self.ignore_index,
         }

@@ -61,7 +61,9 @@ def _check_ignore_index(ignore_index):
     if ignore_index is None:
         return None
     if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
-        raise ValueError(f"ignore_index must be a whole number (the label of void pixels, e.g. 255) or None, got {ignore_index!r}.")
+        raise ValueError(
+            f"ignore_index must be a whole number (the label of void pixels, e.g. 255) or None, got {ignore_index!r}."
+        )
     return int(ignore_index)
 
 
@@ -272,7 +274,9 @@ class _OverlapScore(keras.metrics.Metric):
     ``ignore_index`` are not counted.
     """
 
-    def __init__(self, num_classes: int, class_ids=None, threshold: float = 0.5, ignore_index=None, name=None, dtype=None):
+    def __init__(
+        self, num_classes: int, class_ids=None, threshold: float = 0.5, ignore_index=None, name=None, dtype=None
+    ):
         super().__init__(name=name, dtype=dtype)
         self.num_classes = check_positive_int("num_classes", num_classes)
         self.threshold = float(threshold)
@@ -338,7 +342,9 @@ class _OverlapScore(keras.metrics.Metric):
 class IoUScore(_OverlapScore):
     """Mean IoU over ``class_ids``, pooled over the epoch; takes probabilities, not class ids."""
 
-    def __init__(self, num_classes: int, class_ids=None, threshold: float = 0.5, ignore_index=None, name="iou", dtype=None):
+    def __init__(
+        self, num_classes: int, class_ids=None, threshold: float = 0.5, ignore_index=None, name="iou", dtype=None
+    ):
         super().__init__(num_classes, class_ids, threshold, ignore_index, name=name, dtype=dtype)
 
     def _score(self, intersection, total):
@@ -350,7 +356,9 @@ class IoUScore(_OverlapScore):
 class DiceScore(_OverlapScore):
     """Mean Dice over ``class_ids``, pooled over the epoch; takes probabilities, not class ids."""
 
-    def __init__(self, num_classes: int, class_ids=None, threshold: float = 0.5, ignore_index=None, name="dice", dtype=None):
+    def __init__(
+        self, num_classes: int, class_ids=None, threshold: float = 0.5, ignore_index=None, name="dice", dtype=None
+    ):
         super().__init__(num_classes, class_ids, threshold, ignore_index, name=name, dtype=dtype)
 
     def _score(self, intersection, total):

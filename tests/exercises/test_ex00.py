@@ -18,24 +18,30 @@ def test_references_pass():
     assert verdict(ex.q2, ex.classes_present)[0]
 
 
-@pytest.mark.parametrize("answer, phrase", [
-    (lambda m: np.sum(m != 0), "number of foreground pixels"),
-    (lambda m: np.mean(m == 0), "background fraction"),
-    (lambda m: np.mean(m == 1), "class 1 only"),
-    (lambda m: np.mean(m), "mean of the class ids"),
-    (lambda m: "a lot", "return one number"),
-])
+@pytest.mark.parametrize(
+    "answer, phrase",
+    [
+        (lambda m: np.sum(m != 0), "number of foreground pixels"),
+        (lambda m: np.mean(m == 0), "background fraction"),
+        (lambda m: np.mean(m == 1), "class 1 only"),
+        (lambda m: np.mean(m), "mean of the class ids"),
+        (lambda m: "a lot", "return one number"),
+    ],
+)
 def test_q1_typical_mistakes(answer, phrase):
     passed, message = verdict(ex.q1, answer)
     assert not passed and phrase in message
 
 
-@pytest.mark.parametrize("answer, phrase", [
-    (lambda m: len(np.unique(m)), "single number"),
-    (lambda m: sorted(m.ravel().tolist()), "each class must appear once"),
-    (lambda m: [int(v) for v in np.unique(m) if v != 0], "left out the background"),
-    (lambda m: object(), "return a list of whole numbers"),
-])
+@pytest.mark.parametrize(
+    "answer, phrase",
+    [
+        (lambda m: len(np.unique(m)), "single number"),
+        (lambda m: sorted(m.ravel().tolist()), "each class must appear once"),
+        (lambda m: [int(v) for v in np.unique(m) if v != 0], "left out the background"),
+        (lambda m: object(), "return a list of whole numbers"),
+    ],
+)
 def test_q2_typical_mistakes(answer, phrase):
     passed, message = verdict(ex.q2, answer)
     assert not passed and phrase in message
@@ -50,13 +56,16 @@ def crashes(mask):
 
 
 @pytest.mark.parametrize("exercise", [ex.q1, ex.q2])
-@pytest.mark.parametrize("answer, phrase", [
-    (None, "You passed None"),
-    (not_done, "not yet implemented"),
-    (crashes, "NameError"),
-    (lambda m: None, "forget the `return`"),
-    (42, "Expected a function"),
-])
+@pytest.mark.parametrize(
+    "answer, phrase",
+    [
+        (None, "You passed None"),
+        (not_done, "not yet implemented"),
+        (crashes, "NameError"),
+        (lambda m: None, "forget the `return`"),
+        (42, "Expected a function"),
+    ],
+)
 def test_learner_errors_become_feedback(exercise, answer, phrase):
     passed, message = verdict(exercise, answer)
     assert not passed and phrase in message

@@ -10,7 +10,9 @@ def not_done(*args):
     raise NotImplementedError()
 
 
-@pytest.mark.parametrize("exercise, reference", [(ex.q1, ex.to_one_hot), (ex.q2, ex.to_class_ids), (ex.q3, ex.bounding_box)])
+@pytest.mark.parametrize(
+    "exercise, reference", [(ex.q1, ex.to_one_hot), (ex.q2, ex.to_class_ids), (ex.q3, ex.bounding_box)]
+)
 def test_reference_passes(exercise, reference, capsys):
     exercise.check(reference)
     assert "✅" in capsys.readouterr().out
@@ -24,34 +26,40 @@ def test_none_and_not_implemented_give_feedback(exercise):
     assert not passed and "not yet implemented" in message
 
 
-@pytest.mark.parametrize("answer, phrase", [
-    (lambda m, c: np.moveaxis(np.eye(c, dtype="float32")[m], -1, 0), "channels first"),
-    (lambda m, c: np.eye(int(m.max()) + 1, dtype="float32")[m], "mask.max() + 1"),
-    (lambda m, c: np.eye(c - 1, dtype="float32")[np.minimum(m, c - 2)], "one too few"),
-    (lambda m, c: np.eye(c + 1, dtype="float32")[m], "one too many"),
-    (lambda m, c: m[..., None] == np.arange(c), "dtype bool"),
-    (lambda m, c: np.eye(c, dtype=int)[m], "Return floats"),
-    (lambda m, c: np.eye(c, dtype="float32")[m.T], "rows and columns are swapped"),
-    (lambda m, c: np.eye(c, dtype="float32")[m.ravel()], "flattened"),
-    (lambda m, c: m.astype("float32"), "shape of the mask itself"),
-    (lambda m, c: np.eye(c, dtype="float32")[(m + 1) % c], "wrong channels"),
-    (lambda m, c: np.eye(c, dtype="float32")[m] if m.ndim == 2 else 1 / 0, "batch of 2 masks"),
-])
+@pytest.mark.parametrize(
+    "answer, phrase",
+    [
+        (lambda m, c: np.moveaxis(np.eye(c, dtype="float32")[m], -1, 0), "channels first"),
+        (lambda m, c: np.eye(int(m.max()) + 1, dtype="float32")[m], "mask.max() + 1"),
+        (lambda m, c: np.eye(c - 1, dtype="float32")[np.minimum(m, c - 2)], "one too few"),
+        (lambda m, c: np.eye(c + 1, dtype="float32")[m], "one too many"),
+        (lambda m, c: m[..., None] == np.arange(c), "dtype bool"),
+        (lambda m, c: np.eye(c, dtype=int)[m], "Return floats"),
+        (lambda m, c: np.eye(c, dtype="float32")[m.T], "rows and columns are swapped"),
+        (lambda m, c: np.eye(c, dtype="float32")[m.ravel()], "flattened"),
+        (lambda m, c: m.astype("float32"), "shape of the mask itself"),
+        (lambda m, c: np.eye(c, dtype="float32")[(m + 1) % c], "wrong channels"),
+        (lambda m, c: np.eye(c, dtype="float32")[m] if m.ndim == 2 else 1 / 0, "batch of 2 masks"),
+    ],
+)
 def test_q1_mistakes(answer, phrase):
     passed, message = ex.q1.verdict(answer)
     assert not passed
     assert phrase in message
 
 
-@pytest.mark.parametrize("answer, phrase", [
-    (lambda x: np.argmax(x), "without axis="),
-    (lambda x: np.argmax(x, axis=0), "first axis"),
-    (lambda x: np.argmax(x, axis=-1)[..., None], "keepdims"),
-    (lambda x: np.argmin(x, axis=-1), "argmin"),
-    (lambda x: (x * np.arange(x.shape[-1])).sum(-1).round().astype(int), "exact one-hot"),
-    (lambda x: np.argmax(x, axis=-1).astype(float), "dtype float64"),
-    (lambda x: x, "input's shape"),
-])
+@pytest.mark.parametrize(
+    "answer, phrase",
+    [
+        (lambda x: np.argmax(x), "without axis="),
+        (lambda x: np.argmax(x, axis=0), "first axis"),
+        (lambda x: np.argmax(x, axis=-1)[..., None], "keepdims"),
+        (lambda x: np.argmin(x, axis=-1), "argmin"),
+        (lambda x: (x * np.arange(x.shape[-1])).sum(-1).round().astype(int), "exact one-hot"),
+        (lambda x: np.argmax(x, axis=-1).astype(float), "dtype float64"),
+        (lambda x: x, "input's shape"),
+    ],
+)
 def test_q2_mistakes(answer, phrase):
     passed, message = ex.q2.verdict(answer)
     assert not passed
@@ -66,15 +74,21 @@ def _box(mask, keep, order):
     return order(int(top), int(left), int(bottom), int(right))
 
 
-@pytest.mark.parametrize("answer, phrase", [
-    (lambda m, c: _box(m, lambda x: x == c, lambda t, left, b, r: (t, left, b - 1, r - 1)), "inclusive"),
-    (lambda m, c: _box(m, lambda x: x == c, lambda t, left, b, r: (left, t, r, b)), "x before y"),
-    (lambda m, c: _box(m, lambda x: x == c, lambda t, left, b, r: (t, left, b - t, r - left)), "height and width"),
-    (lambda m, c: _box(m, lambda x: x != 0, lambda t, left, b, r: (t, left, b, r)), "all foreground"),
-    (lambda m, c: (lambda r, k: (r.min(), k.min(), r.max() + 1, k.max() + 1))(*np.nonzero(m == c)), "return None instead of failing"),
-    (lambda m, c: _box(m, lambda x: x == c, lambda t, left, b, r: (t, left, b, r)) or (0, 0, 0, 0), "return None"),
-    (lambda m, c: 3, "four"),
-])
+@pytest.mark.parametrize(
+    "answer, phrase",
+    [
+        (lambda m, c: _box(m, lambda x: x == c, lambda t, left, b, r: (t, left, b - 1, r - 1)), "inclusive"),
+        (lambda m, c: _box(m, lambda x: x == c, lambda t, left, b, r: (left, t, r, b)), "x before y"),
+        (lambda m, c: _box(m, lambda x: x == c, lambda t, left, b, r: (t, left, b - t, r - left)), "height and width"),
+        (lambda m, c: _box(m, lambda x: x != 0, lambda t, left, b, r: (t, left, b, r)), "all foreground"),
+        (
+            lambda m, c: (lambda r, k: (r.min(), k.min(), r.max() + 1, k.max() + 1))(*np.nonzero(m == c)),
+            "return None instead of failing",
+        ),
+        (lambda m, c: _box(m, lambda x: x == c, lambda t, left, b, r: (t, left, b, r)) or (0, 0, 0, 0), "return None"),
+        (lambda m, c: 3, "four"),
+    ],
+)
 def test_q3_mistakes(answer, phrase):
     passed, message = ex.q3.verdict(answer)
     assert not passed

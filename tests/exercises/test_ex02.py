@@ -45,8 +45,12 @@ def test_q1_integer_only_solution_passes():
         # 0 on two empty masks
         (lambda t, p: 0.0 if not np.any(t) and not np.any(p) else ex.iou(t, p), "course's convention"),
         # union = sum(a + b) - intersection: right on 0/1 integers, wrong on booleans (where + is OR)
-        (lambda t, p: (lambda a, b: 1.0 if not (a | b).any() else np.sum(a & b) / (np.sum(a + b) - np.sum(a & b)))(
-            np.asarray(t), np.asarray(p)), "booleans"),
+        (
+            lambda t, p: (lambda a, b: 1.0 if not (a | b).any() else np.sum(a & b) / (np.sum(a + b) - np.sum(a & b)))(
+                np.asarray(t), np.asarray(p)
+            ),
+            "booleans",
+        ),
         # union / intersection
         (lambda t, p: np.sum(np.logical_or(t, p)) / max(np.sum(np.logical_and(t, p)), 1), "upside down"),
         # pixel accuracy
@@ -87,7 +91,10 @@ def test_q2_reference_passes(capsys):
         (lambda t, p: ex.iou(t, p), "that is the IoU"),
         (lambda t, p: 2 * np.sum(np.logical_and(t, p)) / max(np.sum(np.logical_or(t, p)), 1), "divided by the union"),
         (lambda t, p: 2 * np.sum(np.logical_and(t, p)) / (np.size(t) + np.size(p)), "number of pixels in both images"),
-        (lambda t, p: 2 * np.sum(np.logical_and(t, p)) / (np.sum(t) + np.sum(p)), "Dice of two empty masks should follow the course's convention"),
+        (
+            lambda t, p: 2 * np.sum(np.logical_and(t, p)) / (np.sum(t) + np.sum(p)),
+            "Dice of two empty masks should follow the course's convention",
+        ),
     ],
 )
 def test_q2_typical_mistakes(answer, phrase):
@@ -126,10 +133,23 @@ def _present_only(t, p, n):
     "answer, phrase",
     [
         (_present_only, "keras.metrics.MeanIoU"),
-        (lambda t, p, n: float(np.mean([ex.iou(np.asarray(t) == k, np.asarray(p) == k) for k in range(1, n)])), "Include the background"),
+        (
+            lambda t, p, n: float(np.mean([ex.iou(np.asarray(t) == k, np.asarray(p) == k) for k in range(1, n)])),
+            "Include the background",
+        ),
         (lambda t, p, n: float(np.mean(np.asarray(t) == np.asarray(p))), "pixel accuracy"),
-        (lambda t, p, n: float(np.mean([np.sum((np.asarray(t) == k) & (np.asarray(p) == k)) / np.sum((np.asarray(t) == k) | (np.asarray(p) == k))
-                                        for k in range(n)])), "NaN"),
+        (
+            lambda t, p, n: float(
+                np.mean(
+                    [
+                        np.sum((np.asarray(t) == k) & (np.asarray(p) == k))
+                        / np.sum((np.asarray(t) == k) | (np.asarray(p) == k))
+                        for k in range(n)
+                    ]
+                )
+            ),
+            "NaN",
+        ),
     ],
 )
 def test_q3_typical_mistakes(answer, phrase):

@@ -13,7 +13,9 @@ def verdict(exercise, answer):
     return passed, message
 
 
-@pytest.mark.parametrize("exercise, reference", [(ex.q1, ex.conv_block), (ex.q2, ex.encoder), (ex.q3, ex.receptive_field)])
+@pytest.mark.parametrize(
+    "exercise, reference", [(ex.q1, ex.conv_block), (ex.q2, ex.encoder), (ex.q3, ex.receptive_field)]
+)
 def test_reference_passes(exercise, reference, capsys):
     exercise.check(reference)
     assert "✅" in capsys.readouterr().out
@@ -58,7 +60,9 @@ def test_q1_accepts_other_correct_forms():
         assert passed, message
 
 
-def _block(num_convs=2, kernel=3, relu=(True, True), fixed_filters=None, pool=False, use_padding=True, relu_first=False):
+def _block(
+    num_convs=2, kernel=3, relu=(True, True), fixed_filters=None, pool=False, use_padding=True, relu_first=False
+):
     def answer(x, num_filters, padding="same"):
         filters = fixed_filters or num_filters
         for i in range(num_convs):

@@ -28,14 +28,17 @@ def test_none_and_not_implemented_give_feedback(exercise):
     assert not passed and "not yet implemented" in text
 
 
-@pytest.mark.parametrize("answer, phrase", [
-    (lambda n, k, s, p: (n - 1) * s, "Add the kernel size"),
-    (lambda n, k, s, p: n * s, "the 'same' size"),
-    (lambda n, k, s, p: (n - 1) * s + k, "the 'valid' size"),
-    (lambda n, k, s, p: n * s + k, "one stride too many"),
-    (lambda n, k, s, p: (n - k) // s + 1, "ordinary (strided) convolution"),
-    (lambda n, k, s, p: "8", None),
-])
+@pytest.mark.parametrize(
+    "answer, phrase",
+    [
+        (lambda n, k, s, p: (n - 1) * s, "Add the kernel size"),
+        (lambda n, k, s, p: n * s, "the 'same' size"),
+        (lambda n, k, s, p: (n - 1) * s + k, "the 'valid' size"),
+        (lambda n, k, s, p: n * s + k, "one stride too many"),
+        (lambda n, k, s, p: (n - k) // s + 1, "ordinary (strided) convolution"),
+        (lambda n, k, s, p: "8", None),
+    ],
+)
 def test_q1_mistakes(answer, phrase):
     passed, text = message(ex.q1, answer)
     assert not passed

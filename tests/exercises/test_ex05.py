@@ -31,10 +31,19 @@ def test_q1_other_rounding_is_also_a_centre_crop():
         (lambda skip, h, w: skip[:h, :w], "top-left corner"),
         (lambda skip, h, w: skip[skip.shape[0] - h :, skip.shape[1] - w :], "bottom-right corner"),
         (
-            lambda skip, h, w: skip[(skip.shape[0] - h) // 2 : skip.shape[0] - (skip.shape[0] - h) // 2, (skip.shape[1] - w) // 2 : skip.shape[1] - (skip.shape[1] - w) // 2],
+            lambda skip, h, w: skip[
+                (skip.shape[0] - h) // 2 : skip.shape[0] - (skip.shape[0] - h) // 2,
+                (skip.shape[1] - w) // 2 : skip.shape[1] - (skip.shape[1] - w) // 2,
+            ],
             "off-by-one",
         ),
-        (lambda skip, h, w: skip[(skip.shape[0] - h) // 2 : -((skip.shape[0] - h) // 2), (skip.shape[1] - w) // 2 : -((skip.shape[1] - w) // 2)], "empty array"),
+        (
+            lambda skip, h, w: skip[
+                (skip.shape[0] - h) // 2 : -((skip.shape[0] - h) // 2),
+                (skip.shape[1] - w) // 2 : -((skip.shape[1] - w) // 2),
+            ],
+            "empty array",
+        ),
         (lambda skip, h, w: skip[:h, :w, 0], "channel axis"),
         (lambda skip, h, w: None, "returned None"),
     ],

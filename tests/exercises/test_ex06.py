@@ -15,7 +15,9 @@ def not_done(*args, **kwargs):
 # ---------------------------------------------------------------- q1
 
 
-def make_unet(*, levels_off=0, skip_mode="concat", bottleneck=True, double=True, classifier=True, concat_order="skip_first"):
+def make_unet(
+    *, levels_off=0, skip_mode="concat", bottleneck=True, double=True, classifier=True, concat_order="skip_first"
+):
     """A U-Net maker with one typical mistake switched on."""
 
     def assemble(input_shape, num_classes, depth=4, base_filters=64):
@@ -52,15 +54,18 @@ def test_q1_accepts_either_concat_order():
     assert passed, message
 
 
-@pytest.mark.parametrize("answer, phrase", [
-    (make_unet(skip_mode="none"), "has no skip connections"),
-    (make_unet(levels_off=1), "Is your model truncated?"),
-    (make_unet(bottleneck=False), "has no bottleneck"),
-    (make_unet(double=False), "filters double at each level"),
-    (make_unet(classifier=False), "end with a 1x1 Conv2D with num_classes filters"),
-    (make_unet(skip_mode="add", double=False), "merges skips by addition"),
-    (lambda *args: "a model", "not a keras.Model"),
-])
+@pytest.mark.parametrize(
+    "answer, phrase",
+    [
+        (make_unet(skip_mode="none"), "has no skip connections"),
+        (make_unet(levels_off=1), "Is your model truncated?"),
+        (make_unet(bottleneck=False), "has no bottleneck"),
+        (make_unet(double=False), "filters double at each level"),
+        (make_unet(classifier=False), "end with a 1x1 Conv2D with num_classes filters"),
+        (make_unet(skip_mode="add", double=False), "merges skips by addition"),
+        (lambda *args: "a model", "not a keras.Model"),
+    ],
+)
 def test_q1_typical_mistakes(answer, phrase):
     passed, message = ex.q1.verdict(answer)
     assert not passed and phrase in message, message
@@ -111,15 +116,21 @@ def test_q2_reference_and_paper(capsys):
     assert "✅" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("answer, phrase", [
-    (lambda size, depth: ex._size_variant(size, depth, enc=0), "each encoder level's two convolutions"),
-    (lambda size, depth: ex._size_variant(size, depth, bottleneck=0), "forgot the bottleneck"),
-    (lambda size, depth: ex._size_variant(size, depth, dec=0), "each decoder level's two convolutions"),
-    (lambda size, depth: ex._size_variant(size, depth, enc=2, bottleneck=2, dec=2), "counted 2 pixels per conv block"),
-    (lambda size, depth: size, "returned the input size"),
-    (lambda size, depth: "big", "return a whole number"),
-    (lambda size, depth: size - 180, "expected 388"),
-])
+@pytest.mark.parametrize(
+    "answer, phrase",
+    [
+        (lambda size, depth: ex._size_variant(size, depth, enc=0), "each encoder level's two convolutions"),
+        (lambda size, depth: ex._size_variant(size, depth, bottleneck=0), "forgot the bottleneck"),
+        (lambda size, depth: ex._size_variant(size, depth, dec=0), "each decoder level's two convolutions"),
+        (
+            lambda size, depth: ex._size_variant(size, depth, enc=2, bottleneck=2, dec=2),
+            "counted 2 pixels per conv block",
+        ),
+        (lambda size, depth: size, "returned the input size"),
+        (lambda size, depth: "big", "return a whole number"),
+        (lambda size, depth: size - 180, "expected 388"),
+    ],
+)
 def test_q2_typical_mistakes(answer, phrase):
     passed, message = ex.q2.verdict(answer)
     assert not passed and phrase in message, message
@@ -141,11 +152,17 @@ def test_q3_reference_matches_the_package(capsys):
     assert "✅" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("answer, phrase", [
-    (lambda size, depth: size % 2**depth == 0, "rule for padding='same'"),
-    (lambda size, depth: (size - 12) % 16 == 0 if depth == 4 else ex.is_valid_size(size, depth), "shrink to nothing"),
-    (lambda size, depth: 1, "return True or False"),
-])
+@pytest.mark.parametrize(
+    "answer, phrase",
+    [
+        (lambda size, depth: size % 2**depth == 0, "rule for padding='same'"),
+        (
+            lambda size, depth: (size - 12) % 16 == 0 if depth == 4 else ex.is_valid_size(size, depth),
+            "shrink to nothing",
+        ),
+        (lambda size, depth: 1, "return True or False"),
+    ],
+)
 def test_q3_typical_mistakes(answer, phrase):
     passed, message = ex.q3.verdict(answer)
     assert not passed and phrase in message, message

@@ -95,12 +95,19 @@ def parameters_per_level(model) -> dict:
     """
     model = as_unet_model(model)
     depth = unet_depth(model)
-    parts = [f"enc{i}" for i in range(1, depth + 1)] + ["bottleneck"] + [f"dec{i}" for i in range(depth, 0, -1)] + ["classifier"]
+    parts = (
+        [f"enc{i}" for i in range(1, depth + 1)]
+        + ["bottleneck"]
+        + [f"dec{i}" for i in range(depth, 0, -1)]
+        + ["classifier"]
+    )
     counts = dict.fromkeys(parts, 0)
     for layer in model.layers:
         part = layer.name if layer.name == "classifier" else layer.name.split("_", 1)[0]
         if part in counts:
             counts[part] += layer.count_params()
         elif layer.count_params():
-            raise ValueError(f"Layer {layer.name!r} has parameters but belongs to no level; name it enc<i>_..., bottleneck_..., dec<i>_... or classifier.")
+            raise ValueError(
+                f"Layer {layer.name!r} has parameters but belongs to no level; name it enc<i>_..., bottleneck_..., dec<i>_... or classifier."
+            )
     return counts

@@ -31,14 +31,18 @@ from unet_course._validation import check_positive_int
 def count_params(model_or_layer) -> int:
     """Number of weights (trainable and not) of a built Keras layer or model."""
     if not getattr(model_or_layer, "built", False):
-        raise ValueError(f"{getattr(model_or_layer, 'name', model_or_layer)!r} is not built yet; call it on an input (or build a Model) first.")
+        raise ValueError(
+            f"{getattr(model_or_layer, 'name', model_or_layer)!r} is not built yet; call it on an input (or build a Model) first."
+        )
     return int(sum(math.prod(w.shape) for w in model_or_layer.weights))
 
 
 def _shape_of(tensor):
     shape = tuple(tensor.shape)
     if any(d is None for d in shape[1:]):
-        raise ValueError(f"Cannot count from the shape {shape}: give the model a fixed input size, e.g. keras.Input((64, 64, 3)).")
+        raise ValueError(
+            f"Cannot count from the shape {shape}: give the model a fixed input size, e.g. keras.Input((64, 64, 3))."
+        )
     return shape
 
 
@@ -56,7 +60,9 @@ def layer_macs(layer) -> int:
     except (AttributeError, ValueError, TypeError) as error:
         if "fixed input size" in str(error):
             raise
-        raise ValueError(f"Layer {layer.name!r} has no single input/output shape; use it once in a functional model (keras.Model(inputs, outputs)).") from None
+        raise ValueError(
+            f"Layer {layer.name!r} has no single input/output shape; use it once in a functional model (keras.Model(inputs, outputs))."
+        ) from None
     if isinstance(layer, keras.layers.Conv2DTranspose):
         kh, kw = layer.kernel_size
         return math.prod(in_shape[1:]) * kh * kw * layer.filters
@@ -82,7 +88,9 @@ def activation_bytes(model, batch_size: int = 1, bytes_per_value: int = 4) -> in
     shapes; weights, gradients and the framework's own workspace come on top.
     """
     batch_size = check_positive_int("batch_size", batch_size)
-    tensors = list(model.inputs) + [layer.output for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    tensors = list(model.inputs) + [
+        layer.output for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)
+    ]
     return batch_size * bytes_per_value * sum(math.prod(_shape_of(t)[1:]) for t in tensors)
 
 

@@ -29,7 +29,9 @@ def receptive_fields(specs) -> list[tuple[int, int]]:
         try:
             kernel, stride = spec
         except (TypeError, ValueError):
-            raise ValueError(f"Layer {index} is {spec!r}; give each layer as a (kernel_size, stride) pair, e.g. (3, 1) or (2, 2).") from None
+            raise ValueError(
+                f"Layer {index} is {spec!r}; give each layer as a (kernel_size, stride) pair, e.g. (3, 1) or (2, 2)."
+            ) from None
         kernel = check_positive_int(f"kernel_size of layer {index}", kernel)
         stride = check_positive_int(f"stride of layer {index}", stride)
         r, j = r + (kernel - 1) * j, j * stride
@@ -61,7 +63,9 @@ def unet_encoder_specs(depth: int = 4, convs_per_level: int = 2, bottleneck: boo
 def _square(name: str, value) -> int:
     values = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
     if len(set(values)) != 1:
-        raise ValueError(f"Layer {name!r} has a non-square window {values}; this helper handles square kernels and strides only.")
+        raise ValueError(
+            f"Layer {name!r} has a non-square window {values}; this helper handles square kernels and strides only."
+        )
     return int(values[0])
 
 

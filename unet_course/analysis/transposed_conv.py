@@ -49,7 +49,9 @@ def _as_channels(x, kernel):
     if x.ndim != 3:
         raise ValueError(f"x must be (height, width) or (height, width, channels), got shape {x.shape}.")
     if kernel.ndim != 4 or kernel.shape[0] != kernel.shape[1]:
-        raise ValueError(f"kernel must be (k, k) or (k, k, out_channels, in_channels) like a Conv2DTranspose kernel, got shape {kernel.shape}.")
+        raise ValueError(
+            f"kernel must be (k, k) or (k, k, out_channels, in_channels) like a Conv2DTranspose kernel, got shape {kernel.shape}."
+        )
     if kernel.shape[3] != x.shape[2]:
         raise ValueError(f"kernel expects {kernel.shape[3]} input channels (its last axis) but x has {x.shape[2]}.")
     return x, kernel, single
@@ -104,7 +106,9 @@ def interior(array, kernel_size: int, stride: int) -> np.ndarray:
     margin = -(-(kernel_size - 1) // stride) * stride
     array = np.asarray(array)
     if array.shape[0] <= 2 * margin or array.shape[1] <= 2 * margin:
-        raise ValueError(f"An array of shape {array.shape[:2]} has no interior for kernel_size={kernel_size}; use a larger input.")
+        raise ValueError(
+            f"An array of shape {array.shape[:2]} has no interior for kernel_size={kernel_size}; use a larger input."
+        )
     return array[margin : array.shape[0] - margin, margin : array.shape[1] - margin] if margin else array
 
 

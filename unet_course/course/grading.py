@@ -71,7 +71,7 @@ def target_names(notebook_stem: str, course_dir: Path = COURSE_NOTEBOOKS) -> dic
 
 
 #: The cell the grader appends to a submission: it runs in the learner's kernel, after their cells.
-_GRADER_CELL = '''\
+_GRADER_CELL = """\
 def __unet_course_grade(module_name, targets, out_path):
     import importlib as _importlib
     import json as _json
@@ -100,7 +100,7 @@ def __unet_course_grade(module_name, targets, out_path):
 
 
 __unet_course_grade(MODULE, TARGETS, OUT)
-'''
+"""
 
 
 def _execute(path: Path, timeout: int, verdicts: str | None = None) -> None:
@@ -115,8 +115,13 @@ def _execute(path: Path, timeout: int, verdicts: str | None = None) -> None:
         source = _GRADER_CELL.replace("__unet_course_grade(MODULE, TARGETS, OUT)", call)
         notebook.cells.append(nbformat.v4.new_code_cell(source))
     # allow_errors: an unfinished exercise raises, and the cells after it (and the grader's) must still run
-    NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
 
 
 def grade_notebook(path: Path, *, timeout: int = 600, fast: bool = True) -> list[dict]:
@@ -129,7 +134,9 @@ def grade_notebook(path: Path, *, timeout: int = 600, fast: bool = True) -> list
         env = {**os.environ, "UNET_COURSE_FAST": "1" if fast else "0"}
         env.pop("UNET_COURSE_GRADE_LOG", None)
         problem = None
-        command = [sys.executable, "-m", "unet_course.course.grading", str(path), str(timeout)] + ([str(out)] if names else [])
+        command = [sys.executable, "-m", "unet_course.course.grading", str(path), str(timeout)] + (
+            [str(out)] if names else []
+        )
         try:
             done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
             if done.returncode != 0:
@@ -140,14 +147,26 @@ def grade_notebook(path: Path, *, timeout: int = 600, fast: bool = True) -> list
         results = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
     rows = []
     if problem:
-        rows.append({"learner": learner, "notebook": notebook, "exercise": "(notebook)", "passed": False, "message": problem})
+        rows.append(
+            {"learner": learner, "notebook": notebook, "exercise": "(notebook)", "passed": False, "message": problem}
+        )
     for name in names:
         if name not in results:
-            rows.append({"learner": learner, "notebook": notebook, "exercise": name, "passed": False,
-                         "message": "not checked: the notebook did not run to the end" + (" (see the notebook row)" if problem else "")})
+            rows.append(
+                {
+                    "learner": learner,
+                    "notebook": notebook,
+                    "exercise": name,
+                    "passed": False,
+                    "message": "not checked: the notebook did not run to the end"
+                    + (" (see the notebook row)" if problem else ""),
+                }
+            )
         else:
             passed, message = results[name]
-            rows.append({"learner": learner, "notebook": notebook, "exercise": name, "passed": bool(passed), "message": message})
+            rows.append(
+                {"learner": learner, "notebook": notebook, "exercise": name, "passed": bool(passed), "message": message}
+            )
     return rows
 
 

@@ -37,7 +37,7 @@ def badge_markdown(relative_path: str) -> str:
 
 
 #: The first code cell of every notebook.
-SETUP_CELL = f'''# Setup. On Colab, first install the course (about a minute); everywhere, check the
+SETUP_CELL = f"""# Setup. On Colab, first install the course (about a minute); everywhere, check the
 # environment and seed every random number generator.
 import sys
 
@@ -46,7 +46,7 @@ if "google.colab" in sys.modules:
 
 from unet_course import config
 
-config.setup()'''
+config.setup()"""
 
 
 STUDENT_NOTE = (
@@ -71,7 +71,9 @@ def strip_solutions(source: str) -> tuple[str, bool]:
         return f"{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError(){match.group(2)}"
 
     if source.count(BEGIN) != source.count(END):
-        raise ValueError(f"Unbalanced solution markers in a cell: {source.count(BEGIN)} '{BEGIN}' vs {source.count(END)} '{END}'.")
+        raise ValueError(
+            f"Unbalanced solution markers in a cell: {source.count(BEGIN)} '{BEGIN}' vs {source.count(END)} '{END}'."
+        )
     return _SOLUTION.sub(replace, source), top_level
 
 
@@ -111,7 +113,9 @@ def make_student_notebook(notebook, name: str):
     before_exercises = True
     for cell in student.cells:
         if cell.cell_type == "markdown":
-            cell.source = cell.source.replace(colab_url(f"notebooks/{name}"), colab_url(f"notebooks/{STUDENT_DIR}/{name}"))
+            cell.source = cell.source.replace(
+                colab_url(f"notebooks/{name}"), colab_url(f"notebooks/{STUDENT_DIR}/{name}")
+            )
             cell.source = student_prose(cell.source)
             continue
         if cell.cell_type != "code":
@@ -164,7 +168,9 @@ def _has_learner_work(path: Path) -> bool:
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
-        before_exercises = before_exercises and "# YOUR CODE HERE" not in cell.source and not _EXERCISE.search(cell.source)
+        before_exercises = (
+            before_exercises and "# YOUR CODE HERE" not in cell.source and not _EXERCISE.search(cell.source)
+        )
         if cell.get("execution_count") or any(o.get("execution_count") for o in cell.get("outputs", [])):
             return True
         if cell.get("outputs") and not before_exercises:
@@ -172,7 +178,9 @@ def _has_learner_work(path: Path) -> bool:
     return False
 
 
-def write_student_notebooks(directory: str | os.PathLike = "notebooks", only=None, *, force: bool = False) -> list[Path]:
+def write_student_notebooks(
+    directory: str | os.PathLike = "notebooks", only=None, *, force: bool = False
+) -> list[Path]:
     """Write ``<directory>/student/NN_*.ipynb`` for every course notebook (or those in ``only``).
 
     A student copy that a learner has run (it holds outputs) is not overwritten: a
@@ -185,7 +193,11 @@ def write_student_notebooks(directory: str | os.PathLike = "notebooks", only=Non
     target = directory / STUDENT_DIR
     target.mkdir(exist_ok=True)
     updates = {target / p.name: student_notebook_text(p) for p in sources}
-    worked = [out for out, text in updates.items() if out.exists() and out.read_text(encoding="utf-8") != text and _has_learner_work(out)]
+    worked = [
+        out
+        for out, text in updates.items()
+        if out.exists() and out.read_text(encoding="utf-8") != text and _has_learner_work(out)
+    ]
     if worked and not force:
         names = ", ".join(str(p) for p in worked)
         raise ValueError(
@@ -242,8 +254,13 @@ def execute(path: str | os.PathLike, *, fast: bool = False, timeout: int = 600, 
     try:
         for attempt in (1, 2):
             notebook = nbformat.read(path, as_version=4)
-            client = NotebookClient(notebook, timeout=timeout, startup_timeout=120, kernel_name="python3",
-                                    resources={"metadata": {"path": str(path.parent)}})
+            client = NotebookClient(
+                notebook,
+                timeout=timeout,
+                startup_timeout=120,
+                kernel_name="python3",
+                resources={"metadata": {"path": str(path.parent)}},
+            )
             try:
                 client.execute()
                 break

@@ -60,7 +60,9 @@ class Augment:
     def __post_init__(self):
         if self.scale is not None:
             if len(self.scale) != 2 or not 0 < self.scale[0] <= self.scale[1]:
-                raise ValueError(f"scale must be (low, high) with 0 < low <= high, got {self.scale!r}; e.g. (0.8, 1.25).")
+                raise ValueError(
+                    f"scale must be (low, high) with 0 < low <= high, got {self.scale!r}; e.g. (0.8, 1.25)."
+                )
         for name in ("rotation", "elastic_sigma", "brightness", "contrast", "gamma", "noise"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value < 0:
@@ -108,8 +110,12 @@ def _affine(stack, angle, zoom, interpolation: str, fill_mode: str):
     b2 = cy - b0 * cx - b1 * cy
     transform = tf.stack([a0, a1, a2, b0, b1, b2, 0.0, 0.0])[None]
     return tf.raw_ops.ImageProjectiveTransformV3(
-        images=stack[None], transforms=transform, output_shape=shape[:2], fill_value=0.0,
-        interpolation=interpolation, fill_mode=fill_mode.upper(),
+        images=stack[None],
+        transforms=transform,
+        output_shape=shape[:2],
+        fill_value=0.0,
+        interpolation=interpolation,
+        fill_mode=fill_mode.upper(),
     )[0]
 
 
@@ -191,7 +197,9 @@ def augment_pair(image, mask, augment: Augment, seed, weight=None):
         angle = tf.random.stateless_uniform((), s_angle, -limit, limit) if augment.rotation else tf.constant(0.0)
         if augment.scale:
             low, high = (math.log(v) for v in augment.scale)
-            zoom = tf.exp(tf.random.stateless_uniform((), s_zoom, low, high)) if high > low else tf.constant(math.exp(low))
+            zoom = (
+                tf.exp(tf.random.stateless_uniform((), s_zoom, low, high)) if high > low else tf.constant(math.exp(low))
+            )
         else:
             zoom = tf.constant(1.0)
         image = _affine(image, angle, zoom, "BILINEAR", augment.fill_mode)

@@ -36,12 +36,18 @@ def read_image(path) -> np.ndarray:
                 array = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
             else:  # RGB, RGBA, CMYK, YCbCr, palette (GIF): colour, unless every pixel is grey
                 array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
-                if image.mode == "P" and np.array_equal(array[..., 0], array[..., 1]) and np.array_equal(array[..., 0], array[..., 2]):
+                if (
+                    image.mode == "P"
+                    and np.array_equal(array[..., 0], array[..., 1])
+                    and np.array_equal(array[..., 0], array[..., 2])
+                ):
                     array = array[..., 0]
     except FileNotFoundError:
         raise ValueError(f"{path} does not exist; check the folder and the file name.") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
-        raise ValueError(f"{path} is not a readable image ({error}); remove it from the folder or re-download it.") from None
+        raise ValueError(
+            f"{path} is not a readable image ({error}); remove it from the folder or re-download it."
+        ) from None
     return array[..., None] if array.ndim == 2 else array
 
 
@@ -72,7 +78,9 @@ def read_mask(path, value_map: dict | None = None) -> np.ndarray:
     except FileNotFoundError:
         raise ValueError(f"{path} does not exist; check the folder and the file name.") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
-        raise ValueError(f"{path} is not a readable mask ({error}); remove it from the folder or re-download it.") from None
+        raise ValueError(
+            f"{path} is not a readable mask ({error}); remove it from the folder or re-download it."
+        ) from None
     if value_map is None:
         return array.astype(np.uint8)
     values = np.unique(array)
@@ -92,7 +100,9 @@ def read_mask(path, value_map: dict | None = None) -> np.ndarray:
 def _files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise ValueError(f"{folder} is not a folder.")
-    return sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=lambda p: (len(p.stem), p.stem))
+    return sorted(
+        (p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=lambda p: (len(p.stem), p.stem)
+    )
 
 
 def load_pairs(image_dir, mask_dir, value_map: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -113,7 +123,9 @@ def load_pairs(image_dir, mask_dir, value_map: dict | None = None) -> tuple[np.n
     masks = [read_mask(p, value_map) for p in mask_paths]
     for image_path, image, mask in zip(images_paths, images, masks):
         if image.shape[:2] != mask.shape:
-            raise ValueError(f"{image_path.name}: the image is {image.shape[:2]} but its mask is {mask.shape}; they must be the same size.")
+            raise ValueError(
+                f"{image_path.name}: the image is {image.shape[:2]} but its mask is {mask.shape}; they must be the same size."
+            )
     return np.stack(images), np.stack(masks)
 
 
@@ -145,7 +157,9 @@ def list_images(folder, what: str = "images") -> list[Path]:
     duplicated = {k: v for k, v in stems.items() if len(v) > 1}
     if duplicated:
         example = next(iter(duplicated.values()))
-        raise ValueError(f"{folder} holds several files with the same name stem ({', '.join(example)}); keep one file per stem.")
+        raise ValueError(
+            f"{folder} holds several files with the same name stem ({', '.join(example)}); keep one file per stem."
+        )
     return sorted(images, key=_natural_key)
 
 
@@ -169,7 +183,9 @@ def _same_channels(images: list[np.ndarray], paths: list[Path], notes: list[str]
         grey = [p.name for p, im in zip(paths, images) if im.shape[-1] == 1]
         notes.append(f"{len(grey)} grey image(s) among colour ones were repeated to 3 channels: {_names(grey, 4)}.")
         return [np.repeat(im, 3, axis=-1) if im.shape[-1] == 1 else im for im in images]
-    raise ValueError(f"the images have different numbers of channels {sorted(channels)}; convert them all to grey or all to RGB.")
+    raise ValueError(
+        f"the images have different numbers of channels {sorted(channels)}; convert them all to grey or all to RGB."
+    )
 
 
 def load_image_folder(folder) -> tuple[list[np.ndarray], list[str], list[str]]:
@@ -194,7 +210,9 @@ def _read_mask_values(path: Path) -> np.ndarray:
             mode = image.mode
             array = np.asarray(image)
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
-        raise ValueError(f"{path} is not a readable mask ({error}); remove it from the folder or save it again.") from None
+        raise ValueError(
+            f"{path} is not a readable mask ({error}); remove it from the folder or save it again."
+        ) from None
     if array.ndim == 3:
         colour = array[..., :3] if array.shape[-1] >= 3 else array[..., :1]
         if not all(np.array_equal(colour[..., 0], colour[..., c]) for c in range(1, colour.shape[-1])):
@@ -225,7 +243,14 @@ class FolderPairs:
     def subset(self, indices) -> FolderPairs:
         indices = list(indices)
         pick = lambda items: [items[i] for i in indices] if items else []  # noqa: E731
-        return FolderPairs(pick(self.images), pick(self.masks), pick(self.stems), list(self.notes), pick(self.image_paths), pick(self.mask_paths))
+        return FolderPairs(
+            pick(self.images),
+            pick(self.masks),
+            pick(self.stems),
+            list(self.notes),
+            pick(self.image_paths),
+            pick(self.mask_paths),
+        )
 
 
 def check_mask_values(masks, paths, num_classes: int, ignore_index=None, notes=None) -> list[np.ndarray]:
@@ -246,7 +271,9 @@ def check_mask_values(masks, paths, num_classes: int, ignore_index=None, notes=N
     bad = sorted(found - allowed)
     if bad:
         where = "; ".join(f"{v} in {_names([p.name for p, vs in zip(paths, values) if v in vs], 3)}" for v in bad[:5])
-        classes = f"0..{num_classes - 1}" + (f" and the ignore value {ignore_index}" if ignore_index is not None else "")
+        classes = f"0..{num_classes - 1}" + (
+            f" and the ignore value {ignore_index}" if ignore_index is not None else ""
+        )
         hint = "Check --num-classes, give --ignore-index for a void label, or remap the mask values."
         if num_classes > 2 and set(bad) == {255} and found <= {0, 1, 255}:
             hint = "A 0/255 binary mask needs --num-classes 2 (255 then becomes 1), or --ignore-index 255 for void."
@@ -268,7 +295,9 @@ def load_folder_pairs(image_dir, mask_dir, num_classes: int, ignore_index: int |
     skipped and named in ``notes``.
     """
     if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
-        raise ValueError(f"the number of classes must be a whole number of at least 2 (background and one class), got {num_classes!r}.")
+        raise ValueError(
+            f"the number of classes must be a whole number of at least 2 (background and one class), got {num_classes!r}."
+        )
     image_paths = list_images(image_dir, "images")
     mask_paths = {p.stem: p for p in list_images(mask_dir, "masks")}
     missing = [p.stem for p in image_paths if p.stem not in mask_paths]

@@ -42,7 +42,9 @@ def source_url() -> str:
         return value.rstrip("/")
     folder = Path(value).expanduser().resolve()
     if not folder.is_dir():
-        raise ValueError(f"{SOURCE_ENV}={value!r} is not a folder; point it at a copy holding train/image/0.png ..., or unset it.")
+        raise ValueError(
+            f"{SOURCE_ENV}={value!r} is not a folder; point it at a copy holding train/image/0.png ..., or unset it."
+        )
     return folder.as_uri()
 
 
@@ -90,8 +92,14 @@ def fetch(url: str, target: Path, sha256: str) -> Path:
     interactive = keras.config.is_interactive_logging_enabled()
     keras.config.disable_interactive_logging()  # no progress bar per file (60 of them in a notebook)
     try:
-        keras.utils.get_file(fname=target.name, origin=url, file_hash=sha256, hash_algorithm="sha256",
-                             cache_dir=str(target.parent), cache_subdir=".")
+        keras.utils.get_file(
+            fname=target.name,
+            origin=url,
+            file_hash=sha256,
+            hash_algorithm="sha256",
+            cache_dir=str(target.parent),
+            cache_subdir=".",
+        )
     except ValueError:  # the hash did not match: get_file leaves the bad file behind
         target.unlink(missing_ok=True)
         raise ValueError(

@@ -90,7 +90,9 @@ def label_components(binary) -> tuple[np.ndarray, int]:
     labels = np.where(binary, np.arange(big).reshape(height, width), big)
     while True:
         padded = np.pad(labels, 1, constant_values=big)
-        neighbours = np.minimum.reduce([padded[:-2, 1:-1], padded[2:, 1:-1], padded[1:-1, :-2], padded[1:-1, 2:], labels])
+        neighbours = np.minimum.reduce(
+            [padded[:-2, 1:-1], padded[2:, 1:-1], padded[1:-1, :-2], padded[1:-1, 2:], labels]
+        )
         new = np.where(binary, neighbours, big)
         if np.array_equal(new, labels):
             break

@@ -57,24 +57,38 @@ def check_pairs(images, masks, *, num_classes: int | None = None, ignore_index: 
         if channels is None:
             channels = image.shape[-1]
         elif image.shape[-1] != channels:
-            raise ValueError(f"Image {index} has {image.shape[-1]} channels but image 0 has {channels}; convert all to grey or all to RGB.")
+            raise ValueError(
+                f"Image {index} has {image.shape[-1]} channels but image 0 has {channels}; convert all to grey or all to RGB."
+            )
         if mask.ndim == 3 and mask.shape[-1] == 1:
             masks[index] = mask = mask[..., 0]
         if mask.ndim != 2:
-            raise ValueError(f"Mask {index} has shape {mask.shape}; a mask must be (height, width) class ids, not one-hot.")
+            raise ValueError(
+                f"Mask {index} has shape {mask.shape}; a mask must be (height, width) class ids, not one-hot."
+            )
         if mask.shape != image.shape[:2]:
-            raise ValueError(f"Image {index} is {image.shape[:2]} but its mask is {mask.shape}; they must have the same height and width.")
+            raise ValueError(
+                f"Image {index} is {image.shape[:2]} but its mask is {mask.shape}; they must have the same height and width."
+            )
         if not np.issubdtype(mask.dtype, np.integer):
             if not np.all(np.mod(mask, 1) == 0):
-                raise ValueError(f"Mask {index} holds non-integer values (e.g. {mask.ravel()[np.mod(mask.ravel(), 1) != 0][0]}); masks hold class ids.")
+                raise ValueError(
+                    f"Mask {index} holds non-integer values (e.g. {mask.ravel()[np.mod(mask.ravel(), 1) != 0][0]}); masks hold class ids."
+                )
         if num_classes is not None:
             values = np.unique(mask)
             bad = [int(v) for v in values if not (0 <= v < num_classes) and v != ignore_index]
             if bad:
-                allowed = f"0..{num_classes - 1}" + (f" (or the ignore value {ignore_index})" if ignore_index is not None else "")
-                raise ValueError(f"Mask {index} holds the values {bad[:6]}, outside the classes {allowed}; check num_classes and the masks.")
+                allowed = f"0..{num_classes - 1}" + (
+                    f" (or the ignore value {ignore_index})" if ignore_index is not None else ""
+                )
+                raise ValueError(
+                    f"Mask {index} holds the values {bad[:6]}, outside the classes {allowed}; check num_classes and the masks."
+                )
         if image.dtype.kind == "f" and (np.nanmax(image) > 1.0 + 1e-6 or np.nanmin(image) < -1e-6):
-            raise ValueError(f"Image {index} has values in [{image.min():.3g}, {image.max():.3g}]; scale images to [0, 1] (divide 8-bit images by 255).")
+            raise ValueError(
+                f"Image {index} has values in [{image.min():.3g}, {image.max():.3g}]; scale images to [0, 1] (divide 8-bit images by 255)."
+            )
     if weights is not None:
         weights = _as_list("weights", weights, "Pass (N, H, W) per-pixel weights.")
         if len(weights) != len(masks) or any(w.shape != m.shape for w, m in zip(weights, masks)):
@@ -142,7 +156,9 @@ def make_dataset(
     """
     import tensorflow as tf
 
-    images, masks, weights = check_pairs(images, masks, num_classes=num_classes, ignore_index=ignore_index, weights=weights)
+    images, masks, weights = check_pairs(
+        images, masks, num_classes=num_classes, ignore_index=ignore_index, weights=weights
+    )
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
     if augment is not None and not isinstance(augment, Augment):
@@ -164,7 +180,9 @@ def make_dataset(
         signature = (tf.TensorSpec((None, None, channels), tf.float32), tf.TensorSpec((None, None), tf.int32))
         if has_weights:
             signature += (tf.TensorSpec((None, None), tf.float32),)
-        ds = tf.data.Dataset.from_generator(lambda: (to_element(i) for i in range(len(images))), output_signature=signature)
+        ds = tf.data.Dataset.from_generator(
+            lambda: (to_element(i) for i in range(len(images))), output_signature=signature
+        )
     if cache:
         ds = ds.cache()
     if shuffle:

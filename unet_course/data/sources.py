@@ -196,7 +196,9 @@ def dataset_rows(columns=None, *, article_only: bool = False) -> list[dict]:
     return [{column: asdict(info)[column] for column in columns} for info in chosen]
 
 
-def markdown_table(columns=("name", "classes", "images", "resolution", "access", "licence", "url"), *, article_only: bool = False) -> str:
+def markdown_table(
+    columns=("name", "classes", "images", "resolution", "access", "licence", "url"), *, article_only: bool = False
+) -> str:
     """The catalogue as a Markdown table (display it with ``IPython.display.Markdown``)."""
     rows = dataset_rows(columns, article_only=article_only)
 

@@ -42,7 +42,10 @@ def _shape_mask(kind: int, size: int, rng: np.random.Generator, radius_range) ->
     # triangle: three vertices on a circle, with a random rotation; a pixel is inside when it
     # lies on the same side of every edge as the centre does
     angle = rng.uniform(0, 2 * np.pi)
-    corners = [(cy + radius * np.sin(angle + k * 2 * np.pi / 3), cx + radius * np.cos(angle + k * 2 * np.pi / 3)) for k in range(3)]
+    corners = [
+        (cy + radius * np.sin(angle + k * 2 * np.pi / 3), cx + radius * np.cos(angle + k * 2 * np.pi / 3))
+        for k in range(3)
+    ]
     inside = np.ones((size, size), dtype=bool)
     for (y0, x0), (y1, x1) in zip(corners, corners[1:] + corners[:1]):
         side = (x1 - x0) * (yy - y0) - (y1 - y0) * (xx - x0)

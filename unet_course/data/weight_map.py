@@ -87,7 +87,9 @@ def unet_weight_map(
         raise ValueError(f"mask must be (height, width) class ids, got shape {mask.shape}; pass one mask at a time.")
     if w0 < 0 or sigma <= 0:
         raise ValueError(f"w0 must be >= 0 and sigma > 0, got w0={w0!r}, sigma={sigma!r} (the paper: 10 and 5).")
-    ids = np.where(mask == ignore_index, 0, mask).astype(np.int64) if ignore_index is not None else mask.astype(np.int64)
+    ids = (
+        np.where(mask == ignore_index, 0, mask).astype(np.int64) if ignore_index is not None else mask.astype(np.int64)
+    )
     if class_weights is None:
         weights = np.ones(mask.shape, dtype=np.float32)
     else:
@@ -99,7 +101,9 @@ def unet_weight_map(
         if isinstance(class_weights, str) and class_weights != "balanced":
             raise ValueError(f"class_weights must be 'balanced', a list of weights or None, got {class_weights!r}.")
         if ids.max() >= len(per_class):
-            raise ValueError(f"The mask holds class {int(ids.max())} but class_weights has {len(per_class)} entries; give one per class.")
+            raise ValueError(
+                f"The mask holds class {int(ids.max())} but class_weights has {len(per_class)} entries; give one per class."
+            )
         weights = per_class[ids].astype(np.float32)
     objects = mask == foreground
     weights = weights + np.where(objects, 0.0, border_term(objects, w0, sigma))

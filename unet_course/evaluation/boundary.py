@@ -33,7 +33,9 @@ def _check_mask_batch(name: str, mask) -> np.ndarray:
     mask = as_mask_array(name, mask)
     if mask.ndim not in (2, 3):
         hint = " If the last axis holds class probabilities, take argmax over it first." if mask.ndim == 4 else ""
-        raise ValueError(f"{name} must be one mask (height, width) or a batch (batch, height, width), got shape {mask.shape}.{hint}")
+        raise ValueError(
+            f"{name} must be one mask (height, width) or a batch (batch, height, width), got shape {mask.shape}.{hint}"
+        )
     return mask
 
 
@@ -116,13 +118,17 @@ def evaluate_variants(models: dict, images, masks, *, width: int = 2, batch_size
         raise ValueError(f"models must be a non-empty dict of name -> keras.Model, got {type(models).__name__}.")
     masks = _check_mask_batch("masks", masks)
     if masks.ndim != 3 or len(images) != len(masks):
-        raise ValueError(f"Give a batch of images and one mask per image; got {len(images)} images and masks of shape {masks.shape}.")
+        raise ValueError(
+            f"Give a batch of images and one mask per image; got {len(images)} images and masks of shape {masks.shape}."
+        )
     rows = []
     for name, model in models.items():
         probabilities = np.asarray(model.predict(images, batch_size=batch_size, verbose=0))
         num_classes = probabilities.shape[-1]
         if num_classes < 2:
-            raise ValueError(f"Model {name!r} has {num_classes} output channel; evaluate_variants expects a softmax over 2 or more classes.")
+            raise ValueError(
+                f"Model {name!r} has {num_classes} output channel; evaluate_variants expects a softmax over 2 or more classes."
+            )
         predictions = probabilities.argmax(-1)
         rows.append(
             {

@@ -30,7 +30,13 @@ from pathlib import Path
 import numpy as np
 
 from unet_course._validation import as_mask_array, check_positive_int
-from unet_course.metrics import EMPTY_SCORE, _check_ignore_index, confusion_matrix, dice_from_confusion, iou_from_confusion
+from unet_course.metrics import (
+    EMPTY_SCORE,
+    _check_ignore_index,
+    confusion_matrix,
+    dice_from_confusion,
+    iou_from_confusion,
+)
 
 
 def _stackable(items):
@@ -56,7 +62,9 @@ def _mask_list(name, masks) -> list[np.ndarray]:
             out = list(array)
         else:
             hint = " If the last axis holds class probabilities, take argmax over it first." if array.ndim == 4 else ""
-            raise ValueError(f"{name} must be one mask (H, W), a batch (N, H, W) or a list of masks, got shape {array.shape}.{hint}")
+            raise ValueError(
+                f"{name} must be one mask (H, W), a batch (N, H, W) or a list of masks, got shape {array.shape}.{hint}"
+            )
     for i, m in enumerate(out):
         if m.ndim != 2:
             raise ValueError(f"{name}[{i}] has shape {m.shape}; each mask must be (height, width) of class ids.")
@@ -68,7 +76,9 @@ def _class_names(class_names, num_classes):
         return [str(c) for c in range(num_classes)]
     names = [str(n) for n in class_names]
     if len(names) != num_classes or len(set(names)) != num_classes:
-        raise ValueError(f"class_names must hold {num_classes} different names (one per class), got {list(class_names)!r}.")
+        raise ValueError(
+            f"class_names must hold {num_classes} different names (one per class), got {list(class_names)!r}."
+        )
     return names
 
 
@@ -84,7 +94,9 @@ def _scores(matrix, names):
     return iou_by_name, dice_by_name, mean_iou, mean_dice, [int(c) for c in np.flatnonzero(present)]
 
 
-def evaluate_predictions(masks, predictions, num_classes: int, ignore_index: int | None = None, class_names=None, names=None) -> dict:
+def evaluate_predictions(
+    masks, predictions, num_classes: int, ignore_index: int | None = None, class_names=None, names=None
+) -> dict:
     """Report of predicted class-id masks against the true masks.
 
     Args:
@@ -120,7 +132,9 @@ def evaluate_predictions(masks, predictions, num_classes: int, ignore_index: int
     rows = []
     for name, mask, prediction in zip(names, masks, predictions):
         if mask.shape != prediction.shape:
-            raise ValueError(f"Image {name}: the mask is {mask.shape} but the prediction is {prediction.shape}; they must match.")
+            raise ValueError(
+                f"Image {name}: the mask is {mask.shape} but the prediction is {prediction.shape}; they must match."
+            )
         matrix = confusion_matrix(mask, prediction, num_classes, ignore_index)
         total += matrix
         iou, dice, mean_iou, mean_dice, _ = _scores(matrix, class_names)
@@ -187,7 +201,9 @@ def evaluate_model(
     images = list(images) if not isinstance(images, list) else images
     predictions = predict(model, images, **predict_options)
     num_classes = model_num_classes(model) if num_classes is None else num_classes
-    report = evaluate_predictions(masks, predictions, num_classes, ignore_index=ignore_index, class_names=class_names, names=names)
+    report = evaluate_predictions(
+        masks, predictions, num_classes, ignore_index=ignore_index, class_names=class_names, names=names
+    )
     return (report, predictions) if return_predictions else report
 
 
@@ -226,10 +242,14 @@ def threshold_sweep(masks, foreground_probabilities, thresholds=None, ignore_ind
         truth, prob = truth[keep], prob[keep]
     values = np.unique(truth)
     if not np.isin(values, [0, 1]).all():
-        raise ValueError(f"threshold_sweep is for binary masks (0/1), but the masks hold {values[:6].tolist()}; pass (mask == k) for class k.")
+        raise ValueError(
+            f"threshold_sweep is for binary masks (0/1), but the masks hold {values[:6].tolist()}; pass (mask == k) for class k."
+        )
     if prob.size and (prob.min() < 0 or prob.max() > 1):
         raise ValueError(f"foreground_probabilities must lie in [0, 1], got values from {prob.min()} to {prob.max()}.")
-    thresholds = np.round(np.linspace(0.05, 0.95, 19), 10) if thresholds is None else np.asarray(thresholds, dtype=float)
+    thresholds = (
+        np.round(np.linspace(0.05, 0.95, 19), 10) if thresholds is None else np.asarray(thresholds, dtype=float)
+    )
     if thresholds.ndim != 1 or thresholds.size == 0:
         raise ValueError(f"thresholds must be a non-empty list of numbers, got {thresholds!r}.")
     truth = truth.astype(bool)
@@ -262,7 +282,9 @@ def _row_value(row, key):
         return row[metric][class_name]
     if key not in row or isinstance(row[key], dict):
         options = [k for k, v in row.items() if isinstance(v, (int, float)) and k != "pixels"]
-        raise ValueError(f"key={key!r} is not a per-image score; use one of {options}, 'iou:NAME', 'dice:NAME' or a function of the row.")
+        raise ValueError(
+            f"key={key!r} is not a per-image score; use one of {options}, 'iou:NAME', 'dice:NAME' or a function of the row."
+        )
     return row[key]
 
 
@@ -339,8 +361,10 @@ def format_report(report: dict, worst: int = 5) -> str:
     for name in report["class_names"]:
         lines.append(f"{name:<{width}}  {number(report['per_class_iou'][name])}  {number(report['dice'][name])}")
     lines.append("")
-    lines.append(f"images {report['num_images']}, pixels scored {report['num_pixels']}" + (
-        f" (label {report['ignore_index']} ignored)" if report["ignore_index"] is not None else ""))
+    lines.append(
+        f"images {report['num_images']}, pixels scored {report['num_pixels']}"
+        + (f" (label {report['ignore_index']} ignored)" if report["ignore_index"] is not None else "")
+    )
     lines.append(f"pixel accuracy {report['pixel_accuracy']:.4f}")
     lines.append(f"mean IoU       {report['mean_iou']:.4f}  (over classes present: {report['classes_present']})")
     lines.append(f"mean Dice      {report['mean_dice']:.4f}")

@@ -68,7 +68,9 @@ def call(function, *args, describe: str = "", allow_none: bool = False, **kwargs
     if function is None:
         raise Mistake("You passed None. Pass your function itself, e.g. check(my_function), without calling it.")
     if not callable(function):
-        raise Mistake(f"Expected a function, got {type(function).__name__} {function!r:.60}. Pass the function, not its result.")
+        raise Mistake(
+            f"Expected a function, got {type(function).__name__} {function!r:.60}. Pass the function, not its result."
+        )
     try:
         result = function(*args, **kwargs)
     except NotImplementedError:
@@ -171,7 +173,7 @@ def check_cases(answer, cases, *, reference=None, coerce=None, compare=same, suc
     ``coerce(got, case)`` turns what the learner returned into the form compared (e.g. a float)
     or raises :class:`Mistake` when it cannot; ``compare(got, expected)`` says whether it is right.
     """
-    for case in (cases() if callable(cases) else cases):
+    for case in cases() if callable(cases) else cases:
         args = tuple(_copy(a) for a in case.args)
         kwargs = {k: _copy(v) for k, v in case.kwargs.items()}
         expected = case.expected
@@ -223,7 +225,9 @@ class Exercise:
         mark = "✅" if passed else "❌"
         print(f"{mark} {self.name} ({self.title}): {message}")
         if not passed:
-            print(f"   Try again, or ask for help: {self._handle()}.hint() gives a hint, {self._handle()}.solution() shows an answer.")
+            print(
+                f"   Try again, or ask for help: {self._handle()}.hint() gives a hint, {self._handle()}.solution() shows an answer."
+            )
         self._log(passed, message)
 
     def _handle(self) -> str:
@@ -233,11 +237,16 @@ class Exercise:
         try:
             message = self.checker(answer)
         except NotDone:
-            return Verdict(False, "not yet implemented: replace `raise NotImplementedError()` with your code and run the cell again.")
+            return Verdict(
+                False,
+                "not yet implemented: replace `raise NotImplementedError()` with your code and run the cell again.",
+            )
         except Mistake as mistake:
             return Verdict(False, f"not yet. {mistake}")
         except Exception as error:  # a bug in a checker must not hide behind the learner's answer
-            return Verdict(False, f"the checker itself failed ({type(error).__name__}: {error}). Please report this to the course.")
+            return Verdict(
+                False, f"the checker itself failed ({type(error).__name__}: {error}). Please report this to the course."
+            )
         return Verdict(True, message or "correct, well done!")
 
     def _log(self, passed: bool, message: str) -> None:
@@ -260,8 +269,14 @@ class Exercise:
             self._hints_given = min(self._hints_given + 1, count)
             number = self._hints_given
         elif not isinstance(number, int) or not 1 <= number <= count:
-            raise ValueError(f"{self.name} has {count} hint(s); ask for hint(1) to hint({count}), not hint({number!r}).")
-        more = f" (hint {number} of {count}; call hint() again for the next)" if number < count else (f" (hint {number} of {count})" if count > 1 else "")
+            raise ValueError(
+                f"{self.name} has {count} hint(s); ask for hint(1) to hint({count}), not hint({number!r})."
+            )
+        more = (
+            f" (hint {number} of {count}; call hint() again for the next)"
+            if number < count
+            else (f" (hint {number} of {count})" if count > 1 else "")
+        )
         print(f"💡 {self.name}{more}: {self.hints[number - 1]}")
 
     def solution(self) -> None:
@@ -271,8 +286,20 @@ class Exercise:
         print(textwrap.dedent(source).strip())
 
 
-def exercise(name: str, title: str, *, hint, reference, notebook: str, target: str = "", cases=None, coerce=None,
-             compare=same, success: str | None = None, allow_none: bool = False):
+def exercise(
+    name: str,
+    title: str,
+    *,
+    hint,
+    reference,
+    notebook: str,
+    target: str = "",
+    cases=None,
+    coerce=None,
+    compare=same,
+    success: str | None = None,
+    allow_none: bool = False,
+):
     """Make an :class:`Exercise`.
 
     Without ``cases``: a decorator that turns a hand-written checker function into an exercise.
@@ -287,13 +314,17 @@ def exercise(name: str, title: str, *, hint, reference, notebook: str, target: s
     target = target or getattr(reference, "__name__", "")
 
     def make(checker):
-        return Exercise(name=name, title=title, checker=checker, hints=hints, reference=reference, notebook=notebook, target=target)
+        return Exercise(
+            name=name, title=title, checker=checker, hints=hints, reference=reference, notebook=notebook, target=target
+        )
 
     if cases is None:
         return make
 
     def checker(answer):
-        return check_cases(answer, cases, reference=reference, coerce=coerce, compare=compare, success=success, allow_none=allow_none)
+        return check_cases(
+            answer, cases, reference=reference, coerce=coerce, compare=compare, success=success, allow_none=allow_none
+        )
 
     checker.__name__ = name
     return make(checker)

@@ -39,16 +39,35 @@ def _fraction_cases():
     cases = []
     for label, mask in _examples().items():
         count, size = int(np.sum(mask != 0)), mask.size
-        cases.append(Case(label, (mask,), mistakes=(
-            (float(count), "On {label} you returned {got}: that is the number of foreground pixels. "
-                           f"Divide by the total number of pixels ({size})."),
-            (1 - foreground_fraction(mask), "On {label} you returned {got}, the background fraction. "
-                                            "Foreground means every class except 0."),
-            (float(np.mean(mask == 1)), "On {label} you returned {got}: you counted class 1 only. "
-                                        "Foreground is every class except 0 (here {expected})."),
-            (float(np.mean(mask)), "On {label} you returned {got}, the mean of the class ids. Class ids are labels, "
-                                   "not amounts: count the pixels != 0 instead."),
-        ), otherwise=f"On {{label}} you returned {{got}}, but {count} of {size} pixels are foreground: {{expected}}."))
+        cases.append(
+            Case(
+                label,
+                (mask,),
+                mistakes=(
+                    (
+                        float(count),
+                        "On {label} you returned {got}: that is the number of foreground pixels. "
+                        f"Divide by the total number of pixels ({size}).",
+                    ),
+                    (
+                        1 - foreground_fraction(mask),
+                        "On {label} you returned {got}, the background fraction. "
+                        "Foreground means every class except 0.",
+                    ),
+                    (
+                        float(np.mean(mask == 1)),
+                        "On {label} you returned {got}: you counted class 1 only. "
+                        "Foreground is every class except 0 (here {expected}).",
+                    ),
+                    (
+                        float(np.mean(mask)),
+                        "On {label} you returned {got}, the mean of the class ids. Class ids are labels, "
+                        "not amounts: count the pixels != 0 instead.",
+                    ),
+                ),
+                otherwise=f"On {{label}} you returned {{got}}, but {count} of {size} pixels are foreground: {{expected}}.",
+            )
+        )
     return cases
 
 
@@ -56,17 +75,25 @@ def _as_float(got, case):
     try:
         return float(got)
     except (TypeError, ValueError):
-        raise Mistake(f"On {case.label} your function returned {type(got).__name__} {got!r:.60}; "
-                      "return one number between 0 and 1.") from None
+        raise Mistake(
+            f"On {case.label} your function returned {type(got).__name__} {got!r:.60}; "
+            "return one number between 0 and 1."
+        ) from None
 
 
 q1 = exercise(
-    "q1", "foreground fraction", notebook=NOTEBOOK, reference=foreground_fraction,
-    hint=("Compare the mask with 0 to get True where a pixel is foreground.",
-          "The mean of booleans is the fraction of True: np.mean(mask != 0), as a float."),
-    cases=_fraction_cases, coerce=_as_float,
+    "q1",
+    "foreground fraction",
+    notebook=NOTEBOOK,
+    reference=foreground_fraction,
+    hint=(
+        "Compare the mask with 0 to get True where a pixel is foreground.",
+        "The mean of booleans is the fraction of True: np.mean(mask != 0), as a float.",
+    ),
+    cases=_fraction_cases,
+    coerce=_as_float,
     success="correct! You will meet this number again in notebook 02, where a tiny foreground fraction makes "
-            "pixel accuracy misleading.",
+    "pixel accuracy misleading.",
 )
 
 
@@ -74,29 +101,51 @@ def _classes_cases():
     cases = []
     for label, mask in _examples().items():
         expected = classes_present(mask)
-        cases.append(Case(label, (mask,), mistakes=(
-            (lambda got, expected=expected: sorted(set(got)) == expected,
-             "On {label} you returned {got}: each class must appear once, in increasing order."),
-            ([v for v in expected if v != 0], "On {label} you left out the background: 0 is a class too ({expected})."),
-        )))
+        cases.append(
+            Case(
+                label,
+                (mask,),
+                mistakes=(
+                    (
+                        lambda got, expected=expected: sorted(set(got)) == expected,
+                        "On {label} you returned {got}: each class must appear once, in increasing order.",
+                    ),
+                    (
+                        [v for v in expected if v != 0],
+                        "On {label} you left out the background: 0 is a class too ({expected}).",
+                    ),
+                ),
+            )
+        )
     return cases
 
 
 def _as_int_list(got, case):
     if isinstance(got, (int, np.integer)):
         expected = classes_present(case.args[0])
-        raise Mistake(f"On {case.label} you returned the single number {got}; return the list of class ids, "
-                      f"e.g. {expected}. (len() of it would be the count.)")
+        raise Mistake(
+            f"On {case.label} you returned the single number {got}; return the list of class ids, "
+            f"e.g. {expected}. (len() of it would be the count.)"
+        )
     try:
         return [int(v) for v in np.asarray(got).ravel()]
     except (TypeError, ValueError):
-        raise Mistake(f"On {case.label} your function returned {type(got).__name__}; return a list of whole numbers "
-                      f"such as {classes_present(case.args[0])}.") from None
+        raise Mistake(
+            f"On {case.label} your function returned {type(got).__name__}; return a list of whole numbers "
+            f"such as {classes_present(case.args[0])}."
+        ) from None
 
 
 q2 = exercise(
-    "q2", "classes present", notebook=NOTEBOOK, reference=classes_present,
-    hint=("np.unique(mask) returns the distinct values of an array, already sorted.",
-          "Turn them into a list of ints: [int(v) for v in np.unique(mask)]."),
-    cases=_classes_cases, coerce=_as_int_list, success="correct!",
+    "q2",
+    "classes present",
+    notebook=NOTEBOOK,
+    reference=classes_present,
+    hint=(
+        "np.unique(mask) returns the distinct values of an array, already sorted.",
+        "Turn them into a list of ints: [int(v) for v in np.unique(mask)].",
+    ),
+    cases=_classes_cases,
+    coerce=_as_int_list,
+    success="correct!",
 )

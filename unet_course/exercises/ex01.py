@@ -40,6 +40,7 @@ def _as_array(got, label: str) -> np.ndarray:
 
 # ---------------------------------------------------------------- q1: one-hot
 
+
 def _one_hot_examples():
     mask = np.array([[0, 0, 1, 1, 2], [0, 2, 2, 1, 0], [1, 1, 0, 0, 0]], dtype=np.uint8)  # 3x5, classes 3 to 5 absent
     batch = np.zeros((2, 4, 6), dtype=np.uint8)
@@ -52,10 +53,15 @@ def _one_hot_examples():
     ]
 
 
-@exercise("q1", "class ids to one-hot", notebook=NOTEBOOK, reference=to_one_hot,
-          hint="np.eye(num_classes) has one row per class: row k is the one-hot vector of class k. "
-               "Indexing it with the whole mask, np.eye(num_classes)[mask], puts that row at every pixel: "
-               "the class axis lands last. Then make it float32.")
+@exercise(
+    "q1",
+    "class ids to one-hot",
+    notebook=NOTEBOOK,
+    reference=to_one_hot,
+    hint="np.eye(num_classes) has one row per class: row k is the one-hot vector of class k. "
+    "Indexing it with the whole mask, np.eye(num_classes)[mask], puts that row at every pixel: "
+    "the class axis lands last. Then make it float32.",
+)
 def q1(answer):
     for label, mask, num_classes in _one_hot_examples():
         expected = to_one_hot(mask, num_classes)
@@ -63,49 +69,74 @@ def q1(answer):
         shape, want = got.shape, expected.shape
         if shape != want:
             if shape == (num_classes,) + mask.shape or shape == mask.shape[:-2] + (num_classes,) + mask.shape[-2:]:
-                raise Mistake(f"On {label} you returned shape {shape}: channels first. Keras uses channels last: "
-                              f"the class axis goes at the end, shape {want}.")
+                raise Mistake(
+                    f"On {label} you returned shape {shape}: channels first. Keras uses channels last: "
+                    f"the class axis goes at the end, shape {want}."
+                )
             if mask.ndim == 2 and shape == mask.shape[::-1] + (num_classes,):
-                raise Mistake(f"On {label} you returned shape {shape}: rows and columns are swapped. Keep the mask's "
-                              f"shape {mask.shape} and add the class axis at the end: {want}.")
+                raise Mistake(
+                    f"On {label} you returned shape {shape}: rows and columns are swapped. Keep the mask's "
+                    f"shape {mask.shape} and add the class axis at the end: {want}."
+                )
             if shape == (mask.size, num_classes):
-                raise Mistake(f"On {label} you returned shape {shape}: the pixels are flattened. Keep the mask's "
-                              f"shape and add a class axis at the end: {want}.")
+                raise Mistake(
+                    f"On {label} you returned shape {shape}: the pixels are flattened. Keep the mask's "
+                    f"shape and add a class axis at the end: {want}."
+                )
             if shape == mask.shape:
-                raise Mistake(f"On {label} you returned shape {shape}, the shape of the mask itself. A one-hot mask "
-                              f"has one more axis, with one channel per class: {want}.")
+                raise Mistake(
+                    f"On {label} you returned shape {shape}, the shape of the mask itself. A one-hot mask "
+                    f"has one more axis, with one channel per class: {want}."
+                )
             if shape[:-1] == mask.shape:
                 channels = shape[-1]
                 if channels == int(mask.max()) + 1 and channels != num_classes:
-                    raise Mistake(f"On {label} you returned {channels} channels: you counted the classes present "
-                                  f"(mask.max() + 1). Use num_classes={num_classes}: a class can be absent from one "
-                                  "mask but still needs its channel, or masks would not stack into a batch.")
+                    raise Mistake(
+                        f"On {label} you returned {channels} channels: you counted the classes present "
+                        f"(mask.max() + 1). Use num_classes={num_classes}: a class can be absent from one "
+                        "mask but still needs its channel, or masks would not stack into a batch."
+                    )
                 if channels == num_classes - 1:
-                    raise Mistake(f"On {label} you returned {channels} channels, one too few: class ids run from 0 "
-                                  f"to num_classes - 1, so there are num_classes={num_classes} channels (background too).")
+                    raise Mistake(
+                        f"On {label} you returned {channels} channels, one too few: class ids run from 0 "
+                        f"to num_classes - 1, so there are num_classes={num_classes} channels (background too)."
+                    )
                 if channels == num_classes + 1:
-                    raise Mistake(f"On {label} you returned {channels} channels, one too many: use exactly "
-                                  f"num_classes={num_classes}.")
-            raise Mistake(f"On {label} you returned shape {shape}; expected {want} (the mask's shape + one axis of "
-                          f"num_classes channels).")
+                    raise Mistake(
+                        f"On {label} you returned {channels} channels, one too many: use exactly "
+                        f"num_classes={num_classes}."
+                    )
+            raise Mistake(
+                f"On {label} you returned shape {shape}; expected {want} (the mask's shape + one axis of "
+                f"num_classes channels)."
+            )
         if got.dtype == bool or not np.issubdtype(got.dtype, np.floating):
-            raise Mistake(f"On {label} you returned dtype {got.dtype}. Return floats, e.g. .astype('float32'): the "
-                          "one-hot mask is the target for the network's float probabilities.")
+            raise Mistake(
+                f"On {label} you returned dtype {got.dtype}. Return floats, e.g. .astype('float32'): the "
+                "one-hot mask is the target for the network's float probabilities."
+            )
         if np.array_equal(got, expected):
             continue
         per_pixel = got.sum(axis=-1)
         if not np.allclose(per_pixel, 1):
-            raise Mistake(f"On {label} some pixels have {per_pixel.min():g} to {per_pixel.max():g} ones over the class "
-                          "axis; every pixel must have exactly one 1, in the channel of its class.")
+            raise Mistake(
+                f"On {label} some pixels have {per_pixel.min():g} to {per_pixel.max():g} ones over the class "
+                "axis; every pixel must have exactly one 1, in the channel of its class."
+            )
         pixel = tuple(int(i) for i in np.argwhere(got != expected)[0][:-1])
-        raise Mistake(f"On {label} the 1s sit in the wrong channels: a pixel of class k has its 1 in channel k "
-                      f"(class 0 -> [1, 0, ...]). Pixel {pixel} is of class {int(mask[pixel])} but you gave "
-                      f"{got[pixel].tolist()}.")
-    return ("correct! np.eye(num_classes)[mask] is one way; keras.ops.one_hot(mask, num_classes) "
-            "and keras.utils.to_categorical do the same.")
+        raise Mistake(
+            f"On {label} the 1s sit in the wrong channels: a pixel of class k has its 1 in channel k "
+            f"(class 0 -> [1, 0, ...]). Pixel {pixel} is of class {int(mask[pixel])} but you gave "
+            f"{got[pixel].tolist()}."
+        )
+    return (
+        "correct! np.eye(num_classes)[mask] is one way; keras.ops.one_hot(mask, num_classes) "
+        "and keras.utils.to_categorical do the same."
+    )
 
 
 # ---------------------------------------------------------------- q2: class ids
+
 
 def _class_id_examples():
     mask = np.array([[0, 0, 1, 1, 2], [0, 3, 3, 1, 0], [2, 2, 0, 0, 3]])
@@ -118,46 +149,69 @@ def _class_id_examples():
     ]
 
 
-@exercise("q2", "one-hot to class ids", notebook=NOTEBOOK, reference=to_class_ids,
-          hint="The class of a pixel is the channel with the largest value. np.argmax(x, axis=-1) finds it "
-               "along the last axis, the class axis in Keras's channels-last layout.")
+@exercise(
+    "q2",
+    "one-hot to class ids",
+    notebook=NOTEBOOK,
+    reference=to_class_ids,
+    hint="The class of a pixel is the channel with the largest value. np.argmax(x, axis=-1) finds it "
+    "along the last axis, the class axis in Keras's channels-last layout.",
+)
 def q2(answer):
     for label, one_hot in _class_id_examples():
         expected = to_class_ids(one_hot)
         got = _as_array(call(answer, one_hot.copy(), describe=f"on {label}"), label)
         if got.ndim == 0:
-            raise Mistake(f"On {label} you returned one number ({got}). np.argmax without axis= looks at the "
-                          "flattened array; give axis=-1 to get one class id per pixel.")
+            raise Mistake(
+                f"On {label} you returned one number ({got}). np.argmax without axis= looks at the "
+                "flattened array; give axis=-1 to get one class id per pixel."
+            )
         if got.shape == one_hot.shape[1:]:
-            raise Mistake(f"On {label} you returned shape {got.shape}: you reduced the first axis (channels first). "
-                          f"The class axis is the last one: expected shape {expected.shape}.")
+            raise Mistake(
+                f"On {label} you returned shape {got.shape}: you reduced the first axis (channels first). "
+                f"The class axis is the last one: expected shape {expected.shape}."
+            )
         if got.shape == expected.shape + (1,):
-            raise Mistake(f"On {label} you returned shape {got.shape}, with a trailing axis of 1 (keepdims?). "
-                          f"Drop it: a class-id mask has shape {expected.shape}.")
+            raise Mistake(
+                f"On {label} you returned shape {got.shape}, with a trailing axis of 1 (keepdims?). "
+                f"Drop it: a class-id mask has shape {expected.shape}."
+            )
         if got.shape == one_hot.shape:
-            raise Mistake(f"On {label} you returned the input's shape {got.shape}. Reduce the class axis: one "
-                          f"class id per pixel, shape {expected.shape}.")
+            raise Mistake(
+                f"On {label} you returned the input's shape {got.shape}. Reduce the class axis: one "
+                f"class id per pixel, shape {expected.shape}."
+            )
         if got.shape != expected.shape:
-            raise Mistake(f"On {label} you returned shape {got.shape}; expected {expected.shape} (the input without "
-                          "its last axis).")
+            raise Mistake(
+                f"On {label} you returned shape {got.shape}; expected {expected.shape} (the input without "
+                "its last axis)."
+            )
         if np.array_equal(got, np.argmin(one_hot, axis=-1)) and not np.array_equal(got, expected):
-            raise Mistake(f"On {label} you picked the smallest value (argmin); the class is the channel with the "
-                          "largest value (argmax).")
+            raise Mistake(
+                f"On {label} you picked the smallest value (argmin); the class is the channel with the "
+                "largest value (argmax)."
+            )
         if not np.array_equal(got, expected):
             weighted = (one_hot * np.arange(one_hot.shape[-1])).sum(-1)
             if any(np.allclose(got, w) for w in (weighted, np.round(weighted), np.floor(weighted))):
-                raise Mistake(f"On {label} you summed channel index x value. That works on an exact one-hot "
-                              "mask, not on predicted probabilities: take the channel with the largest value "
-                              "(argmax) instead.")
-            raise Mistake(f"On {label} some class ids are wrong: the class of a pixel is the channel with the "
-                          "largest value.")
+                raise Mistake(
+                    f"On {label} you summed channel index x value. That works on an exact one-hot "
+                    "mask, not on predicted probabilities: take the channel with the largest value "
+                    "(argmax) instead."
+                )
+            raise Mistake(
+                f"On {label} some class ids are wrong: the class of a pixel is the channel with the largest value."
+            )
         if not np.issubdtype(got.dtype, np.integer):
-            raise Mistake(f"On {label} the ids are right but of dtype {got.dtype}. Class ids are whole numbers: "
-                          "return an integer array (np.argmax already does).")
+            raise Mistake(
+                f"On {label} the ids are right but of dtype {got.dtype}. Class ids are whole numbers: "
+                "return an integer array (np.argmax already does)."
+            )
     return "correct! This is how a prediction (probabilities) becomes a mask you can draw."
 
 
 # ---------------------------------------------------------------- q3: bounding box
+
 
 def _box_examples():
     mask = np.zeros((6, 10), dtype=np.uint8)  # not square: rows vs columns mix-ups show
@@ -174,10 +228,15 @@ def _box_examples():
     ]
 
 
-@exercise("q3", "bounding box of a class", notebook=NOTEBOOK, reference=bounding_box,
-          hint="np.nonzero(mask == class_id) gives the row and column indices of the class's pixels. The box runs "
-               "from the smallest to the largest of each, plus 1 at the end (as in slices: mask[top:bottom, left:right]). "
-               "If there are no pixels, return None.")
+@exercise(
+    "q3",
+    "bounding box of a class",
+    notebook=NOTEBOOK,
+    reference=bounding_box,
+    hint="np.nonzero(mask == class_id) gives the row and column indices of the class's pixels. The box runs "
+    "from the smallest to the largest of each, plus 1 at the end (as in slices: mask[top:bottom, left:right]). "
+    "If there are no pixels, return None.",
+)
 def q3(answer):
     for label, mask, class_id in _box_examples():
         expected = bounding_box(mask, class_id)
@@ -188,36 +247,48 @@ def q3(answer):
             except NotImplementedError:
                 return call(answer, mask.copy(), class_id)  # reports "not yet implemented"
             except Exception as error:
-                raise Mistake(f"Your function raised {type(error).__name__}: {error} {describe}. "
-                              "When the class does not occur, return None instead of failing.") from None
+                raise Mistake(
+                    f"Your function raised {type(error).__name__}: {error} {describe}. "
+                    "When the class does not occur, return None instead of failing."
+                ) from None
             if got is not None:
-                raise Mistake(f"On {label} you returned {got!r}; when the class does not occur there is no box: "
-                              "return None.")
+                raise Mistake(
+                    f"On {label} you returned {got!r}; when the class does not occur there is no box: return None."
+                )
             continue
         got = call(answer, mask.copy(), class_id, describe=describe)
         try:
             box = tuple(int(v) for v in np.asarray(got).ravel())
         except (TypeError, ValueError):
-            raise Mistake(f"On {label} you returned {type(got).__name__}; return four whole numbers "
-                          "(top, left, bottom, right).") from None
+            raise Mistake(
+                f"On {label} you returned {type(got).__name__}; return four whole numbers (top, left, bottom, right)."
+            ) from None
         if len(box) != 4:
             raise Mistake(f"On {label} you returned {len(box)} numbers; a box is four: (top, left, bottom, right).")
         if box == expected:
             continue
         top, left, bottom, right = expected
         if box == (top, left, bottom - 1, right - 1):
-            raise Mistake(f"On {label} you returned {box}: bottom and right are the last row and column of the "
-                          f"class (inclusive). The course uses slice-style ends (exclusive): add 1, {expected}, so "
-                          "mask[top:bottom, left:right] covers the whole object.")
+            raise Mistake(
+                f"On {label} you returned {box}: bottom and right are the last row and column of the "
+                f"class (inclusive). The course uses slice-style ends (exclusive): add 1, {expected}, so "
+                "mask[top:bottom, left:right] covers the whole object."
+            )
         if box == (left, top, right, bottom):
-            raise Mistake(f"On {label} you returned {box}: x before y, (left, top, right, bottom). This course "
-                          f"uses NumPy's order, rows first: (top, left, bottom, right) = {expected}.")
+            raise Mistake(
+                f"On {label} you returned {box}: x before y, (left, top, right, bottom). This course "
+                f"uses NumPy's order, rows first: (top, left, bottom, right) = {expected}."
+            )
         if box == (top, left, bottom - top, right - left):
-            raise Mistake(f"On {label} you returned {box}: height and width instead of bottom and right. "
-                          f"Return the end coordinates: {expected}.")
+            raise Mistake(
+                f"On {label} you returned {box}: height and width instead of bottom and right. "
+                f"Return the end coordinates: {expected}."
+            )
         foreground = bounding_box(mask != 0, True)
         if box == foreground and foreground != expected:
-            raise Mistake(f"On {label} you returned {box}, the box around all foreground pixels. Keep only the "
-                          f"pixels of class_id={class_id}: {expected}.")
+            raise Mistake(
+                f"On {label} you returned {box}, the box around all foreground pixels. Keep only the "
+                f"pixels of class_id={class_id}: {expected}."
+            )
         raise Mistake(f"On {label} you returned {box}; expected {expected} (top, left, bottom, right).")
     return "correct! Boxes like these are what an object detector predicts (the second panel of the first figure)."

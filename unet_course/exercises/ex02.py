@@ -72,7 +72,9 @@ def _as_float(got, label):
     try:
         value = float(np.asarray(got).reshape(()))  # one number, also from a 0-d array or tensor
     except (TypeError, ValueError):
-        raise Mistake(f"On {label} your function returned {type(got).__name__} {got!r:.60}; return one number between 0 and 1.") from None
+        raise Mistake(
+            f"On {label} your function returned {type(got).__name__} {got!r:.60}; return one number between 0 and 1."
+        ) from None
     return value
 
 
@@ -87,14 +89,20 @@ def _run_empty(answer, name, convention):
     value = _as_float(got, label)
     if not np.isclose(value, EMPTY_SCORE):
         what = "NaN (0 divided by 0)" if np.isnan(value) else f"{value:g}"
-        raise Mistake(f"On {label} you returned {what}. {convention} Test whether the denominator is 0 before dividing.")
+        raise Mistake(
+            f"On {label} you returned {what}. {convention} Test whether the denominator is 0 before dividing."
+        )
 
 
 def _bool_int_consistency(answer, name, a, b):
     """The same masks as bool and as 0/1 integers must give the same score."""
     with np.errstate(all="ignore"):
-        as_int = _as_float(call(answer, a.astype(np.int64), b.astype(np.int64), describe="on 0/1 integer masks"), "0/1 integer masks")
-        as_bool = _as_float(call(answer, a.astype(bool), b.astype(bool), describe="on boolean (True/False) masks"), "boolean masks")
+        as_int = _as_float(
+            call(answer, a.astype(np.int64), b.astype(np.int64), describe="on 0/1 integer masks"), "0/1 integer masks"
+        )
+        as_bool = _as_float(
+            call(answer, a.astype(bool), b.astype(bool), describe="on boolean (True/False) masks"), "boolean masks"
+        )
     if not np.isclose(as_int, as_bool):
         raise Mistake(
             f"The same masks give {as_bool:.4f} as booleans but {as_int:.4f} as 0/1 integers. With booleans `+` is OR and "
@@ -128,56 +136,86 @@ def _sizes(a, b):
 def _common_mistakes(label, got, expected, a, b):
     inter, union, total, pixels = _sizes(a, b)
     if np.isclose(got, 100 * expected):
-        raise Mistake(f"On {label} you returned {got:g}: a percentage. Return a fraction between 0 and 1 ({expected:.4f}).")
+        raise Mistake(
+            f"On {label} you returned {got:g}: a percentage. Return a fraction between 0 and 1 ({expected:.4f})."
+        )
     if np.isclose(got, np.mean(a == b)) and not np.isclose(expected, np.mean(a == b)):
-        raise Mistake(f"On {label} you returned {got:.4f}, the pixel accuracy: it counts matching background pixels too. "
-                      "Count only the foreground (True) pixels.")
+        raise Mistake(
+            f"On {label} you returned {got:.4f}, the pixel accuracy: it counts matching background pixels too. "
+            "Count only the foreground (True) pixels."
+        )
     if np.isclose(got, inter):
         raise Mistake(f"On {label} you returned {got:g}: the number of overlapping pixels. Divide it.")
 
 
-@exercise("q1", "IoU from scratch", notebook=NOTEBOOK, reference=iou,
-          hint="Turn both masks into booleans. The intersection is np.sum(a & b), the union np.sum(a | b). "
-               "When the union is 0 both masks are empty: return 1.0, the course's convention.")
+@exercise(
+    "q1",
+    "IoU from scratch",
+    notebook=NOTEBOOK,
+    reference=iou,
+    hint="Turn both masks into booleans. The intersection is np.sum(a & b), the union np.sum(a | b). "
+    "When the union is 0 both masks are empty: return 1.0, the course's convention.",
+)
 def q1(answer):
     def diagnose(label, a, b, got, expected):
         inter, union, total, pixels = _sizes(a, b)
         _common_mistakes(label, got, expected, a, b)
         if np.isclose(got, inter / total):
-            raise Mistake(f"On {label} you returned {got:.4f} = intersection / (|A| + |B|): you divided by the sum of the two "
-                          f"masks, which counts the overlap twice. Divide by the union |A ∪ B| = |A| + |B| - |A ∩ B| ({union}).")
+            raise Mistake(
+                f"On {label} you returned {got:.4f} = intersection / (|A| + |B|): you divided by the sum of the two "
+                f"masks, which counts the overlap twice. Divide by the union |A ∪ B| = |A| + |B| - |A ∩ B| ({union})."
+            )
         if np.isclose(got, 2 * inter / total):
-            raise Mistake(f"On {label} you returned {got:.4f}: that is the Dice coefficient, 2|A ∩ B| / (|A| + |B|). "
-                          "IoU divides the intersection by the union.")
+            raise Mistake(
+                f"On {label} you returned {got:.4f}: that is the Dice coefficient, 2|A ∩ B| / (|A| + |B|). "
+                "IoU divides the intersection by the union."
+            )
         if union and np.isclose(got, union / max(inter, 1e-12)):
-            raise Mistake(f"On {label} you returned {got:.4f}: union / intersection, upside down. IoU = intersection / union.")
+            raise Mistake(
+                f"On {label} you returned {got:.4f}: union / intersection, upside down. IoU = intersection / union."
+            )
         if np.isclose(got, inter / pixels):
-            raise Mistake(f"On {label} you returned {got:.4f} = intersection / number of pixels. Divide by the union instead.")
+            raise Mistake(
+                f"On {label} you returned {got:.4f} = intersection / number of pixels. Divide by the union instead."
+            )
         if np.sum(a) and np.isclose(got, inter / np.sum(a)):
-            raise Mistake(f"On {label} you returned {got:.4f} = intersection / |A| (the recall): divide by the union of both masks.")
+            raise Mistake(
+                f"On {label} you returned {got:.4f} = intersection / |A| (the recall): divide by the union of both masks."
+            )
 
     _check_binary_metric(answer, "IoU", iou, diagnose, CONVENTION)
     return "correct! Your IoU handles overlaps, batches, booleans and empty masks."
 
 
-@exercise("q2", "Dice from scratch", notebook=NOTEBOOK, reference=dice,
-          hint="Dice = 2 |A ∩ B| / (|A| + |B|): twice the overlap, divided by the foreground pixels of both masks. "
-               "When |A| + |B| is 0 both masks are empty: return 1.0, the course's convention.")
+@exercise(
+    "q2",
+    "Dice from scratch",
+    notebook=NOTEBOOK,
+    reference=dice,
+    hint="Dice = 2 |A ∩ B| / (|A| + |B|): twice the overlap, divided by the foreground pixels of both masks. "
+    "When |A| + |B| is 0 both masks are empty: return 1.0, the course's convention.",
+)
 def q2(answer):
     def diagnose(label, a, b, got, expected):
         inter, union, total, pixels = _sizes(a, b)
         _common_mistakes(label, got, expected, a, b)
         if np.isclose(got, expected / 2):
-            raise Mistake(f"On {label} you returned {got:.4f}, half of {expected:.4f}: you forgot the factor 2 in "
-                          "Dice = 2 |A ∩ B| / (|A| + |B|).")
+            raise Mistake(
+                f"On {label} you returned {got:.4f}, half of {expected:.4f}: you forgot the factor 2 in "
+                "Dice = 2 |A ∩ B| / (|A| + |B|)."
+            )
         if np.isclose(got, inter / union):
             raise Mistake(f"On {label} you returned {got:.4f}: that is the IoU. Dice = 2 |A ∩ B| / (|A| + |B|).")
         if np.isclose(got, 2 * inter / union):
-            raise Mistake(f"On {label} you returned {got:.4f} = 2 |A ∩ B| / |A ∪ B|: you divided by the union. "
-                          f"Dice divides by the sum of the two masks, |A| + |B| ({total}).")
+            raise Mistake(
+                f"On {label} you returned {got:.4f} = 2 |A ∩ B| / |A ∪ B|: you divided by the union. "
+                f"Dice divides by the sum of the two masks, |A| + |B| ({total})."
+            )
         if np.isclose(got, inter / pixels) or np.isclose(got, 2 * inter / (2 * pixels)):
-            raise Mistake(f"On {label} you returned {got:.4f}: you divided by the number of pixels in both images, as the "
-                          f"article's sentence says. Divide by the number of foreground pixels in both masks, |A| + |B| ({total}).")
+            raise Mistake(
+                f"On {label} you returned {got:.4f}: you divided by the number of pixels in both images, as the "
+                f"article's sentence says. Divide by the number of foreground pixels in both masks, |A| + |B| ({total})."
+            )
 
     _check_binary_metric(answer, "Dice", dice, diagnose, DICE_CONVENTION)
     return "correct! Check it against the identity Dice = 2 IoU / (1 + IoU) with your IoU."
@@ -189,13 +227,23 @@ def _multiclass_examples():
     return [
         ("3x5 masks with classes 0, 1, 2 and num_classes=3", y_true, y_pred, 3),
         ("the same masks with num_classes=4 (class 3 absent from both)", y_true, y_pred, 4),
-        ("masks where class 1 is only predicted, never true (num_classes=3)", np.where(y_true == 1, 0, y_true), y_pred, 3),
+        (
+            "masks where class 1 is only predicted, never true (num_classes=3)",
+            np.where(y_true == 1, 0, y_true),
+            y_pred,
+            3,
+        ),
     ]
 
 
-@exercise("q3", "mean IoU over classes", notebook=NOTEBOOK, reference=mean_iou,
-          hint="Loop over every class k in range(num_classes), compute the IoU of (y_true == k) and (y_pred == k) "
-               "with the empty-mask rule (1.0 when k is in neither mask), then average the num_classes numbers.")
+@exercise(
+    "q3",
+    "mean IoU over classes",
+    notebook=NOTEBOOK,
+    reference=mean_iou,
+    hint="Loop over every class k in range(num_classes), compute the IoU of (y_true == k) and (y_pred == k) "
+    "with the empty-mask rule (1.0 when k is in neither mask), then average the num_classes numbers.",
+)
 def q3(answer):
     for label, y_true, y_pred, num_classes in _multiclass_examples():
         expected = mean_iou(y_true, y_pred, num_classes)
@@ -206,19 +254,31 @@ def q3(answer):
         scores = [iou(y_true == k, y_pred == k) for k in range(num_classes)]
         present = [s for k, s in enumerate(scores) if np.any(y_true == k) or np.any(y_pred == k)]
         if np.isnan(got):
-            raise Mistake(f"On {label} you returned NaN: a class absent from both masks gives 0/0. "
-                          f"Such a class scores {EMPTY_SCORE} in this course (see 02_metrics).")
+            raise Mistake(
+                f"On {label} you returned NaN: a class absent from both masks gives 0/0. "
+                f"Such a class scores {EMPTY_SCORE} in this course (see 02_metrics)."
+            )
         if len(present) < num_classes and np.isclose(got, np.mean(present)):
-            raise Mistake(f"On {label} you returned {got:.4f}: you averaged only over the classes present, as "
-                          f"keras.metrics.MeanIoU does. The course averages over all {num_classes} classes and scores a class "
-                          f"absent from both masks {EMPTY_SCORE} ({expected:.4f}).")
+            raise Mistake(
+                f"On {label} you returned {got:.4f}: you averaged only over the classes present, as "
+                f"keras.metrics.MeanIoU does. The course averages over all {num_classes} classes and scores a class "
+                f"absent from both masks {EMPTY_SCORE} ({expected:.4f})."
+            )
         if np.isclose(got, np.mean(scores[1:])):
-            raise Mistake(f"On {label} you returned {got:.4f}, the mean over the foreground classes only. "
-                          "Include the background, class 0.")
+            raise Mistake(
+                f"On {label} you returned {got:.4f}, the mean over the foreground classes only. "
+                "Include the background, class 0."
+            )
         if np.isclose(got, float(np.mean(y_true == y_pred))):
-            raise Mistake(f"On {label} you returned {got:.4f}, the pixel accuracy. Compute one IoU per class, then average.")
+            raise Mistake(
+                f"On {label} you returned {got:.4f}, the pixel accuracy. Compute one IoU per class, then average."
+            )
         if np.isclose(got, iou(y_true > 0, y_pred > 0)):
-            raise Mistake(f"On {label} you returned {got:.4f}, the IoU of 'any foreground': compare each class k on its own.")
-        raise Mistake(f"On {label} you returned {got:.4f}, expected {expected:.4f} (per-class IoU: "
-                      f"{', '.join(f'{s:.3f}' for s in scores)}).")
+            raise Mistake(
+                f"On {label} you returned {got:.4f}, the IoU of 'any foreground': compare each class k on its own."
+            )
+        raise Mistake(
+            f"On {label} you returned {got:.4f}, expected {expected:.4f} (per-class IoU: "
+            f"{', '.join(f'{s:.3f}' for s in scores)})."
+        )
     return "correct! This is unet_course.metrics.mean_iou."

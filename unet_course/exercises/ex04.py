@@ -35,8 +35,16 @@ def transpose_conv_params(in_channels, out_channels, kernel_size):
 # ---------------------------------------------------------------- q1: output size
 
 _SIZE_CASES = [  # (n, kernel_size, stride, padding); kernel_size >= stride
-    (4, 3, 2, "valid"), (4, 3, 2, "same"), (5, 2, 2, "valid"), (5, 2, 2, "same"),
-    (3, 4, 2, "valid"), (6, 3, 1, "valid"), (6, 3, 1, "same"), (7, 5, 3, "valid"), (7, 5, 3, "same"), (1, 3, 2, "valid"),
+    (4, 3, 2, "valid"),
+    (4, 3, 2, "same"),
+    (5, 2, 2, "valid"),
+    (5, 2, 2, "same"),
+    (3, 4, 2, "valid"),
+    (6, 3, 1, "valid"),
+    (6, 3, 1, "same"),
+    (7, 5, 3, "valid"),
+    (7, 5, 3, "same"),
+    (1, 3, 2, "valid"),
 ]
 
 
@@ -46,15 +54,22 @@ def _as_int(value, label):
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise Mistake(f"For {label} you returned {type(value).__name__} {value!r:.60}; return one whole number.") from None
+        raise Mistake(
+            f"For {label} you returned {type(value).__name__} {value!r:.60}; return one whole number."
+        ) from None
     if number != int(number):
         raise Mistake(f"For {label} you returned {number:g}, a fraction; a size is a whole number of pixels.")
     return int(number)
 
 
-@exercise("q1", "transposed-convolution output size", notebook=NOTEBOOK, reference=transposed_output_size,
-          hint="With 'same' padding the size is simply multiplied by the stride. With 'valid' padding the last of the n input "
-               "pixels starts its footprint at (n - 1) * stride, and the footprint is kernel_size pixels wide.")
+@exercise(
+    "q1",
+    "transposed-convolution output size",
+    notebook=NOTEBOOK,
+    reference=transposed_output_size,
+    hint="With 'same' padding the size is simply multiplied by the stride. With 'valid' padding the last of the n input "
+    "pixels starts its footprint at (n - 1) * stride, and the footprint is kernel_size pixels wide.",
+)
 def q1(answer):
     for n, k, s, padding in _SIZE_CASES:
         label = f"n={n}, kernel_size={k}, stride={s}, padding={padding!r}"
@@ -64,22 +79,34 @@ def q1(answer):
             continue
         if padding == "valid":
             if got == (n - 1) * s:
-                raise Mistake(f"For {label} you returned (n - 1) * stride = {got}: that is where the last footprint *starts*. "
-                              f"Add the kernel size: it is {k} pixels wide, so {expected}.")
+                raise Mistake(
+                    f"For {label} you returned (n - 1) * stride = {got}: that is where the last footprint *starts*. "
+                    f"Add the kernel size: it is {k} pixels wide, so {expected}."
+                )
             if got == n * s:
-                raise Mistake(f"For {label} you returned n * stride = {got}, the 'same' size. With 'valid' padding nothing is cropped: "
-                              f"the last footprint hangs over by kernel_size - stride, so {expected}.")
+                raise Mistake(
+                    f"For {label} you returned n * stride = {got}, the 'same' size. With 'valid' padding nothing is cropped: "
+                    f"the last footprint hangs over by kernel_size - stride, so {expected}."
+                )
             if got == n * s + k:
-                raise Mistake(f"For {label} you returned n * stride + kernel_size = {got}: one stride too many. "
-                              f"The first footprint starts at 0, the last at (n - 1) * stride: {expected}.")
+                raise Mistake(
+                    f"For {label} you returned n * stride + kernel_size = {got}: one stride too many. "
+                    f"The first footprint starts at 0, the last at (n - 1) * stride: {expected}."
+                )
             if got == (n - 1) * s + k - 1 or got == (n - 1) * s + k + 1:
-                raise Mistake(f"For {label} you returned {got}, one off from {expected}: count the footprints from position 0.")
+                raise Mistake(
+                    f"For {label} you returned {got}, one off from {expected}: count the footprints from position 0."
+                )
         else:
             if got == (n - 1) * s + k:
-                raise Mistake(f"For {label} you returned {got}, the 'valid' size. 'same' crops the overhang: the output is n * stride = {expected}.")
+                raise Mistake(
+                    f"For {label} you returned {got}, the 'valid' size. 'same' crops the overhang: the output is n * stride = {expected}."
+                )
         if n > k and got == (n - k) // s + 1:
-            raise Mistake(f"For {label} you returned {got}: that is the size after an ordinary (strided) convolution, which shrinks. "
-                          f"A transposed convolution goes the other way and grows: {expected}.")
+            raise Mistake(
+                f"For {label} you returned {got}: that is the size after an ordinary (strided) convolution, which shrinks. "
+                f"A transposed convolution goes the other way and grows: {expected}."
+            )
         raise Mistake(f"For {label} you returned {got}, expected {expected}.")
     return "correct! In U-Net (kernel 2, stride 2) both paddings give the same size: (n - 1) * 2 + 2 = 2n."
 
@@ -109,47 +136,75 @@ def _overwrite(x, kernel, stride):
 def _q2_cases():
     rng = np.random.default_rng(4)
     return [
-        ("a 3x3 input, a 3x3 kernel, stride 2", rng.integers(-3, 4, (3, 3)).astype(float), rng.integers(-2, 3, (3, 3)).astype(float), 2),
+        (
+            "a 3x3 input, a 3x3 kernel, stride 2",
+            rng.integers(-3, 4, (3, 3)).astype(float),
+            rng.integers(-2, 3, (3, 3)).astype(float),
+            2,
+        ),
         ("a 2x4 input, a 2x2 kernel, stride 2", rng.normal(size=(2, 4)), rng.normal(size=(2, 2)), 2),
         ("a 4x3 input, a 3x3 kernel, stride 1", rng.normal(size=(4, 3)), rng.normal(size=(3, 3)), 1),
         ("a 3x3 input, a 4x4 kernel, stride 3", rng.normal(size=(3, 3)), rng.normal(size=(4, 4)), 3),
     ]
 
 
-@exercise("q2", "transposed convolution by hand", notebook=NOTEBOOK, reference=transposed_conv2d,
-          hint="Start from np.zeros of the output size ((n - 1) * stride + k per axis). For each input pixel (i, j), ADD "
-               "x[i, j] * kernel into the k x k window that starts at (i * stride, j * stride). Use +=, not =.")
+@exercise(
+    "q2",
+    "transposed convolution by hand",
+    notebook=NOTEBOOK,
+    reference=transposed_conv2d,
+    hint="Start from np.zeros of the output size ((n - 1) * stride + k per axis). For each input pixel (i, j), ADD "
+    "x[i, j] * kernel into the k x k window that starts at (i * stride, j * stride). Use +=, not =.",
+)
 def q2(answer):
     for label, x, kernel, stride in _q2_cases():
         got = call(answer, x.copy(), kernel.copy(), stride, describe=f"on {label}")
         try:
             got = np.asarray(got, dtype=float)
         except (TypeError, ValueError):
-            raise Mistake(f"On {label} your function returned {type(got).__name__}; return a 2-D NumPy array.") from None
+            raise Mistake(
+                f"On {label} your function returned {type(got).__name__}; return a 2-D NumPy array."
+            ) from None
         expected = _keras_transpose(x, kernel, stride)
         if got.shape != expected.shape:
             rows, cols = x.shape
             if got.shape == (rows * stride, cols * stride):
-                raise Mistake(f"On {label} your output is {got.shape}, n * stride per axis: the last footprint hangs over the edge. "
-                              f"Make room for it: (n - 1) * stride + k gives {expected.shape}.")
+                raise Mistake(
+                    f"On {label} your output is {got.shape}, n * stride per axis: the last footprint hangs over the edge. "
+                    f"Make room for it: (n - 1) * stride + k gives {expected.shape}."
+                )
             if got.shape == (rows - 1 + kernel.shape[0], cols - 1 + kernel.shape[0]) and stride > 1:
-                raise Mistake(f"On {label} your output is {got.shape}: did you ignore the stride? Footprint (i, j) starts at "
-                              f"(i * stride, j * stride), and the output is {expected.shape}.")
+                raise Mistake(
+                    f"On {label} your output is {got.shape}: did you ignore the stride? Footprint (i, j) starts at "
+                    f"(i * stride, j * stride), and the output is {expected.shape}."
+                )
             raise Mistake(f"On {label} your output has shape {got.shape}, but Conv2DTranspose gives {expected.shape}.")
         if np.allclose(got, expected, atol=1e-4):
             continue
         if np.allclose(got, _overwrite(x, kernel, stride), atol=1e-4):
-            raise Mistake(f"On {label} the overlapping footprints overwrite each other: use += so that overlapping products add up.")
+            raise Mistake(
+                f"On {label} the overlapping footprints overwrite each other: use += so that overlapping products add up."
+            )
         if np.allclose(got, transposed_conv2d(x, kernel[::-1, ::-1], stride), atol=1e-4):
-            raise Mistake(f"On {label} your result matches a flipped kernel. Keras does not flip it: "
-                          "x[i, j] * kernel lands with kernel[0, 0] at (i * stride, j * stride).")
-        if np.allclose(got, transposed_conv2d(x.T, kernel, stride).T, atol=1e-4) or np.allclose(got, transposed_conv2d(x, kernel.T, stride), atol=1e-4):
-            raise Mistake(f"On {label} rows and columns are swapped somewhere: the first index is the row (i), the second the column (j).")
+            raise Mistake(
+                f"On {label} your result matches a flipped kernel. Keras does not flip it: "
+                "x[i, j] * kernel lands with kernel[0, 0] at (i * stride, j * stride)."
+            )
+        if np.allclose(got, transposed_conv2d(x.T, kernel, stride).T, atol=1e-4) or np.allclose(
+            got, transposed_conv2d(x, kernel.T, stride), atol=1e-4
+        ):
+            raise Mistake(
+                f"On {label} rows and columns are swapped somewhere: the first index is the row (i), the second the column (j)."
+            )
         if np.allclose(got, transposed_conv2d(np.ones_like(x), kernel, stride), atol=1e-4):
-            raise Mistake(f"On {label} your result ignores the input values: multiply the kernel by x[i, j] before adding it.")
+            raise Mistake(
+                f"On {label} your result ignores the input values: multiply the kernel by x[i, j] before adding it."
+            )
         worst = np.unravel_index(np.argmax(np.abs(got - expected)), got.shape)
-        raise Mistake(f"On {label} your output differs from keras.layers.Conv2DTranspose with the same kernel, "
-                      f"e.g. at {tuple(int(v) for v in worst)}: {got[worst]:.3f} instead of {expected[worst]:.3f}.")
+        raise Mistake(
+            f"On {label} your output differs from keras.layers.Conv2DTranspose with the same kernel, "
+            f"e.g. at {tuple(int(v) for v in worst)}: {got[worst]:.3f} instead of {expected[worst]:.3f}."
+        )
     return "correct, and it agrees with keras.layers.Conv2DTranspose on every example!"
 
 
@@ -167,9 +222,14 @@ def _keras_params(in_channels, out_channels, kernel_size):
 _PARAM_CASES = [(64, 32, 2), (3, 5, 3), (128, 64, 2), (16, 16, 4), (1, 1, 3)]
 
 
-@exercise("q3", "parameters of a transposed convolution", notebook=NOTEBOOK, reference=transpose_conv_params,
-          hint="The kernel holds one k x k weight for every pair (input channel, output channel); then add one bias per output channel. "
-               "The stride does not change the count.")
+@exercise(
+    "q3",
+    "parameters of a transposed convolution",
+    notebook=NOTEBOOK,
+    reference=transpose_conv_params,
+    hint="The kernel holds one k x k weight for every pair (input channel, output channel); then add one bias per output channel. "
+    "The stride does not change the count.",
+)
 def q3(answer):
     for c_in, c_out, k in _PARAM_CASES:
         label = f"in_channels={c_in}, out_channels={c_out}, kernel_size={k}"
@@ -179,12 +239,18 @@ def q3(answer):
             continue
         weights = k * k * c_in * c_out
         if got == weights:
-            raise Mistake(f"For {label} you returned {got}, the kernel only. Add the biases: one per output channel ({c_out}).")
+            raise Mistake(
+                f"For {label} you returned {got}, the kernel only. Add the biases: one per output channel ({c_out})."
+            )
         if got == k * k * c_out + c_out and c_in > 1:
-            raise Mistake(f"For {label} you returned {got}: every output channel reads every input channel, so multiply by in_channels too.")
+            raise Mistake(
+                f"For {label} you returned {got}: every output channel reads every input channel, so multiply by in_channels too."
+            )
         if got == k * c_in * c_out + c_out and k > 1:
             raise Mistake(f"For {label} you returned {got}: the kernel is k x k, so use kernel_size squared.")
         if got == weights + c_in and c_in != c_out:
-            raise Mistake(f"For {label} you returned {got}: there is one bias per *output* channel ({c_out}), not per input channel.")
+            raise Mistake(
+                f"For {label} you returned {got}: there is one bias per *output* channel ({c_out}), not per input channel."
+            )
         raise Mistake(f"For {label} you returned {got}, but keras.layers.Conv2DTranspose has {expected} parameters.")
     return "correct! The same formula as for Conv2D: a transposed convolution has exactly the weights of the convolution it transposes."

@@ -57,7 +57,9 @@ def _crop_cases():
         (5, 6, 1, 4, 6),  # odd difference in height only, none in width
     ]:
         skip = rng.integers(0, 100, size=(height, width, channels))
-        cases.append((f"a skip of shape {height}x{width}x{channels} cropped to {target_h}x{target_w}", skip, target_h, target_w))
+        cases.append(
+            (f"a skip of shape {height}x{width}x{channels} cropped to {target_h}x{target_w}", skip, target_h, target_w)
+        )
     return cases
 
 
@@ -76,10 +78,14 @@ def q1(answer):
         try:
             got = np.asarray(got)
         except Exception:
-            raise Mistake(f"On {label} your function returned {type(got).__name__}; return the cropped array.") from None
+            raise Mistake(
+                f"On {label} your function returned {type(got).__name__}; return the cropped array."
+            ) from None
         height, width = skip.shape[:2]
         if got.ndim != 3 or got.shape[2] != skip.shape[2]:
-            raise Mistake(f"On {label} you returned shape {got.shape}; keep the channel axis: expected {(target_h, target_w, skip.shape[2])}.")
+            raise Mistake(
+                f"On {label} you returned shape {got.shape}; keep the channel axis: expected {(target_h, target_w, skip.shape[2])}."
+            )
         if got.shape[:2] != (target_h, target_w):
             if got.size == 0:
                 raise Mistake(
@@ -101,13 +107,21 @@ def q1(answer):
         if np.array_equal(got, skip[top_up : top_up + target_h, left_up : left_up + target_w]):
             continue  # also a centre crop: the odd pixel is cut on the other side
         if np.array_equal(got, skip[:target_h, :target_w]):
-            raise Mistake(f"On {label} you took the top-left corner. U-Net crops the *centre*: cut the same amount from each side.")
+            raise Mistake(
+                f"On {label} you took the top-left corner. U-Net crops the *centre*: cut the same amount from each side."
+            )
         if np.array_equal(got, skip[height - target_h :, width - target_w :]):
-            raise Mistake(f"On {label} you took the bottom-right corner. Cut half of the difference from the top and half from the bottom.")
+            raise Mistake(
+                f"On {label} you took the bottom-right corner. Cut half of the difference from the top and half from the bottom."
+            )
         top, left = (height - target_h) // 2, (width - target_w) // 2
         if np.array_equal(got, skip[left : left + target_h, top : top + target_w]):
-            raise Mistake(f"On {label} you swapped the row and column offsets: the first axis is the height, the second the width.")
-        raise Mistake(f"On {label} your crop has the right size but not the centre pixels. Expected rows {top}..{top + target_h - 1} and columns {left}..{left + target_w - 1}.")
+            raise Mistake(
+                f"On {label} you swapped the row and column offsets: the first axis is the height, the second the width."
+            )
+        raise Mistake(
+            f"On {label} your crop has the right size but not the centre pixels. Expected rows {top}..{top + target_h - 1} and columns {left}..{left + target_w - 1}."
+        )
     return (
         "correct! With an odd difference the course (like keras.layers.Cropping2D in unet_course.models.merge_skip) "
         "cuts the extra pixel at the bottom and right. In the paper every difference is even (8, 32, 80, 176 pixels)."
@@ -137,7 +151,9 @@ def _layer_kinds(model):
             kinds["concat"].append(layer)
         elif kind == "Add":
             kinds["add"].append(layer)
-        elif kind in ("ReLU", "Relu") or (isinstance(layer, layers.Activation) and "relu" in str(layer.get_config().get("activation"))):
+        elif kind in ("ReLU", "Relu") or (
+            isinstance(layer, layers.Activation) and "relu" in str(layer.get_config().get("activation"))
+        ):
             kinds["relu_layers"] += 1
     return kinds
 
@@ -150,7 +166,9 @@ def _check_decoder(answer, x_shape, skip_shape, num_filters):
     skip_in = keras.Input(skip_shape, name="skip")
     out = call(answer, x_in, skip_in, num_filters, describe=f"on {label}")
     if not hasattr(out, "shape") or not isinstance(out, keras.KerasTensor):
-        raise Mistake(f"On {label} your function returned {type(out).__name__}; return the output tensor of the last layer.")
+        raise Mistake(
+            f"On {label} your function returned {type(out).__name__}; return the output tensor of the last layer."
+        )
     expected = (None, skip_shape[0], skip_shape[1], num_filters)
     shape = tuple(out.shape)
     model = keras.Model([x_in, skip_in], out)
@@ -167,8 +185,12 @@ def _check_decoder(answer, x_shape, skip_shape, num_filters):
         )
     if not kinds["concat"]:
         if kinds["add"]:
-            raise Mistake("Your block merges the skip with Add. This exercise asks for the paper's concatenation: layers.Concatenate()([skip, x]).")
-        raise Mistake("Your block has no Concatenate layer: the skip features must be concatenated with the upsampled tensor.")
+            raise Mistake(
+                "Your block merges the skip with Add. This exercise asks for the paper's concatenation: layers.Concatenate()([skip, x])."
+            )
+        raise Mistake(
+            "Your block has no Concatenate layer: the skip features must be concatenated with the upsampled tensor."
+        )
     # is the skip really used? change it and watch the output
     rng = np.random.default_rng(0)
     x_value = rng.normal(size=(1,) + x_shape).astype("float32")
@@ -177,14 +199,20 @@ def _check_decoder(answer, x_shape, skip_shape, num_filters):
     out_a = np.asarray(model.predict([x_value, skip_a], verbose=0))
     out_b = np.asarray(model.predict([x_value, skip_b], verbose=0))
     if np.allclose(out_a, out_b):
-        raise Mistake("Your block ignores the skip: changing the skip features does not change the output. Concatenate skip with the upsampled x.")
+        raise Mistake(
+            "Your block ignores the skip: changing the skip features does not change the output. Concatenate skip with the upsampled x."
+        )
     # the 3x3 convolutions after the merge (a resize-convolution adds one conv before it)
     convs = [c for c in kinds["conv"] if tuple(c.kernel_size) == (3, 3)]
     expected_convs = (2, 3) if kinds["resize"] and not kinds["transpose"] else (2,)
     if len(kinds["conv"]) + len(kinds["transpose"]) == 1 or len(convs) < 2:
-        raise Mistake(f"Your block has {len(kinds['conv'])} conv layer{'s' if len(kinds['conv']) != 1 else ''} after the merge; a U-Net decoder block has 2 (3x3 each).")
+        raise Mistake(
+            f"Your block has {len(kinds['conv'])} conv layer{'s' if len(kinds['conv']) != 1 else ''} after the merge; a U-Net decoder block has 2 (3x3 each)."
+        )
     if len(kinds["conv"]) not in expected_convs:
-        raise Mistake(f"Your block has {len(kinds['conv'])} Conv2D layers; a U-Net decoder block has 2 (3x3 each) after the merge.")
+        raise Mistake(
+            f"Your block has {len(kinds['conv'])} Conv2D layers; a U-Net decoder block has 2 (3x3 each) after the merge."
+        )
     if len(convs) != len(kinds["conv"]):
         sizes = sorted({tuple(c.kernel_size) for c in kinds["conv"]})
         raise Mistake(f"Your convolutions have kernel sizes {sizes}; U-Net uses 3x3 convolutions.")

@@ -24,7 +24,15 @@ def _name(prefix: str | None, suffix: str) -> str | None:
     return f"{prefix}_{suffix}" if prefix else None
 
 
-def conv_block(x, num_filters: int, *, padding: str = "same", batch_norm: bool = False, dropout: float = 0.0, name: str | None = None):
+def conv_block(
+    x,
+    num_filters: int,
+    *,
+    padding: str = "same",
+    batch_norm: bool = False,
+    dropout: float = 0.0,
+    name: str | None = None,
+):
     """Two 3x3 convolutions, each followed by ReLU (and batch norm when asked).
 
     With ``padding="valid"`` each convolution trims one pixel per side: the output is
@@ -34,7 +42,14 @@ def conv_block(x, num_filters: int, *, padding: str = "same", batch_norm: bool =
     num_filters = check_positive_int("num_filters", num_filters)
     check_choice("padding", padding, PADDING_MODES)
     for i in (1, 2):
-        x = layers.Conv2D(num_filters, 3, padding=padding, use_bias=not batch_norm, kernel_initializer="he_normal", name=_name(name, f"conv{i}"))(x)
+        x = layers.Conv2D(
+            num_filters,
+            3,
+            padding=padding,
+            use_bias=not batch_norm,
+            kernel_initializer="he_normal",
+            name=_name(name, f"conv{i}"),
+        )(x)
         if batch_norm:
             x = layers.BatchNormalization(name=_name(name, f"bn{i}"))(x)
         x = layers.Activation("relu", name=_name(name, f"relu{i}"))(x)
@@ -43,7 +58,15 @@ def conv_block(x, num_filters: int, *, padding: str = "same", batch_norm: bool =
     return x
 
 
-def encoder_block(x, num_filters: int, *, padding: str = "same", batch_norm: bool = False, dropout: float = 0.0, name: str | None = None):
+def encoder_block(
+    x,
+    num_filters: int,
+    *,
+    padding: str = "same",
+    batch_norm: bool = False,
+    dropout: float = 0.0,
+    name: str | None = None,
+):
     """A conv block then 2x2 max pooling. Returns ``(features, pooled)``.
 
     ``features`` (full resolution) goes to the decoder through the skip connection;
@@ -75,10 +98,14 @@ def _center_crop_amounts(skip_shape, target_shape):
     crops = []
     for axis, (big, small) in enumerate(zip(skip_shape[1:3], target_shape[1:3])):
         if big is None or small is None:
-            raise ValueError("padding='valid' needs a fixed input size to crop the skip connections; give input_shape with a height and width.")
+            raise ValueError(
+                "padding='valid' needs a fixed input size to crop the skip connections; give input_shape with a height and width."
+            )
         extra = big - small
         if extra < 0:
-            raise ValueError(f"The skip connection ({big} px) is smaller than the upsampled tensor ({small} px) on axis {axis + 1}.")
+            raise ValueError(
+                f"The skip connection ({big} px) is smaller than the upsampled tensor ({small} px) on axis {axis + 1}."
+            )
         crops.append((extra // 2, extra - extra // 2))
     return tuple(crops)
 
@@ -97,7 +124,9 @@ def merge_skip(x, skip, mode: str = "concat", *, name: str | None = None):
         skip = layers.Cropping2D(_center_crop_amounts(skip.shape, x.shape), name=_name(name, "crop"))(skip)
     if mode == "add":
         if skip.shape[-1] != x.shape[-1]:
-            raise ValueError(f"skip='add' needs equal channel counts, got {skip.shape[-1]} (skip) and {x.shape[-1]} (decoder); use skip='concat'.")
+            raise ValueError(
+                f"skip='add' needs equal channel counts, got {skip.shape[-1]} (skip) and {x.shape[-1]} (decoder); use skip='concat'."
+            )
         return layers.Add(name=_name(name, "add"))([skip, x])
     return layers.Concatenate(name=_name(name, "concat"))([skip, x])
 

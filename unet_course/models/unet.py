@@ -66,7 +66,9 @@ def _check_input_shape(input_shape, depth: int, padding: str):
     for label, size in (("height", height), ("width", width)):
         if size is None:
             if padding == "valid":
-                raise ValueError("padding='valid' needs a fixed height and width; give input_shape such as (572, 572, 1).")
+                raise ValueError(
+                    "padding='valid' needs a fixed height and width; give input_shape such as (572, 572, 1)."
+                )
             continue
         check_positive_int(f"{label} (in input_shape)", size)
         if padding == "same" and size % 2**depth:
@@ -83,7 +85,11 @@ def _check_input_shape(input_shape, depth: int, padding: str):
             raise ValueError(
                 f"The input {label} {size} does not fit a valid-padding U-Net of depth {depth}: every feature map "
                 "before a pooling must have an even size, and each level loses 4 pixels to its two 3x3 convolutions. "
-                + (f"The nearest size that fits is {nearest} (see valid_input_sizes(depth))." if nearest else "Use a larger input.")
+                + (
+                    f"The nearest size that fits is {nearest} (see valid_input_sizes(depth))."
+                    if nearest
+                    else "Use a larger input."
+                )
             )
 
 
@@ -139,10 +145,20 @@ def build_unet(
     options = dict(padding=padding, batch_norm=batch_norm)
     for level in range(depth):
         level_dropout = dropout if level == depth - 1 else 0.0
-        features, x = encoder_block(x, base_filters * 2**level, dropout=level_dropout, name=f"enc{level + 1}", **options)
+        features, x = encoder_block(
+            x, base_filters * 2**level, dropout=level_dropout, name=f"enc{level + 1}", **options
+        )
         skips.append(features)
     x = conv_block(x, base_filters * 2**depth, dropout=dropout, name="bottleneck", **options)
     for level in reversed(range(depth)):
-        x = decoder_block(x, skips[level], base_filters * 2**level, upsampling=upsampling, skip_mode=skip, name=f"dec{level + 1}", **options)
+        x = decoder_block(
+            x,
+            skips[level],
+            base_filters * 2**level,
+            upsampling=upsampling,
+            skip_mode=skip,
+            name=f"dec{level + 1}",
+            **options,
+        )
     outputs = layers.Conv2D(num_classes, 1, activation=output_activation, name="classifier")(x)
     return keras.Model(inputs, outputs, name=name)

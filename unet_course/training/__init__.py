@@ -23,6 +23,19 @@ from unet_course.training.fit import (
 from unet_course.training.recipes import COURSE, RECIPES, TEXTBOOK, Recipe, get_recipe
 
 __all__ = [
-    "COURSE", "RECIPES", "TEXTBOOK", "BestWeights", "LivePrediction", "Recipe", "TimeBudget", "TrainResult",
-    "build_model", "get_recipe", "make_loss", "make_optimizer", "normalization_statistics", "train", "train_segmenter",
+    "COURSE",
+    "RECIPES",
+    "TEXTBOOK",
+    "BestWeights",
+    "LivePrediction",
+    "Recipe",
+    "TimeBudget",
+    "TrainResult",
+    "build_model",
+    "get_recipe",
+    "make_loss",
+    "make_optimizer",
+    "normalization_statistics",
+    "train",
+    "train_segmenter",
 ]

@@ -122,7 +122,11 @@ class LivePrediction(keras.callbacks.Callback):
 
     def _predict(self) -> np.ndarray:
         probabilities = np.asarray(self.model.predict_on_batch(self.image[None]))[0]
-        return (probabilities[..., 0] > 0.5).astype(np.uint8) if probabilities.shape[-1] == 1 else probabilities.argmax(-1).astype(np.uint8)
+        return (
+            (probabilities[..., 0] > 0.5).astype(np.uint8)
+            if probabilities.shape[-1] == 1
+            else probabilities.argmax(-1).astype(np.uint8)
+        )
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:

@@ -111,7 +111,9 @@ def train(
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         best_path = out_dir / "model.keras"
-        all_callbacks.append(keras.callbacks.ModelCheckpoint(best_path, monitor=monitor, mode=mode, save_best_only=True))
+        all_callbacks.append(
+            keras.callbacks.ModelCheckpoint(best_path, monitor=monitor, mode=mode, save_best_only=True)
+        )
         all_callbacks.append(keras.callbacks.CSVLogger(out_dir / "history.csv"))
     early = None
     if patience is not None:
@@ -149,9 +151,14 @@ def train(
         model.save(best_path)  # no validated epoch finished: keep the last weights
     record = {key: list(values) for key, values in history.history.items()}
     return TrainResult(
-        model=model, history=record, elapsed=elapsed, epochs_run=len(next(iter(record.values()), [])),
-        steps_run=steps.steps, best_epoch=None if best.best_epoch is None else best.best_epoch + 1,
-        best_path=best_path, stopped_by=stopped_by,
+        model=model,
+        history=record,
+        elapsed=elapsed,
+        epochs_run=len(next(iter(record.values()), [])),
+        steps_run=steps.steps,
+        best_epoch=None if best.best_epoch is None else best.best_epoch + 1,
+        best_path=best_path,
+        stopped_by=stopped_by,
     )
 
 
@@ -182,8 +189,13 @@ def build_model(recipe, channels: int, num_classes: int, *, mean=None, variance=
 
     recipe = get_recipe(recipe)
     unet = build_unet(
-        (None, None, channels), num_classes, depth=recipe.depth, base_filters=recipe.base_filters,
-        upsampling=recipe.upsampling, batch_norm=recipe.batch_norm, dropout=recipe.dropout,
+        (None, None, channels),
+        num_classes,
+        depth=recipe.depth,
+        base_filters=recipe.base_filters,
+        upsampling=recipe.upsampling,
+        batch_norm=recipe.batch_norm,
+        dropout=recipe.dropout,
     )
     for layer in unet.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
@@ -193,7 +205,9 @@ def build_model(recipe, channels: int, num_classes: int, *, mean=None, variance=
     if mean is None or variance is None:
         raise ValueError("recipe.normalize needs the training set's mean and variance (see normalization_statistics).")
     inputs = keras.Input((None, None, channels), name="image")
-    x = keras.layers.Normalization(mean=list(np.ravel(mean)), variance=list(np.ravel(variance)), name="normalize")(inputs)
+    x = keras.layers.Normalization(mean=list(np.ravel(mean)), variance=list(np.ravel(variance)), name="normalize")(
+        inputs
+    )
     return keras.Model(inputs, unet(x), name=f"unet_{recipe.name}")
 
 
@@ -213,8 +227,11 @@ def make_optimizer(recipe):
     rate = recipe.learning_rate
     if recipe.schedule == "warmup" and recipe.warmup_steps > 0:
         rate = keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=recipe.learning_rate / 100, decay_steps=1, alpha=1.0,  # no decay after warm-up
-            warmup_target=recipe.learning_rate, warmup_steps=recipe.warmup_steps,
+            initial_learning_rate=recipe.learning_rate / 100,
+            decay_steps=1,
+            alpha=1.0,  # no decay after warm-up
+            warmup_target=recipe.learning_rate,
+            warmup_steps=recipe.warmup_steps,
         )
     if recipe.optimizer == "adamw":
         return keras.optimizers.AdamW(learning_rate=rate, weight_decay=recipe.weight_decay or 1e-4)
@@ -226,9 +243,11 @@ def _fit_to_depth(image, mask, depth: int):
     step = 2**depth
     height, width = (image.shape[0] // step) * step, (image.shape[1] // step) * step
     if height == 0 or width == 0:
-        raise ValueError(f"A validation image of size {image.shape[:2]} is smaller than 2**depth = {step}; use larger images.")
+        raise ValueError(
+            f"A validation image of size {image.shape[:2]} is smaller than 2**depth = {step}; use larger images."
+        )
     top, left = (image.shape[0] - height) // 2, (image.shape[1] - width) // 2
-    return image[top:top + height, left:left + width], mask[top:top + height, left:left + width]
+    return image[top : top + height, left : left + width], mask[top : top + height, left : left + width]
 
 
 def validation_dataset(images, masks, depth: int, batch_size: int = 2):
@@ -296,21 +315,31 @@ def train_segmenter(
     if time_budget is not None and (not isinstance(time_budget, (int, float)) or time_budget <= 0):
         raise ValueError(f"time_budget must be a positive number of seconds, got {time_budget!r}.")
     if weights is not None and recipe.loss != "ce":
-        raise ValueError(f"Per-pixel weights need a cross-entropy loss; this recipe's loss is {recipe.loss!r}. Use recipe.replace(loss='ce').")
-    images, masks, weights = check_pairs(images, masks, num_classes=num_classes, ignore_index=ignore_index, weights=weights)
+        raise ValueError(
+            f"Per-pixel weights need a cross-entropy loss; this recipe's loss is {recipe.loss!r}. Use recipe.replace(loss='ce')."
+        )
+    images, masks, weights = check_pairs(
+        images, masks, num_classes=num_classes, ignore_index=ignore_index, weights=weights
+    )
     has_validation = val_images is not None
     if has_validation:
         if val_masks is None:
             raise ValueError("val_images needs val_masks (one mask per validation image).")
-        val_images, val_masks, _ = check_pairs(val_images, val_masks, num_classes=num_classes, ignore_index=ignore_index)
+        val_images, val_masks, _ = check_pairs(
+            val_images, val_masks, num_classes=num_classes, ignore_index=ignore_index
+        )
         if val_images[0].shape[-1] != images[0].shape[-1]:
-            raise ValueError(f"Validation images have {val_images[0].shape[-1]} channels, training images {images[0].shape[-1]}.")
+            raise ValueError(
+                f"Validation images have {val_images[0].shape[-1]} channels, training images {images[0].shape[-1]}."
+            )
     crop = crop_size if crop_size is not None else recipe.crop_size
     batch = batch_size if batch_size is not None else recipe.batch_size
     smallest = min(min(m.shape) for m in masks)
     crop = min(crop, smallest - smallest % 2**recipe.depth)
     if crop < 2**recipe.depth:
-        raise ValueError(f"Training images of {smallest} pixels are too small for a U-Net of depth {recipe.depth}; they need at least {2**recipe.depth}.")
+        raise ValueError(
+            f"Training images of {smallest} pixels are too small for a U-Net of depth {recipe.depth}; they need at least {2**recipe.depth}."
+        )
     recipe = recipe.replace(crop_size=crop, batch_size=batch)
 
     seed_everything(seed)
@@ -326,8 +355,16 @@ def train_segmenter(
         metrics=[IoUScore(num_classes, class_ids=list(range(num_classes)), name="mean_iou", **metric_options)],
     )
     train_ds = make_dataset(
-        images, masks, batch_size=batch, crop_size=crop, augment=recipe.augment, shuffle=True, repeat=True,
-        seed=seed, weights=weights, drop_remainder=True,
+        images,
+        masks,
+        batch_size=batch,
+        crop_size=crop,
+        augment=recipe.augment,
+        shuffle=True,
+        repeat=True,
+        seed=seed,
+        weights=weights,
+        drop_remainder=True,
     )
     steps = steps_per_epoch([m.shape for m in masks], crop, batch)
     callbacks = list(callbacks)
@@ -340,9 +377,17 @@ def train_segmenter(
             live = LivePrediction(image, mask, every=live_every, num_classes=num_classes)
             callbacks.append(live)
     result = train(
-        model, train_ds, val_ds, epochs=epochs, time_budget=time_budget, steps_per_epoch=steps,
-        out_dir=out_dir, monitor="val_mean_iou" if has_validation else "loss", patience=recipe.patience,
-        callbacks=callbacks, verbose=verbose,
+        model,
+        train_ds,
+        val_ds,
+        epochs=epochs,
+        time_budget=time_budget,
+        steps_per_epoch=steps,
+        out_dir=out_dir,
+        monitor="val_mean_iou" if has_validation else "loss",
+        patience=recipe.patience,
+        callbacks=callbacks,
+        verbose=verbose,
     )
     result.recipe = recipe
     result.depth = recipe.depth

@@ -62,7 +62,11 @@ class Recipe:
     patience: int | None = None
 
     def __post_init__(self):
-        for name, value, choices in (("loss", self.loss, LOSSES), ("optimizer", self.optimizer, OPTIMIZERS), ("schedule", self.schedule, SCHEDULES)):
+        for name, value, choices in (
+            ("loss", self.loss, LOSSES),
+            ("optimizer", self.optimizer, OPTIMIZERS),
+            ("schedule", self.schedule, SCHEDULES),
+        ):
             if value not in choices:
                 raise ValueError(f"Recipe {name} must be one of {choices}, got {value!r}.")
         if not self.learning_rate > 0:

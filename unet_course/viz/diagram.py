@@ -34,15 +34,31 @@ def _fmt(shape) -> str:
 
 
 def _box(ax, x, y, text, colour, width, height):
-    ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height, boxstyle="round,pad=0.02,rounding_size=0.08",
-                                facecolor=colour, edgecolor="#1a1a1a", linewidth=1.0, alpha=0.9))
+    ax.add_patch(
+        FancyBboxPatch(
+            (x - width / 2, y - height / 2),
+            width,
+            height,
+            boxstyle="round,pad=0.02,rounding_size=0.08",
+            facecolor=colour,
+            edgecolor="#1a1a1a",
+            linewidth=1.0,
+            alpha=0.9,
+        )
+    )
     ax.text(x, y, text, ha="center", va="center", fontsize=10, color="#1a1a1a")
 
 
 def _arrow(ax, start, end, colour, style="-|>", linestyle="-", text=None, text_xy=None, **text_kw):
-    ax.add_patch(FancyArrowPatch(start, end, arrowstyle=style, mutation_scale=12, color=colour, linewidth=1.6, linestyle=linestyle))
+    ax.add_patch(
+        FancyArrowPatch(
+            start, end, arrowstyle=style, mutation_scale=12, color=colour, linewidth=1.6, linestyle=linestyle
+        )
+    )
     if text:
-        ax.text(*(text_xy or ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2)), text, color=colour, fontsize=9, **text_kw)
+        ax.text(
+            *(text_xy or ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2)), text, color=colour, fontsize=9, **text_kw
+        )
 
 
 def draw_unet(model_or_config, *, ax=None, title: str | None = None):
@@ -75,25 +91,58 @@ def draw_unet(model_or_config, *, ax=None, title: str | None = None):
         # pooling: down from encoder i to encoder i+1 (or the bottleneck)
         below = enc_xy(i + 1) if i + 1 < depth else bottom
         x0, y0 = enc_xy(i)
-        _arrow(ax, (x0 - 0.35, y0 - height / 2), (below[0] - 0.35, below[1] + height / 2), COLOURS["pool"],
-               text=f"pool → {_fmt(levels['pooled'][i][:2])}", text_xy=(x0 - 0.45, y0 - 0.5), ha="right", va="center")
+        _arrow(
+            ax,
+            (x0 - 0.35, y0 - height / 2),
+            (below[0] - 0.35, below[1] + height / 2),
+            COLOURS["pool"],
+            text=f"pool → {_fmt(levels['pooled'][i][:2])}",
+            text_xy=(x0 - 0.45, y0 - 0.5),
+            ha="right",
+            va="center",
+        )
         # upsampling: up from decoder i+1 (or the bottleneck) to decoder i
         under = dec_xy(i + 1) if i + 1 < depth else bottom
         x1, y1 = dec_xy(i)
-        _arrow(ax, (under[0] + 0.35, under[1] + height / 2), (x1 + 0.35, y1 - height / 2), COLOURS["up"],
-               text=levels["upsampling"][i], text_xy=(x1 + 0.45, y1 - 0.5), ha="left", va="center")
+        _arrow(
+            ax,
+            (under[0] + 0.35, under[1] + height / 2),
+            (x1 + 0.35, y1 - height / 2),
+            COLOURS["up"],
+            text=levels["upsampling"][i],
+            text_xy=(x1 + 0.45, y1 - 0.5),
+            ha="left",
+            va="center",
+        )
         mode, cropped = levels["skip"][i]
         if mode:
             label = ("copy, crop, " if cropped else "copy, ") + mode
-            _arrow(ax, (x0 + width / 2, y0), (x1 - width / 2, y1), COLOURS["skip"], linestyle="--",
-                   text=label, text_xy=((x0 + x1) / 2, y0 + 0.08), ha="center", va="bottom")
+            _arrow(
+                ax,
+                (x0 + width / 2, y0),
+                (x1 - width / 2, y1),
+                COLOURS["skip"],
+                linestyle="--",
+                text=label,
+                text_xy=((x0 + x1) / 2, y0 + 0.08),
+                ha="center",
+                va="bottom",
+            )
     _box(ax, *bottom, f"bottleneck\n{_fmt(levels['bottleneck'])}", COLOURS["bottleneck"], width, height)
     x0, y0 = enc_xy(0)
     x1, y1 = dec_xy(0)
     ax.text(x0, y0 + 0.62, f"input {_fmt(levels['input'])}", ha="center", va="bottom", fontsize=10, weight="bold")
     _arrow(ax, (x0, y0 + 0.6), (x0, y0 + height / 2), "#1a1a1a")
     ax.text(x1, y1 + 0.62, f"output {_fmt(levels['output'])}", ha="center", va="bottom", fontsize=10, weight="bold")
-    _arrow(ax, (x1, y1 + height / 2), (x1, y1 + 0.6), "#1a1a1a", text="1×1 conv", text_xy=(x1 + 0.08, y1 + 0.38), va="center")
+    _arrow(
+        ax,
+        (x1, y1 + height / 2),
+        (x1, y1 + 0.6),
+        "#1a1a1a",
+        text="1×1 conv",
+        text_xy=(x1 + 0.08, y1 + 0.38),
+        va="center",
+    )
     handles = [
         Patch(facecolor=COLOURS["encoder"], edgecolor="#1a1a1a", label="encoder level: 2 × (conv 3×3 + ReLU)"),
         Patch(facecolor=COLOURS["bottleneck"], edgecolor="#1a1a1a", label="bottleneck: 2 × (conv 3×3 + ReLU)"),
@@ -124,17 +173,46 @@ def plot_parameters_per_level(model, *, ax=None, title: str | None = None):
     enc = [counts[f"enc{i}"] for i in range(1, depth + 1)] + [0]
     dec = [counts[f"dec{i}"] for i in range(1, depth + 1)] + [0]
     scale = 1e6
-    ax.bar(positions[:-1] - 0.2, np.array(enc[:-1]) / scale, 0.4, color=COLOURS["encoder"], edgecolor="#1a1a1a", label="encoder block")
-    ax.bar(positions[:-1] + 0.2, np.array(dec[:-1]) / scale, 0.4, color=COLOURS["decoder"], edgecolor="#1a1a1a", hatch="//",
-           label="decoder block (upsampling + 2 convs)")
-    ax.bar(positions[-1], counts["bottleneck"] / scale, 0.5, color=COLOURS["bottleneck"], edgecolor="#1a1a1a", label="bottleneck")
+    ax.bar(
+        positions[:-1] - 0.2,
+        np.array(enc[:-1]) / scale,
+        0.4,
+        color=COLOURS["encoder"],
+        edgecolor="#1a1a1a",
+        label="encoder block",
+    )
+    ax.bar(
+        positions[:-1] + 0.2,
+        np.array(dec[:-1]) / scale,
+        0.4,
+        color=COLOURS["decoder"],
+        edgecolor="#1a1a1a",
+        hatch="//",
+        label="decoder block (upsampling + 2 convs)",
+    )
+    ax.bar(
+        positions[-1],
+        counts["bottleneck"] / scale,
+        0.5,
+        color=COLOURS["bottleneck"],
+        edgecolor="#1a1a1a",
+        label="bottleneck",
+    )
     total = model.count_params()
-    for x, value in [(p - 0.2, v) for p, v in zip(positions[:-1], enc)] + [(p + 0.2, v) for p, v in zip(positions[:-1], dec)] + [(positions[-1], counts["bottleneck"])]:
+    for x, value in (
+        [(p - 0.2, v) for p, v in zip(positions[:-1], enc)]
+        + [(p + 0.2, v) for p, v in zip(positions[:-1], dec)]
+        + [(positions[-1], counts["bottleneck"])]
+    ):
         ax.text(x, value / scale, f"{value / total:.1%}", ha="center", va="bottom", fontsize=8)
     ax.set_xticks(positions, [f"level {i}" for i in range(1, depth + 1)] + ["bottleneck"])
     ax.set_ylabel("parameters (millions)")
     ax.set_xlabel("level of the U (level 1 = full resolution)")
-    ax.set_title(title or f"{model.name}: parameters per level (labels: share of {total:,}; classifier {counts['classifier']:,})", fontsize=10)
+    ax.set_title(
+        title
+        or f"{model.name}: parameters per level (labels: share of {total:,}; classifier {counts['classifier']:,})",
+        fontsize=10,
+    )
     ax.legend(frameon=False)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()

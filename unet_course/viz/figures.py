@@ -50,7 +50,9 @@ def resolve_class_names(class_names=None, num_classes: int | None = None, *masks
     if class_names is not None:
         names = tuple(class_names)
         if num_classes is not None and len(names) != num_classes:
-            raise ValueError(f"class_names has {len(names)} names but num_classes={num_classes}; pass one name per class.")
+            raise ValueError(
+                f"class_names has {len(names)} names but num_classes={num_classes}; pass one name per class."
+            )
         return names
     if num_classes is None:
         largest = max((int(np.max(m)) for m in masks if m is not None and np.size(m)), default=1)
@@ -75,7 +77,9 @@ def show_mask(mask, ax=None, class_names=None, title: str | None = None, *, num_
     return ax
 
 
-def overlay(image, mask, alpha: float = 0.5, num_classes: int | None = None, ignore_background: bool = True) -> np.ndarray:
+def overlay(
+    image, mask, alpha: float = 0.5, num_classes: int | None = None, ignore_background: bool = True
+) -> np.ndarray:
     """Blend the mask's class colours over ``image`` (background left untouched by default).
 
     ``num_classes`` defaults to the largest id in ``mask`` + 1 (colours do not depend on it).
@@ -102,7 +106,16 @@ def _show_image(ax, image):
     ax.set_axis_off()
 
 
-def show_samples(images, masks, predictions=None, *, class_names=None, num_classes: int | None = None, max_items: int = 4, titles=("image", "true mask", "prediction", "overlay")):
+def show_samples(
+    images,
+    masks,
+    predictions=None,
+    *,
+    class_names=None,
+    num_classes: int | None = None,
+    max_items: int = 4,
+    titles=("image", "true mask", "prediction", "overlay"),
+):
     """One row per sample: image, true mask, (prediction), and the true mask overlaid.
 
     ``predictions`` may hold class ids ``(N, H, W)`` or probabilities ``(N, H, W, C)``

@@ -38,7 +38,12 @@ def draw_sample(images, masks, index: int = 0, alpha: float = 0.5, *, class_name
     axes[2].set_axis_off()
     axes[2].set_title(f"overlay, opacity {alpha:.2f}")
     present = [int(c) for c in np.unique(mask)]
-    fig.legend(handles=[viz.legend_handles(class_names)[c] for c in present], loc="lower center", ncol=len(present), frameon=False)
+    fig.legend(
+        handles=[viz.legend_handles(class_names)[c] for c in present],
+        loc="lower center",
+        ncol=len(present),
+        frameon=False,
+    )
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
 

@@ -37,7 +37,9 @@ def shape_mask(image_size: int, row: float, column: float, radius: float, shape:
     return (np.abs(yy - row) <= radius) & (np.abs(xx - column) <= radius)
 
 
-def playground_scores(pred_row: float, pred_column: float, pred_radius: float, shape: str = "circle", image_size: int = 64) -> dict:
+def playground_scores(
+    pred_row: float, pred_column: float, pred_radius: float, shape: str = "circle", image_size: int = 64
+) -> dict:
     """Pixel accuracy, IoU and Dice of the predicted shape against the fixed true disc."""
     truth = shape_mask(image_size, *TRUE_CENTRE, TRUE_RADIUS)
     prediction = shape_mask(image_size, pred_row, pred_column, pred_radius, shape)
@@ -48,7 +50,9 @@ def playground_scores(pred_row: float, pred_column: float, pred_radius: float, s
     }
 
 
-def draw_playground(pred_row: float = 34, pred_column: float = 34, pred_radius: float = 10, shape: str = "circle", image_size: int = 64):
+def draw_playground(
+    pred_row: float = 34, pred_column: float = 34, pred_radius: float = 10, shape: str = "circle", image_size: int = 64
+):
     """Draw the true disc, the predicted shape and the three scores; return the figure."""
     truth = shape_mask(image_size, *TRUE_CENTRE, TRUE_RADIUS)
     prediction = shape_mask(image_size, pred_row, pred_column, pred_radius, shape)
@@ -59,8 +63,13 @@ def draw_playground(pred_row: float = 34, pred_column: float = 34, pred_radius: 
     ax_mask.imshow(outcome, cmap=ListedColormap(_COLOURS), vmin=-0.5, vmax=3.5, interpolation="nearest")
     ax_mask.set_title(f"truth: disc r={TRUE_RADIUS}; prediction: {shape} r={pred_radius:g}")
     ax_mask.set_axis_off()
-    ax_mask.legend(handles=[Patch(facecolor=c, edgecolor="white", label=name) for c, name in zip(_COLOURS, _OUTCOMES)],
-                   loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+    ax_mask.legend(
+        handles=[Patch(facecolor=c, edgecolor="white", label=name) for c, name in zip(_COLOURS, _OUTCOMES)],
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        fontsize=8,
+        frameon=False,
+    )
 
     names = list(scores)
     values = [scores[n] for n in names]
@@ -69,7 +78,9 @@ def draw_playground(pred_row: float = 34, pred_column: float = 34, pred_radius: 
         ax_bar.text(min(value + 0.02, 0.86), bar.get_y() + bar.get_height() / 2, f"{value:.3f}", va="center")
     ax_bar.set_xlim(0, 1)
     ax_bar.set_xlabel("score (1 = perfect)")
-    ax_bar.set_title(f"TP={int(np.sum(outcome == 3))}  FP={int(np.sum(outcome == 1))}  FN={int(np.sum(outcome == 2))} pixels")
+    ax_bar.set_title(
+        f"TP={int(np.sum(outcome == 3))}  FP={int(np.sum(outcome == 1))}  FN={int(np.sum(outcome == 2))} pixels"
+    )
     ax_bar.invert_yaxis()
     ax_bar.grid(axis="x", alpha=0.3)
     fig.tight_layout()
@@ -90,6 +101,8 @@ def metrics_playground(image_size: int = 64):
         redraw,
         row=widgets.IntSlider(value=34, min=0, max=image_size - 1, description="row", continuous_update=False),
         column=widgets.IntSlider(value=34, min=0, max=image_size - 1, description="column", continuous_update=False),
-        radius=widgets.IntSlider(value=TRUE_RADIUS, min=0, max=image_size // 2, description="size", continuous_update=False),
+        radius=widgets.IntSlider(
+            value=TRUE_RADIUS, min=0, max=image_size // 2, description="size", continuous_update=False
+        ),
         shape=widgets.Dropdown(options=SHAPES, value="circle", description="shape"),
     )

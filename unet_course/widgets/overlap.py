@@ -22,7 +22,9 @@ def _verdict(kernel_size: int, stride: int) -> str:
     return "even overlap" if kernel_size % stride == 0 else "uneven overlap"
 
 
-def draw_overlap(kernel_size: int, stride: int, input_size: int = 4, *, ax=None, vmax: int | None = None, footprint: bool = True):
+def draw_overlap(
+    kernel_size: int, stride: int, input_size: int = 4, *, ax=None, vmax: int | None = None, footprint: bool = True
+):
     """One overlap map with its counts written in the cells.
 
     The outlined square is the footprint of one input pixel (row 1, column 1): the output
@@ -34,10 +36,20 @@ def draw_overlap(kernel_size: int, stride: int, input_size: int = 4, *, ax=None,
     ax.imshow(counts, cmap="viridis", vmin=0, vmax=vmax, interpolation="nearest")
     if counts.shape[0] <= 16:
         for (row, col), value in np.ndenumerate(counts):
-            ax.text(col, row, str(value), ha="center", va="center", fontsize=8, color="white" if value < 0.6 * vmax else "black")
+            ax.text(
+                col,
+                row,
+                str(value),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if value < 0.6 * vmax else "black",
+            )
     if footprint and input_size > 1:
         start = stride - 0.5  # input pixel (1, 1) starts its footprint at (stride, stride)
-        ax.add_patch(Rectangle((start, start), kernel_size, kernel_size, fill=False, edgecolor=viz.PALETTE[5], linewidth=2.5))
+        ax.add_patch(
+            Rectangle((start, start), kernel_size, kernel_size, fill=False, edgecolor=viz.PALETTE[5], linewidth=2.5)
+        )
     ax.set_title(f"kernel {kernel_size}, stride {stride}\n{_verdict(kernel_size, stride)}")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -57,9 +69,17 @@ def draw_overlaps(settings=((2, 2), (3, 2), (4, 2)), input_size: int = 4):
     for ax, (k, s) in zip(axes[0], settings):
         draw_overlap(k, s, input_size, ax=ax, vmax=vmax)
     mappable = axes[0, -1].images[0]
-    fig.colorbar(mappable, cax=fig.add_axes((0.905, 0.17, 0.015, 0.55)), label="footprints covering the pixel", ticks=range(vmax + 1))
-    fig.suptitle(f"Overlap maps: a {input_size}x{input_size} input of ones, transposed-convolved with a kernel of ones\n"
-                 f"(orange square: the footprint of one input pixel)", fontsize=10)
+    fig.colorbar(
+        mappable,
+        cax=fig.add_axes((0.905, 0.17, 0.015, 0.55)),
+        label="footprints covering the pixel",
+        ticks=range(vmax + 1),
+    )
+    fig.suptitle(
+        f"Overlap maps: a {input_size}x{input_size} input of ones, transposed-convolved with a kernel of ones\n"
+        f"(orange square: the footprint of one input pixel)",
+        fontsize=10,
+    )
     return fig
 
 

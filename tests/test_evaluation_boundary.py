@@ -55,7 +55,9 @@ def test_band_agrees_with_scipy():
     _, masks = make_shapes(3, 32, seed=3)
     for width in (1, 2, 3):
         size = (1, 2 * width + 1, 2 * width + 1)
-        reference = ndimage.maximum_filter(masks, size=size, mode="nearest") != ndimage.minimum_filter(masks, size=size, mode="nearest")
+        reference = ndimage.maximum_filter(masks, size=size, mode="nearest") != ndimage.minimum_filter(
+            masks, size=size, mode="nearest"
+        )
         np.testing.assert_array_equal(boundary_band(masks, width), reference)
 
 
