@@ -93,11 +93,9 @@ def student_prose(source: str) -> str:
 
 
 def _kept_outputs(outputs):
-    """Outputs a copy keeps: no execution counts, no widget views (their state is not saved)."""
+    """Outputs a copy keeps, without widget views (their state is not saved in the copy)."""
     kept = []
     for output in copy.deepcopy(outputs):
-        if "execution_count" in output:
-            output["execution_count"] = None
         data = output.get("data")
         if data is not None and _WIDGET_VIEW in data:
             data.pop(_WIDGET_VIEW)
@@ -126,8 +124,11 @@ def make_student_notebook(notebook, name: str):
         # checked outputs are not compared in the copy (nbval must not compare them)
         source = "\n".join(line for line in source.split("\n") if line.strip() != CHECK_OUTPUT)
         cell.source = source
-        cell.outputs = _kept_outputs(cell.outputs) if before_exercises else []
-        cell.execution_count = None
+        if before_exercises:  # a lesson cell before any exercise: as the course ran it (nbval wants its count)
+            cell.outputs = _kept_outputs(cell.outputs)
+        else:
+            cell.outputs = []
+            cell.execution_count = None
         tags = [t for t in cell.metadata.get("tags", []) if t != "raises-exception"]
         if top_level:
             tags.append("raises-exception")
@@ -156,9 +157,9 @@ def student_notebook_text(path: Path) -> str:
 def _has_learner_work(path: Path) -> bool:
     """True when a student copy on disk was run or edited by a learner.
 
-    Generated copies have no execution counts and no outputs from their first exercise on
-    (they keep the outputs of the lesson cells before it), so regenerating them loses nothing;
-    a copy a learner has run (Jupyter numbers the cells it runs) must not be overwritten.
+    Generated copies have no outputs and no execution counts from their first exercise on (they
+    keep the lesson cells before it as the course ran them), so regenerating them loses nothing;
+    a copy whose exercise cells a learner has run or answered must not be overwritten.
     """
     try:
         notebook = nbformat.read(path, as_version=4)
@@ -171,9 +172,7 @@ def _has_learner_work(path: Path) -> bool:
         before_exercises = (
             before_exercises and "# YOUR CODE HERE" not in cell.source and not _EXERCISE.search(cell.source)
         )
-        if cell.get("execution_count") or any(o.get("execution_count") for o in cell.get("outputs", [])):
-            return True
-        if cell.get("outputs") and not before_exercises:
+        if not before_exercises and (cell.get("outputs") or cell.get("execution_count")):
             return True
     return False
 
