@@ -468,7 +468,7 @@ def _fmt(x):
     return "nan" if x != x else f"{x:.3f}"
 
 
-def write_report(runs, pipelines, datasets, *, threads, path, command):
+def write_report(runs, pipelines, datasets, *, threads, path, command, append=False):
     from unet_course.training import RECIPES
 
     table, summary = summarize(runs)
@@ -532,7 +532,10 @@ def write_report(runs, pipelines, datasets, *, threads, path, command):
         for label, rate in entries.items():
             lines.append(f"| {dataset} | {label} | {rate:.0f} | {rate / fastest:.0f}x |")
     lines.append("")
-    Path(path).write_text("\n".join(lines))
+    text = "\n".join(lines)
+    if append and Path(path).exists():
+        text = Path(path).read_text() + "\n---\n\n" + text.replace("# Quality at equal", "# (another run) Quality at equal", 1)
+    Path(path).write_text(text)
     return verdicts
 
 
@@ -544,6 +547,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1, help="TensorFlow intra-op and inter-op threads (0: TF's default)")
     parser.add_argument("--isbi-root", default=str(ISBI_ROOT))
     parser.add_argument("--output", default=str(RESULTS_PATH))
+    parser.add_argument("--append", action="store_true", help="add this run's report at the end of --output instead of replacing it")
     args = parser.parse_args(argv)
     if any(b <= 0 for b in args.budgets):
         parser.error(f"--budgets must be positive seconds, got {args.budgets}")
@@ -551,7 +555,8 @@ def main(argv=None):
     datasets = {name: (load_isbi(args.isbi_root) if name == "isbi" else LOADERS[name]()) for name in args.datasets}
     runs, pipelines = run_benchmark(datasets, args.budgets, args.seeds)
     command = "python benchmarks/quality.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    verdicts = write_report(runs, pipelines, datasets, threads=args.threads, path=args.output, command=command)
+    verdicts = write_report(runs, pipelines, datasets, threads=args.threads, path=args.output, command=command,
+                            append=args.append)
     print(Path(args.output).read_text())
     return runs, pipelines, verdicts
 
