@@ -1,0 +1,92 @@
+"""Smoke test of ``benchmarks/quality.py``: both recipes train on a 3-second budget and the
+report has the expected structure.
+
+Tiny synthetic data, offline, seconds. No quality or speed threshold is asserted: a
+3-second training says nothing about quality; the real comparison is ``quality.py`` itself
+(results in ``benchmarks/RESULTS_quality.md``).
+"""
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+QUALITY_PY = Path(__file__).resolve().parent.parent / "benchmarks" / "quality.py"
+
+
+@pytest.fixture(scope="module")
+def quality():
+    spec = importlib.util.spec_from_file_location("unet_course_benchmarks_quality", QUALITY_PY)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up here
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop(spec.name, None)
+
+
+@pytest.fixture(scope="module")
+def tiny(quality):
+    from unet_course.data.synthetic import CLASS_NAMES, make_shapes
+
+    images, masks = make_shapes(4, 32, seed=0)
+    test_images, test_masks = make_shapes(2, 32, seed=1)
+    return quality.Data("shapes", images, masks, test_images, test_masks, 4, tuple(CLASS_NAMES), "tiny shapes")
+
+
+@pytest.fixture(scope="module")
+def report(quality, tiny, tmp_path_factory):
+    runs, pipelines = quality.run_benchmark({"shapes": tiny}, [3], [0], pipeline_seconds=0.2, log=lambda *a: None)
+    path = tmp_path_factory.mktemp("quality") / "RESULTS_quality.md"
+    verdicts = quality.write_report(runs, pipelines, {"shapes": tiny}, threads=1, path=path, command="test")
+    return runs, pipelines, verdicts, path.read_text()
+
+
+def test_both_recipes_ran_within_the_budget(report):
+    runs, _, _, _ = report
+    assert [r.recipe for r in runs] == ["textbook", "course"]
+    for run in runs:
+        assert run.steps >= 1, run.recipe
+        assert 0 < run.elapsed < 3 + 30, run.recipe  # stops after the batch that passes the budget
+        assert set(run.metrics) == {"foreground_dice", "mean_iou", "pixel_accuracy"}
+        assert all(0 <= v <= 1 for v in run.metrics.values())
+
+
+def test_scores_equal_the_package_metrics(quality, tiny):
+    from unet_course.metrics import mean_iou, per_class_dice, pixel_accuracy
+
+    predicted = tiny.test_masks[::-1].copy()  # a wrong but valid prediction
+    scores = quality.score(tiny, predicted)
+    assert scores["mean_iou"] == pytest.approx(mean_iou(tiny.test_masks, predicted, 4))
+    assert scores["pixel_accuracy"] == pytest.approx(pixel_accuracy(tiny.test_masks, predicted))
+    assert scores["foreground_dice"] == pytest.approx(np.mean(per_class_dice(tiny.test_masks, predicted, 4)[1:]))
+    perfect = quality.score(tiny, tiny.test_masks)
+    assert perfect["mean_iou"] == perfect["pixel_accuracy"] == 1.0
+
+
+def test_pipeline_rates_are_positive(report):
+    _, pipelines, _, _ = report
+    assert len(pipelines["shapes"]) == 2
+    assert all(math.isfinite(v) and v > 0 for v in pipelines["shapes"].values())
+
+
+def test_report_structure(report):
+    _, _, verdicts, text = report
+    assert text.startswith("# Quality at equal wall-clock time")
+    for needle in ("TensorFlow threads", "### shapes, budget 3 s", "| textbook |", "| course |", "Verdict:", "## Throughput"):
+        assert needle in text, needle
+    assert [(d, b) for d, b, _ in verdicts] == [("shapes", 3)]
+
+
+def test_textbook_unet_is_the_stated_architecture(quality):
+    import keras
+
+    model = quality.textbook_unet(1, 2)
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds.count("Conv2D") == 2 * 9 + 1 and kinds.count("Conv2DTranspose") == 4 and kinds.count("MaxPooling2D") == 4
+    assert not any("Normalization" in k for k in kinds)
+    assert model(keras.ops.zeros((1, 48, 64, 1))).shape == (1, 48, 64, 2)  # any size divisible by 16
