@@ -63,8 +63,16 @@ def load_isbi(root=ISBI_ROOT) -> Data:
     from unet_course.data.isbi2012 import CLASS_NAMES, load_isbi2012
 
     images, masks = load_isbi2012("train", root=root)
-    return Data("isbi", images[:25], masks[:25], images[25:], masks[25:], 2, tuple(CLASS_NAMES),
-                "ISBI 2012 membranes, 512x512 grey; slices 0-24 train, 25-29 held out")
+    return Data(
+        "isbi",
+        images[:25],
+        masks[:25],
+        images[25:],
+        masks[25:],
+        2,
+        tuple(CLASS_NAMES),
+        "ISBI 2012 membranes, 512x512 grey; slices 0-24 train, 25-29 held out",
+    )
 
 
 def load_shapes(num_train=48, num_test=16, size=256, *, imbalanced=False) -> Data:
@@ -73,9 +81,17 @@ def load_shapes(num_train=48, num_test=16, size=256, *, imbalanced=False) -> Dat
     images, masks = make_shapes(num_train, size, seed=0, imbalanced=imbalanced)
     test_images, test_masks = make_shapes(num_test, size, seed=1, imbalanced=imbalanced)
     name = "shapes_imbalanced" if imbalanced else "shapes"
-    return Data(name, images, masks, test_images, test_masks, 4, tuple(CLASS_NAMES),
-                f"make_shapes({num_train}, {size}, seed=0{', imbalanced=True' if imbalanced else ''}) train, "
-                f"make_shapes({num_test}, {size}, seed=1) held out")
+    return Data(
+        name,
+        images,
+        masks,
+        test_images,
+        test_masks,
+        4,
+        tuple(CLASS_NAMES),
+        f"make_shapes({num_train}, {size}, seed=0{', imbalanced=True' if imbalanced else ''}) train, "
+        f"make_shapes({num_test}, {size}, seed=1) held out",
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -144,8 +160,18 @@ def textbook_unet(channels, num_classes, *, depth=4, base_filters=16):
     return keras.Model(inputs, outputs, name="textbook_unet")
 
 
-def variant_unet(channels, num_classes, *, depth=4, base_filters=16, norm="none", bn_momentum=0.9,
-                 groups=8, upsampling="transpose", normalizer=None):
+def variant_unet(
+    channels,
+    num_classes,
+    *,
+    depth=4,
+    base_filters=16,
+    norm="none",
+    bn_momentum=0.9,
+    groups=8,
+    upsampling="transpose",
+    normalizer=None,
+):
     """A U-Net of the same depth and width with the options screened to choose the course recipe.
 
     Not used by the benchmark itself (the course side runs through the package); kept so that
@@ -297,6 +323,7 @@ def score(data: Data, predicted):
 #: The textbook recipe, as the issue states it.
 TEXTBOOK = dict(crop_size=128, batch_size=8, learning_rate=1e-3, rot90=False)
 
+
 @dataclass
 class Run:
     dataset: str
@@ -322,14 +349,35 @@ def train_textbook(data: Data, seed: int, budget: float) -> Run:
 
     keras.utils.set_random_seed(seed)
     model = textbook_unet(data.train_images.shape[-1], data.num_classes)
-    dataset = make_train_dataset(data.train_images, data.train_masks, crop_size=TEXTBOOK["crop_size"],
-                                 batch_size=TEXTBOOK["batch_size"], seed=seed)
+    dataset = make_train_dataset(
+        data.train_images,
+        data.train_masks,
+        crop_size=TEXTBOOK["crop_size"],
+        batch_size=TEXTBOOK["batch_size"],
+        seed=seed,
+    )
     timer = StepTimer()
-    steps, elapsed = fit_for(model, dataset, budget, optimizer=keras.optimizers.Adam(TEXTBOOK["learning_rate"]),
-                             loss=keras.losses.SparseCategoricalCrossentropy(), callbacks=[timer])
+    steps, elapsed = fit_for(
+        model,
+        dataset,
+        budget,
+        optimizer=keras.optimizers.Adam(TEXTBOOK["learning_rate"]),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        callbacks=[timer],
+    )
     metrics = score(data, predict_classes(model, data.test_images))
-    run = Run(data.name, budget, seed, "textbook", metrics, steps, elapsed, TEXTBOOK["batch_size"],
-              TEXTBOOK["crop_size"], "plain Keras in quality.py")
+    run = Run(
+        data.name,
+        budget,
+        seed,
+        "textbook",
+        metrics,
+        steps,
+        elapsed,
+        TEXTBOOK["batch_size"],
+        TEXTBOOK["crop_size"],
+        "plain Keras in quality.py",
+    )
     run.steady_images_per_second = timer.images_per_second(TEXTBOOK["batch_size"])
     return run
 
@@ -344,12 +392,30 @@ def train_course(data: Data, seed: int, budget: float) -> Run:
     from unet_course.training import RECIPES, train_segmenter
 
     timer = StepTimer()
-    result = train_segmenter(data.train_images, data.train_masks, num_classes=data.num_classes, recipe="course",
-                             time_budget=budget, seed=seed, callbacks=[timer], verbose=0)
+    result = train_segmenter(
+        data.train_images,
+        data.train_masks,
+        num_classes=data.num_classes,
+        recipe="course",
+        time_budget=budget,
+        seed=seed,
+        callbacks=[timer],
+        verbose=0,
+    )
     recipe = result.recipe or RECIPES["course"]
     metrics = score(data, predict_classes(result.model, data.test_images))
-    run = Run(data.name, budget, seed, "course", metrics, result.steps_run, result.elapsed, recipe.batch_size,
-              recipe.crop_size, "unet_course.training.train_segmenter(recipe='course')")
+    run = Run(
+        data.name,
+        budget,
+        seed,
+        "course",
+        metrics,
+        result.steps_run,
+        result.elapsed,
+        recipe.batch_size,
+        recipe.crop_size,
+        "unet_course.training.train_segmenter(recipe='course')",
+    )
     run.steady_images_per_second = timer.images_per_second(recipe.batch_size)
     return run
 
@@ -361,8 +427,9 @@ def train_course(data: Data, seed: int, budget: float) -> Run:
 
 def pipeline_images_per_second(data: Data, *, crop_size=128, batch_size=8, seconds=5.0, seed=0) -> float:
     """Images/s the input pipeline alone delivers (after a warm-up batch)."""
-    iterator = iter(make_train_dataset(data.train_images, data.train_masks, crop_size=crop_size,
-                                       batch_size=batch_size, seed=seed))
+    iterator = iter(
+        make_train_dataset(data.train_images, data.train_masks, crop_size=crop_size, batch_size=batch_size, seed=seed)
+    )
     next(iterator)
     count, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
@@ -377,9 +444,17 @@ def package_pipeline_images_per_second(data: Data, *, seconds=5.0, seed=0) -> fl
     from unet_course.training import RECIPES
 
     recipe = RECIPES["course"]
-    dataset = make_dataset(data.train_images, data.train_masks, batch_size=recipe.batch_size,
-                           crop_size=min(recipe.crop_size, *data.train_masks.shape[1:]), augment=recipe.augment,
-                           shuffle=True, repeat=True, seed=seed, drop_remainder=True)
+    dataset = make_dataset(
+        data.train_images,
+        data.train_masks,
+        batch_size=recipe.batch_size,
+        crop_size=min(recipe.crop_size, *data.train_masks.shape[1:]),
+        augment=recipe.augment,
+        shuffle=True,
+        repeat=True,
+        seed=seed,
+        drop_remainder=True,
+    )
     iterator = iter(dataset)
     next(iterator)
     count, start = 0, time.perf_counter()
@@ -397,8 +472,12 @@ METRICS = {
     "isbi": ("membrane_dice", "mean_iou", "pixel_accuracy"),
     "shapes": ("foreground_dice", "mean_iou", "pixel_accuracy"),
 }
-METRIC_LABELS = {"membrane_dice": "membrane Dice", "foreground_dice": "foreground Dice (mean of 3 shapes)",
-                 "mean_iou": "mean IoU", "pixel_accuracy": "pixel accuracy"}
+METRIC_LABELS = {
+    "membrane_dice": "membrane Dice",
+    "foreground_dice": "foreground Dice (mean of 3 shapes)",
+    "mean_iou": "mean IoU",
+    "pixel_accuracy": "pixel accuracy",
+}
 LOADERS = {"isbi": load_isbi, "shapes": load_shapes}
 
 
@@ -408,7 +487,9 @@ def run_benchmark(datasets: dict, budgets, seeds, *, pipeline_seconds=5.0, log=p
     for name, data in datasets.items():
         pipelines[name] = {
             "textbook pipeline (quality.py)": pipeline_images_per_second(data, seconds=pipeline_seconds),
-            "course pipeline (unet_course.data.pipeline.make_dataset)": package_pipeline_images_per_second(data, seconds=pipeline_seconds),
+            "course pipeline (unet_course.data.pipeline.make_dataset)": package_pipeline_images_per_second(
+                data, seconds=pipeline_seconds
+            ),
         }
         log(f"{name}: input pipeline alone, images/s: " + ", ".join(f"{k} {v:.0f}" for k, v in pipelines[name].items()))
         for budget in budgets:
@@ -416,8 +497,10 @@ def run_benchmark(datasets: dict, budgets, seeds, *, pipeline_seconds=5.0, log=p
                 for train in (train_textbook, train_course):
                     run = train(data, seed, budget)
                     runs.append(run)
-                    log(f"{name} budget {budget:g}s seed {seed} {run.recipe}: {run.steps} steps in {run.elapsed:.1f}s, "
-                        + ", ".join(f"{k} {v:.4f}" for k, v in run.metrics.items()))
+                    log(
+                        f"{name} budget {budget:g}s seed {seed} {run.recipe}: {run.steps} steps in {run.elapsed:.1f}s, "
+                        + ", ".join(f"{k} {v:.4f}" for k, v in run.metrics.items())
+                    )
     return runs, pipelines
 
 
@@ -432,8 +515,10 @@ def summarize(runs):
         table.setdefault((run.dataset, run.budget), {}).setdefault(run.recipe, []).append(run)
     summary = {}
     for key, by_recipe in table.items():
-        summary[key] = {recipe: {metric: _mean([r.metrics[metric] for r in rs]) for metric in rs[0].metrics}
-                        for recipe, rs in by_recipe.items()}
+        summary[key] = {
+            recipe: {metric: _mean([r.metrics[metric] for r in rs]) for metric in rs[0].metrics}
+            for recipe, rs in by_recipe.items()
+        }
     return table, summary
 
 
@@ -475,7 +560,7 @@ def write_report(runs, pipelines, datasets, *, threads, path, command, append=Fa
     lines = [
         "# Quality at equal wall-clock time: course recipe vs textbook U-Net",
         "",
-        "Written by `benchmarks/quality.py`; see `benchmarks/README.md` (\"Quality at equal time\").",
+        'Written by `benchmarks/quality.py`; see `benchmarks/README.md` ("Quality at equal time").',
         "Both recipes train in the same process, one after the other, on the same data with the same",
         "seed for the same wall-clock budget (checked after every batch; tracing counts), and are scored",
         "on the same held-out images, predicted whole, with `unet_course.metrics`.",
@@ -488,8 +573,8 @@ def write_report(runs, pipelines, datasets, *, threads, path, command, append=Fa
         "",
         "- **textbook**: plain Keras in `quality.py`; images as loaded in [0, 1]; no normalisation layers;",
         "  Adam 1e-3; sparse categorical cross-entropy; random 128x128 crops + random flips; batch 8.",
-        f"- **course**: `unet_course.training.train_segmenter(recipe=\"course\", time_budget=...)`, no validation data; "
-        f"`RECIPES[\"course\"]` = `{RECIPES['course']}`",
+        f'- **course**: `unet_course.training.train_segmenter(recipe="course", time_budget=...)`, no validation data; '
+        f'`RECIPES["course"]` = `{RECIPES["course"]}`',
         "",
         "Data:",
         "",
@@ -501,7 +586,11 @@ def write_report(runs, pipelines, datasets, *, threads, path, command, append=Fa
     for (dataset, budget), by_recipe in sorted(summary.items()):
         metrics = METRICS.get(dataset, METRICS["shapes"])
         lines += [f"### {dataset}, budget {budget:g} s", ""]
-        header = "| recipe | " + " | ".join(f"{METRIC_LABELS[m]}: mean (per seed)" for m in metrics) + " | steps (per seed) | training images/s: whole run / after 3 steps |"
+        header = (
+            "| recipe | "
+            + " | ".join(f"{METRIC_LABELS[m]}: mean (per seed)" for m in metrics)
+            + " | steps (per seed) | training images/s: whole run / after 3 steps |"
+        )
         lines += [header, "|---|" + "---:|" * (len(metrics) + 2)]
         for recipe in ("textbook", "course"):
             rs = table[(dataset, budget)].get(recipe, [])
@@ -514,27 +603,49 @@ def write_report(runs, pipelines, datasets, *, threads, path, command, append=Fa
             steps = ", ".join(str(r.steps) for r in rs)
             speed = f"{_mean([r.images_per_second for r in rs]):.1f} / {_mean([r.steady_images_per_second for r in rs]):.1f}"
             lines.append(f"| {recipe} | " + " | ".join(cells) + f" | {steps} | {speed} |")
-        wins = {m: by_recipe["course"][m] > by_recipe["textbook"][m] for m in metrics
-                if "course" in by_recipe and "textbook" in by_recipe}
+        wins = {
+            m: by_recipe["course"][m] > by_recipe["textbook"][m]
+            for m in metrics
+            if "course" in by_recipe and "textbook" in by_recipe
+        }
         won = [METRIC_LABELS[m] for m, w in wins.items() if w]
         lost = [METRIC_LABELS[m] for m, w in wins.items() if not w]
-        verdict = ("course wins on every metric (means over seeds)" if not lost else
-                   f"course wins on {', '.join(won) or 'nothing'}; **loses on {', '.join(lost)}** (means over seeds)")
+        verdict = (
+            "course wins on every metric (means over seeds)"
+            if not lost
+            else f"course wins on {', '.join(won) or 'nothing'}; **loses on {', '.join(lost)}** (means over seeds)"
+        )
         verdicts.append((dataset, budget, not lost))
         lines += ["", f"Verdict: {verdict}.", ""]
-    lines += ["## Throughput", "",
-              "Training images/s (128x128 crops, batch 8) are in the tables above: \"whole run\" is steps x batch /",
-              "training time (start-up and tracing included); \"after 3 steps\" leaves the first three batches out.",
-              "The input pipeline alone (iterated as fast as it goes, after one warm-up batch, same process):", "",
-              "| dataset | pipeline | images/s | x the fastest training rate measured on it |", "|---|---|---:|---:|"]
+    lines += [
+        "## Throughput",
+        "",
+        'Training images/s (128x128 crops, batch 8) are in the tables above: "whole run" is steps x batch /',
+        'training time (start-up and tracing included); "after 3 steps" leaves the first three batches out.',
+        "The input pipeline alone (iterated as fast as it goes, after one warm-up batch, same process):",
+        "",
+        "| dataset | pipeline | images/s | x the fastest training rate measured on it |",
+        "|---|---|---:|---:|",
+    ]
     for dataset, entries in pipelines.items():
-        fastest = max([r.steady_images_per_second for r in runs if r.dataset == dataset and r.steady_images_per_second == r.steady_images_per_second] or [float("nan")])
+        fastest = max(
+            [
+                r.steady_images_per_second
+                for r in runs
+                if r.dataset == dataset and r.steady_images_per_second == r.steady_images_per_second
+            ]
+            or [float("nan")]
+        )
         for label, rate in entries.items():
             lines.append(f"| {dataset} | {label} | {rate:.0f} | {rate / fastest:.0f}x |")
     lines.append("")
     text = "\n".join(lines)
     if append and Path(path).exists():
-        text = Path(path).read_text() + "\n---\n\n" + text.replace("# Quality at equal", "# (another run) Quality at equal", 1)
+        text = (
+            Path(path).read_text()
+            + "\n---\n\n"
+            + text.replace("# Quality at equal", "# (another run) Quality at equal", 1)
+        )
     Path(path).write_text(text)
     return verdicts
 
@@ -544,10 +655,14 @@ def main(argv=None):
     parser.add_argument("--budgets", type=float, nargs="+", default=[60, 180, 600], help="seconds of training per run")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--datasets", nargs="+", default=["isbi", "shapes"], choices=sorted(LOADERS))
-    parser.add_argument("--threads", type=int, default=1, help="TensorFlow intra-op and inter-op threads (0: TF's default)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="TensorFlow intra-op and inter-op threads (0: TF's default)"
+    )
     parser.add_argument("--isbi-root", default=str(ISBI_ROOT))
     parser.add_argument("--output", default=str(RESULTS_PATH))
-    parser.add_argument("--append", action="store_true", help="add this run's report at the end of --output instead of replacing it")
+    parser.add_argument(
+        "--append", action="store_true", help="add this run's report at the end of --output instead of replacing it"
+    )
     args = parser.parse_args(argv)
     if any(b <= 0 for b in args.budgets):
         parser.error(f"--budgets must be positive seconds, got {args.budgets}")
@@ -555,8 +670,9 @@ def main(argv=None):
     datasets = {name: (load_isbi(args.isbi_root) if name == "isbi" else LOADERS[name]()) for name in args.datasets}
     runs, pipelines = run_benchmark(datasets, args.budgets, args.seeds)
     command = "python benchmarks/quality.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    verdicts = write_report(runs, pipelines, datasets, threads=args.threads, path=args.output, command=command,
-                            append=args.append)
+    verdicts = write_report(
+        runs, pipelines, datasets, threads=args.threads, path=args.output, command=command, append=args.append
+    )
     print(Path(args.output).read_text())
     return runs, pipelines, verdicts
 

@@ -77,7 +77,14 @@ def test_pipeline_rates_are_positive(report):
 def test_report_structure(report):
     _, _, verdicts, text = report
     assert text.startswith("# Quality at equal wall-clock time")
-    for needle in ("TensorFlow threads", "### shapes, budget 3 s", "| textbook |", "| course |", "Verdict:", "## Throughput"):
+    for needle in (
+        "TensorFlow threads",
+        "### shapes, budget 3 s",
+        "| textbook |",
+        "| course |",
+        "Verdict:",
+        "## Throughput",
+    ):
         assert needle in text, needle
     assert [(d, b) for d, b, _ in verdicts] == [("shapes", 3)]
 
@@ -87,6 +94,8 @@ def test_textbook_unet_is_the_stated_architecture(quality):
 
     model = quality.textbook_unet(1, 2)
     kinds = [type(layer).__name__ for layer in model.layers]
-    assert kinds.count("Conv2D") == 2 * 9 + 1 and kinds.count("Conv2DTranspose") == 4 and kinds.count("MaxPooling2D") == 4
+    assert (
+        kinds.count("Conv2D") == 2 * 9 + 1 and kinds.count("Conv2DTranspose") == 4 and kinds.count("MaxPooling2D") == 4
+    )
     assert not any("Normalization" in k for k in kinds)
     assert model(keras.ops.zeros((1, 48, 64, 1))).shape == (1, 48, 64, 2)  # any size divisible by 16
