@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from unet_course.exercises import Mistake, call, exercise
+from unet_course.exercises import Case, Mistake, call, exercise
 from unet_course.models.unet import PAPER_PARAMETERS
 
 NOTEBOOK = "06_assembling_unet"
@@ -204,49 +204,68 @@ def _size_variant(size, depth, enc=4, bottleneck=4, dec=4):
 _Q2_CASES = [(572, 4), (188, 4), (668, 4), (92, 3), (140, 3), (60, 2), (18, 1), (124, 2)]
 
 
-@exercise(
+_Q2_MISTAKES = {
+    "forgot the 4 pixels that each encoder level's two convolutions take": dict(enc=0),
+    "forgot the bottleneck's two convolutions (-4 at the bottom of the U)": dict(bottleneck=0),
+    "forgot the 4 pixels that each decoder level's two convolutions take": dict(dec=0),
+    "counted 2 pixels per conv block, but a block has two 3x3 convolutions, each trimming 2 (1 per side)": dict(
+        enc=2, bottleneck=2, dec=2
+    ),
+    "forgot the -4 of every conv block": dict(enc=0, bottleneck=0, dec=0),
+}
+
+
+def _q2_cases():
+    cases = []
+    for size, depth in _Q2_CASES:
+        mistakes = [
+            (
+                size,
+                f"For input_size={size} you returned the input size. That is true with padding='same'; with the "
+                "paper's valid padding every 3x3 convolution trims 1 pixel on each side.",
+            )
+        ]
+        mistakes += [
+            (
+                _size_variant(size, depth, **options),
+                "For {label} you returned {got}, expected {expected}: you " + text + ".",
+            )
+            for text, options in _Q2_MISTAKES.items()
+        ]
+        cases.append(
+            Case(
+                f"input_size={size}, depth={depth}",
+                (size, depth),
+                mistakes=tuple(mistakes),
+                otherwise="For {label} you returned {got}, expected {expected} (the paper: 572 -> 388 with depth 4).",
+            )
+        )
+    return cases
+
+
+def _as_int(got, case):
+    try:
+        return int(got)
+    except (TypeError, ValueError):
+        raise Mistake(
+            f"For {case.label} you returned {type(got).__name__} {got!r:.60}; return a whole number."
+        ) from None
+
+
+q2 = exercise(
     "q2",
     "output size with valid padding",
     notebook=NOTEBOOK,
     reference=output_size_valid,
-    hint="Follow the size down and up the U. Each encoder level: two 3x3 valid convolutions take 4 pixels, then pooling "
-    "halves. The bottleneck takes 4 more. Each decoder level: upsampling doubles, then two convolutions take 4.",
+    hint=(
+        "Follow the size down and up the U. Each encoder level: two 3x3 valid convolutions take 4 pixels, then "
+        "pooling halves.",
+        "The bottleneck takes 4 more. Each decoder level: upsampling doubles, then two convolutions take 4.",
+    ),
+    cases=_q2_cases,
+    coerce=_as_int,
+    success="correct! With depth 4 the output is always 184 pixels smaller than the input: 572 -> 388.",
 )
-def q2(answer):
-    for size, depth in _Q2_CASES:
-        expected = output_size_valid(size, depth)
-        got = call(answer, size, depth, describe=f"for input_size={size}, depth={depth}")
-        try:
-            got = int(got)
-        except (TypeError, ValueError):
-            raise Mistake(
-                f"For input_size={size}, depth={depth} you returned {type(got).__name__} {got!r:.60}; return a whole number."
-            ) from None
-        if got == expected:
-            continue
-        if got == size:
-            raise Mistake(
-                f"For input_size={size} you returned the input size. That is true with padding='same'; with the paper's "
-                "valid padding every 3x3 convolution trims 1 pixel on each side."
-            )
-        variants = {
-            "forgot the 4 pixels that each encoder level's two convolutions take": dict(enc=0),
-            "forgot the bottleneck's two convolutions (-4 at the bottom of the U)": dict(bottleneck=0),
-            "forgot the 4 pixels that each decoder level's two convolutions take": dict(dec=0),
-            "counted 2 pixels per conv block, but a block has two 3x3 convolutions, each trimming 2 (1 per side)": dict(
-                enc=2, bottleneck=2, dec=2
-            ),
-            "forgot the -4 of every conv block": dict(enc=0, bottleneck=0, dec=0),
-        }
-        for mistake, options in variants.items():
-            if got == _size_variant(size, depth, **options):
-                raise Mistake(
-                    f"For input_size={size}, depth={depth} you returned {got}, expected {expected}: you {mistake}."
-                )
-        raise Mistake(
-            f"For input_size={size}, depth={depth} you returned {got}, expected {expected} (the paper: 572 -> 388 with depth 4)."
-        )
-    return "correct! With depth 4 the output is always 184 pixels smaller than the input: 572 -> 388."
 
 
 _Q3_CASES = [
