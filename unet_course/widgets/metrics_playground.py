@@ -57,7 +57,7 @@ def draw_playground(pred_row: float = 34, pred_column: float = 34, pred_radius: 
 
     fig, (ax_mask, ax_bar) = plt.subplots(1, 2, figsize=(9, 3.8), gridspec_kw={"width_ratios": [1, 1.1]})
     ax_mask.imshow(outcome, cmap=ListedColormap(_COLOURS), vmin=-0.5, vmax=3.5, interpolation="nearest")
-    ax_mask.set_title(f"truth: disc r={TRUE_RADIUS}; prediction: {shape} r={pred_radius:g}")
+    ax_mask.set_title(f"truth: disc r={TRUE_RADIUS}; prediction: {'disc' if shape == 'circle' else shape} r={pred_radius:g}")
     ax_mask.set_axis_off()
     ax_mask.legend(handles=[Patch(facecolor=c, edgecolor="white", label=l) for c, l in zip(_COLOURS, _OUTCOMES)],
                    loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
