@@ -178,3 +178,25 @@ def test_playground_rejects_bad_arguments():
         playground.shape_mask(16, 5, 5, 3, "triangle")
     with pytest.raises(ValueError, match="radius"):
         playground.shape_mask(16, 5, 5, -1)
+
+
+def test_article_dice_on_two_channel_one_hot_is_pixel_accuracy_and_the_fix_is_per_class():
+    """Notebook 02's channel-axis trap: summed over [1, 2, 3] on one-hot masks with a background
+    channel, dice_coef is pixel accuracy; the notebook's foreground_dice is the per-image Dice."""
+    nb = notebook_namespace("02_metrics", ["dice_coef", "one_hot", "dice_per_class", "foreground_dice"],
+                            preamble="import numpy as np\nimport keras\nfrom keras import layers, ops\n"
+                                     "from unet_course import metrics\n")
+    rng = np.random.default_rng(3)
+    truth = np.zeros((4, 9, 7), dtype=bool)
+    truth[:, 2:5, 1:4] = True
+    truth[3] = False  # one image without an object
+    for prediction in (np.zeros_like(truth), rng.random(truth.shape) < 0.3, truth.copy()):
+        two = float(nb["dice_coef"](nb["one_hot"](truth), nb["one_hot"](prediction), smooth=0))
+        assert two == pytest.approx(metrics.pixel_accuracy(truth, prediction), abs=1e-6)
+        fixed = float(nb["foreground_dice"](nb["one_hot"](truth), nb["one_hot"](prediction)))
+        assert fixed == pytest.approx(np.mean([metrics.dice(t, p) for t, p in zip(truth, prediction)]), abs=1e-6)
+        per_class = keras.ops.convert_to_numpy(nb["dice_per_class"](nb["one_hot"](truth), nb["one_hot"](prediction)))
+        for i in range(4):
+            np.testing.assert_allclose(per_class[i], metrics.per_class_dice(truth[i], prediction[i], 2), atol=1e-6)
+    lazy = float(nb["foreground_dice"](nb["one_hot"](truth), nb["one_hot"](np.zeros_like(truth))))
+    assert lazy == pytest.approx(0.25)  # 3 missed objects score 0, the empty image 1

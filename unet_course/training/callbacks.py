@@ -16,10 +16,11 @@ import numpy as np
 class TimeBudget(keras.callbacks.Callback):
     """Stop training when ``seconds`` of wall-clock time have passed, checked after every batch.
 
-    The validation that Keras runs after the last (partial) epoch is counted too: the
-    callback stops early enough that the time of the last validation still fits in the
-    budget, so ``fit`` returns within it (up to one batch). :func:`~unet_course.training.train`
-    times one validation pass before training starts, so this holds from the first epoch.
+    What Keras does after the last (partial) epoch is counted too: the callback stops early
+    enough that the work between two epochs (validation, saving the best model, writing the
+    log), as last measured, still fits in the budget, so ``fit`` returns within it (up to one
+    batch). Before the first epoch ends, :func:`~unet_course.training.train` supplies the time
+    of one validation pass, measured before training starts.
     """
 
     def __init__(self, seconds: float):
@@ -31,6 +32,7 @@ class TimeBudget(keras.callbacks.Callback):
         self.validation_seconds = 0.0
         self.stopped = False
         self._test_start = None
+        self._last_batch_end = None
 
     def elapsed(self) -> float:
         return 0.0 if self.start is None else time.monotonic() - self.start
@@ -44,9 +46,15 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_test_end(self, logs=None):
         if self._test_start is not None:
-            self.validation_seconds = time.monotonic() - self._test_start
+            self.validation_seconds = max(self.validation_seconds, time.monotonic() - self._test_start)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == 0 and self._last_batch_end is not None:
+            # everything between the last batch of an epoch and the first of the next
+            self.validation_seconds = time.monotonic() - self._last_batch_end
 
     def on_train_batch_end(self, batch, logs=None):
+        self._last_batch_end = time.monotonic()
         if self.elapsed() + self.validation_seconds >= self.seconds:
             self.model.stop_training = True
             self.stopped = True
