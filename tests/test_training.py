@@ -45,7 +45,16 @@ def test_time_budget_is_respected_per_batch(tmp_path):
     clock = BatchClock()
     budget = 8
     result = train_segmenter(
-        x, y, x[:4], y[:4], num_classes=2, recipe=TINY, time_budget=budget, out_dir=tmp_path, callbacks=[clock], verbose=0
+        x,
+        y,
+        x[:4],
+        y[:4],
+        num_classes=2,
+        recipe=TINY,
+        time_budget=budget,
+        out_dir=tmp_path,
+        callbacks=[clock],
+        verbose=0,
     )
     assert result.stopped_by == "time budget"
     assert result.steps_run == len(clock.begins) >= 2

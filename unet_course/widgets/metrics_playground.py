@@ -61,7 +61,9 @@ def draw_playground(
 
     fig, (ax_mask, ax_bar) = plt.subplots(1, 2, figsize=(9, 3.8), gridspec_kw={"width_ratios": [1, 1.1]})
     ax_mask.imshow(outcome, cmap=ListedColormap(_COLOURS), vmin=-0.5, vmax=3.5, interpolation="nearest")
-    ax_mask.set_title(f"truth: disc r={TRUE_RADIUS}; prediction: {'disc' if shape == 'circle' else shape} r={pred_radius:g}")
+    ax_mask.set_title(
+        f"truth: disc r={TRUE_RADIUS}; prediction: {'disc' if shape == 'circle' else shape} r={pred_radius:g}"
+    )
     ax_mask.set_axis_off()
     ax_mask.legend(
         handles=[Patch(facecolor=c, edgecolor="white", label=name) for c, name in zip(_COLOURS, _OUTCOMES)],
