@@ -51,3 +51,34 @@ def test_overlap_interior_even_and_uneven():
     assert set(uneven.ravel()) == {1, 2, 4}
     np.testing.assert_allclose(transposed_conv.phase_energy(np.sqrt(uneven)), [[4, 2], [2, 1]])
     assert transposed_conv.checkerboard_ratio(np.sqrt(uneven)) == pytest.approx(4.0)
+
+
+def test_bilinear_kernel_reproduces_bilinear_upsampling_away_from_the_border():
+    x = np.random.default_rng(0).normal(size=(1, 7, 9, 3)).astype("float32")
+    layer = layers.Conv2DTranspose(3, 4, strides=2, padding="same", use_bias=False)
+    layer.build(x.shape)
+    layer.set_weights([transposed_conv.bilinear_kernel(4, 3)])
+    got = keras.ops.convert_to_numpy(layer(x))[0]
+    expected = keras.ops.convert_to_numpy(layers.UpSampling2D(2, interpolation="bilinear")(x))[0]
+    np.testing.assert_allclose(got[1:-1, 1:-1], expected[1:-1, 1:-1], atol=1e-5)
+    assert np.abs(got - expected).max() > 0.01  # the outermost ring differs (zero padding)
+    np.testing.assert_allclose(
+        transposed_conv.bilinear_kernel(4, 1)[:, :, 0, 0], np.outer(*[[0.25, 0.75, 0.75, 0.25]] * 2)
+    )
+    with pytest.raises(ValueError, match="channels"):
+        transposed_conv.bilinear_kernel(4, 0)
+
+
+def test_icnr_kernel_has_no_phase_pattern_and_random_kernels_do():
+    ones = np.ones((1, 6, 6, 4), dtype="float32")
+    for kernel, expect_flat in (
+        (transposed_conv.icnr_kernel(2, 5, 4, seed=1), True),
+        (np.random.default_rng(1).normal(size=(2, 2, 5, 4)).astype("float32"), False),
+    ):
+        layer = layers.Conv2DTranspose(5, 2, strides=2, use_bias=False)
+        layer.build(ones.shape)
+        layer.set_weights([kernel])
+        out = keras.ops.convert_to_numpy(layer(ones))[0]
+        spread = np.ptp(out.reshape(6, 2, 6, 2, 5), axis=(1, 3)).max()
+        assert (spread < 1e-5) == expect_flat
+    assert transposed_conv.icnr_kernel(3, 2, 7).shape == (3, 3, 2, 7)

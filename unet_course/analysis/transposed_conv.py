@@ -133,3 +133,41 @@ def checkerboard_ratio(outputs, stride: int = 2) -> float:
     """Largest over smallest :func:`phase_energy`: 1.0 means no phase stands out."""
     energy = phase_energy(outputs, stride)
     return float(energy.max() / energy.min()) if energy.min() > 0 else float("inf")
+
+
+def bilinear_kernel(kernel_size: int, channels: int) -> np.ndarray:
+    """A ``Conv2DTranspose`` kernel ``(k, k, channels, channels)`` that upsamples bilinearly.
+
+    Each channel is upsampled on its own (the kernel is diagonal in the channels) with the
+    tent filter ``1 - |x - centre| / factor``, ``factor = (k + 1) // 2``, the initialisation
+    of FCN (Long et al. 2015) used by d2l.ai. With ``kernel_size=4``, ``strides=2`` and
+    ``padding="same"``, the layer gives exactly ``UpSampling2D(2, interpolation="bilinear")``
+    away from the outermost ring of pixels (checked in the tests).
+    """
+    kernel_size = check_positive_int("kernel_size", kernel_size)
+    channels = check_positive_int("channels", channels)
+    factor = (kernel_size + 1) // 2
+    centre = factor - 1 if kernel_size % 2 == 1 else factor - 0.5
+    taps = 1 - np.abs(np.arange(kernel_size) - centre) / factor
+    kernel = np.zeros((kernel_size, kernel_size, channels, channels), dtype="float32")
+    for c in range(channels):
+        kernel[:, :, c, c] = np.outer(taps, taps)
+    return kernel
+
+
+def icnr_kernel(stride: int, out_channels: int, in_channels: int, seed: int = 0) -> np.ndarray:
+    """ICNR initialisation (Aitken et al. 2017) of a ``Conv2DTranspose(out, stride, strides=stride)``.
+
+    A transposed convolution whose kernel size equals its stride is a sub-pixel convolution:
+    each output phase ``(row % stride, column % stride)`` has its own ``(out, in)`` weight
+    matrix, so random weights give every phase a different response (a *phase* checkerboard).
+    ICNR draws one Glorot-uniform matrix and copies it to every phase: the layer then starts as
+    nearest-neighbour upsampling followed by a 1x1 convolution, with no phase pattern.
+    Returns the kernel ``(stride, stride, out_channels, in_channels)``.
+    """
+    stride = check_positive_int("stride", stride)
+    out_channels = check_positive_int("out_channels", out_channels)
+    in_channels = check_positive_int("in_channels", in_channels)
+    limit = np.sqrt(6.0 / (in_channels + out_channels))
+    matrix = np.random.default_rng(seed).uniform(-limit, limit, size=(out_channels, in_channels))
+    return np.broadcast_to(matrix, (stride, stride, out_channels, in_channels)).astype("float32")
