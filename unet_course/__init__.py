@@ -6,17 +6,26 @@ tested code they use afterwards:
 - :mod:`unet_course.config`: FAST mode, paths, seeding, ``setup()`` for notebooks
 - :mod:`unet_course.data`: the synthetic shapes dataset; ``sources`` (catalogue of real
   datasets), ``io`` (image/mask folders), ``isbi2012`` (the paper's data, checksummed download),
-  ``masks`` (class ids, one-hot, boxes and connected components)
-- :mod:`unet_course.metrics`: pixel accuracy, IoU (Jaccard) and Dice (F1), in NumPy and Keras
-- :mod:`unet_course.losses`: Dice loss and cross-entropy + Dice
+  ``masks`` (class ids, one-hot, boxes and connected components), ``pipeline`` (tf.data:
+  crops, shuffle, batches), ``augment`` (one random draw for image and mask), ``weight_map``
+  (the paper's equation 2)
+- :mod:`unet_course.metrics`: pixel accuracy, IoU (Jaccard) and Dice (F1), in NumPy and Keras,
+  with an ignore value
+- :mod:`unet_course.losses`: cross-entropy (class and per-pixel weights, ignore value), Dice,
+  cross-entropy + Dice
 - :mod:`unet_course.models`: ``build_unet`` and its blocks
 - :mod:`unet_course.analysis`: reads models: ``receptive_field``, ``transposed_conv`` (by hand,
   overlap maps), ``profiling`` (parameters, multiply-adds, memory, timings), ``levels``
-- :mod:`unet_course.evaluation`: boundary IoU and comparisons of trained models
+- :mod:`unet_course.training`: recipes (``"textbook"``, ``"course"``) and ``train_segmenter``, a
+  thin layer over ``model.fit`` (time budget, best model as ``.keras``, live predictions)
+- :mod:`unet_course.inference`: ``predict`` on images of any size (reflection padding, tiles, flip TTA)
+- :mod:`unet_course.evaluation`: boundary IoU; ``reports`` (per-image tables, confusion matrix,
+  threshold sweep, worst images, JSON/CSV)
 - :mod:`unet_course.viz`, :mod:`unet_course.widgets`: figures (and the U-Net diagram), widgets
 - :mod:`unet_course.exercises`: exercises with feedback, one module per notebook
 - :mod:`unet_course.course` (``notebooks``, ``grading``) and :mod:`unet_course.cli`: Colab
-  badges, student copies, grading, the ``unet-course`` command
+  badges, student copies, grading, the ``unet-course`` command (course tools and
+  ``train`` / ``evaluate`` / ``predict``)
 """
 
 # config is the one place that quiets TensorFlow's logs; importing it first sets
