@@ -4,7 +4,7 @@ per-image vs pooled IoU, paired bootstrap), and its threshold redraw runs."""
 import numpy as np
 import pytest
 
-from notebook_code import notebook_namespace
+from tests.notebook_code import notebook_namespace
 from unet_course.evaluation import evaluate_predictions, threshold_sweep
 from unet_course.exercises import ex08
 
