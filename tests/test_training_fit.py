@@ -57,7 +57,7 @@ def test_time_budget_is_respected_per_batch(tmp_path):
         verbose=0,
     )
     assert result.stopped_by == "time budget"
-    assert result.steps_run == len(clock.begins) >= 2
+    assert result.steps_run == len(clock.begins) >= 1  # the first step also traces the graph: seconds on a busy CPU
     # checked after every batch: no batch starts once the budget is spent
     assert max(clock.begins) < budget, clock.begins[-3:]
     # and fit returns soon after: one batch (the first one traces the graph) and the epoch's end work
