@@ -14,7 +14,9 @@ def _run(exercise, answer):
 def test_q1_reference_passes_and_matches_package():
     assert _run(ex.q1, ex.class_weights_from_mask)[0]
     for _, mask, num_classes in ex._q1_cases():
-        np.testing.assert_allclose(ex.class_weights_from_mask(mask, num_classes), class_balance_weights(mask, num_classes))
+        np.testing.assert_allclose(
+            ex.class_weights_from_mask(mask, num_classes), class_balance_weights(mask, num_classes)
+        )
 
 
 def test_q1_hand_worked():

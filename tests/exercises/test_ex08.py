@@ -66,8 +66,22 @@ def _pooled(t, p):
         (lambda t, p: ex.iou_two_ways(t, p)[::-1], "wrong order"),
         (lambda t, p: (ex.iou_two_ways(t, p)[0],) * 2, "both of your numbers are the per-image mean"),
         (lambda t, p: (_pooled(t, p),) * 2, "both of your numbers are the pooled IoU"),
-        (lambda t, p: (np.nanmean([(a & b).sum() / (a | b).sum() for a, b in zip(np.asarray(t, bool), np.asarray(p, bool))]), _pooled(t, p)), "skips the image"),
-        (lambda t, p: (np.mean([(a & b).sum() / max((a | b).sum(), 1) for a, b in zip(np.asarray(t, bool), np.asarray(p, bool))]), _pooled(t, p)), "scores the empty image 0"),
+        (
+            lambda t, p: (
+                np.nanmean([(a & b).sum() / (a | b).sum() for a, b in zip(np.asarray(t, bool), np.asarray(p, bool))]),
+                _pooled(t, p),
+            ),
+            "skips the image",
+        ),
+        (
+            lambda t, p: (
+                np.mean(
+                    [(a & b).sum() / max((a | b).sum(), 1) for a, b in zip(np.asarray(t, bool), np.asarray(p, bool))]
+                ),
+                _pooled(t, p),
+            ),
+            "scores the empty image 0",
+        ),
         (lambda t, p: (ex.iou_two_ways(t, p)[0], np.mean(np.asarray(t) == np.asarray(p))), "pixel accuracy"),
     ],
 )
@@ -95,8 +109,15 @@ def test_q2_reference_interval_vs_scipy():
     scipy_stats = pytest.importorskip("scipy.stats")
     ia, ua, ib, ub = ex.q2_data()
     statistic = lambda i, j, k, m: i.sum() / j.sum() - k.sum() / m.sum()  # noqa: E731
-    res = scipy_stats.bootstrap((ia, ua, ib, ub), statistic, paired=True, vectorized=False, n_resamples=5000,
-                                method="percentile", random_state=np.random.default_rng(1))
+    res = scipy_stats.bootstrap(
+        (ia, ua, ib, ub),
+        statistic,
+        paired=True,
+        vectorized=False,
+        n_resamples=5000,
+        method="percentile",
+        random_state=np.random.default_rng(1),
+    )
     low, high = ex.pooled_difference_ci(ia, ua, ib, ub)
     width = high - low
     assert abs(res.confidence_interval.low - low) < 0.08 * width

@@ -63,7 +63,9 @@ def q1(answer):
         try:
             got = np.asarray(got, dtype=float).ravel()
         except (TypeError, ValueError):
-            raise Mistake(f"On {label} your function returned {type(got).__name__}; return one number per class.") from None
+            raise Mistake(
+                f"On {label} your function returned {type(got).__name__}; return one number per class."
+            ) from None
         expected = class_weights_from_mask(mask, num_classes)
         if got.shape != expected.shape:
             raise Mistake(
@@ -131,7 +133,9 @@ def q2(answer):
                 f"You returned shapes {new_image.shape} and {new_mask.shape}; a flip keeps the shapes {image.shape} and {mask.shape}."
             )
         if np.array_equal(new_image, image[::-1]) or np.array_equal(new_mask, mask[::-1]):
-            raise Mistake("You flipped upside down (axis 0, the height). Flip left-right: the width axis, array[:, ::-1].")
+            raise Mistake(
+                "You flipped upside down (axis 0, the height). Flip left-right: the width axis, array[:, ::-1]."
+            )
         aligned = np.array_equal(new_mask, (new_image[..., 0] > 0.5).astype(np.uint8))
         if not aligned:
             raise Mistake(

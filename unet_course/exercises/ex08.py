@@ -48,8 +48,16 @@ def _q1_examples():
     noisy_true = (rng.random((3, 10, 12)) < 0.3).astype(np.uint8)
     noisy_pred = np.where(rng.random((3, 10, 12)) < 0.8, noisy_true, 1 - noisy_true).astype(np.uint8)
     return [
-        ("a big object well found and a small one mostly missed", np.stack([big_true, small_true]), np.stack([big_pred, small_pred])),
-        ("the same two images and a third where both masks are empty", np.stack([big_true, small_true, empty]), np.stack([big_pred, small_pred, empty])),
+        (
+            "a big object well found and a small one mostly missed",
+            np.stack([big_true, small_true]),
+            np.stack([big_pred, small_pred]),
+        ),
+        (
+            "the same two images and a third where both masks are empty",
+            np.stack([big_true, small_true, empty]),
+            np.stack([big_pred, small_pred, empty]),
+        ),
         ("three random 10x12 masks with 20% of the pixels flipped", noisy_true, noisy_pred),
     ]
 
@@ -58,16 +66,21 @@ def _two_numbers(got, label):
     try:
         values = [float(np.asarray(v).reshape(())) for v in got]
     except (TypeError, ValueError):
-        raise Mistake(f"On {label} your function returned {got!r:.80}; return two numbers: (per_image_mean, pooled).") from None
+        raise Mistake(
+            f"On {label} your function returned {got!r:.80}; return two numbers: (per_image_mean, pooled)."
+        ) from None
     if len(values) != 2:
         raise Mistake(f"On {label} your function returned {len(values)} values; return two: (per_image_mean, pooled).")
     return values
 
 
 @exercise(
-    "q1", "per-image and pooled IoU", notebook=NOTEBOOK, reference=iou_two_ways,
+    "q1",
+    "per-image and pooled IoU",
+    notebook=NOTEBOOK,
+    reference=iou_two_ways,
     hint="Per image: intersection / union of that image, then the mean of those N numbers (an image with an empty "
-         "union scores 1.0). Pooled: add up the N intersections and the N unions, then divide once.",
+    "union scores 1.0). Pooled: add up the N intersections and the N unions, then divide once.",
 )
 def q1(answer):
     for label, y_true, y_pred in _q1_examples():
@@ -80,33 +93,49 @@ def q1(answer):
         scores, inter, union = _per_image(y_true, y_pred)
         kept = scores[union > 0]
         if np.allclose(got, [pooled, per_image]):
-            raise Mistake(f"On {label} you returned ({g_per:.4f}, {g_pool:.4f}): the two numbers in the wrong order. "
-                          f"Return (per_image_mean, pooled) = ({per_image:.4f}, {pooled:.4f}).")
+            raise Mistake(
+                f"On {label} you returned ({g_per:.4f}, {g_pool:.4f}): the two numbers in the wrong order. "
+                f"Return (per_image_mean, pooled) = ({per_image:.4f}, {pooled:.4f})."
+            )
         if np.isnan(g_per) or np.isnan(g_pool):
-            raise Mistake(f"On {label} you returned NaN: an image whose two masks are empty gives 0/0. "
-                          f"Such an image scores {EMPTY_SCORE} in this course (see 02_metrics).")
+            raise Mistake(
+                f"On {label} you returned NaN: an image whose two masks are empty gives 0/0. "
+                f"Such an image scores {EMPTY_SCORE} in this course (see 02_metrics)."
+            )
         if np.isclose(g_per, kept.mean()) and len(kept) < len(scores):
-            raise Mistake(f"On {label} your per-image mean {g_per:.4f} skips the image where both masks are empty. "
-                          f"It counts, with the score {EMPTY_SCORE} (nothing to find, nothing found): {per_image:.4f}.")
+            raise Mistake(
+                f"On {label} your per-image mean {g_per:.4f} skips the image where both masks are empty. "
+                f"It counts, with the score {EMPTY_SCORE} (nothing to find, nothing found): {per_image:.4f}."
+            )
         if np.isclose(g_per, np.where(union == 0, 0.0, scores).mean()) and len(kept) < len(scores):
-            raise Mistake(f"On {label} your per-image mean {g_per:.4f} scores the empty image 0. "
-                          f"The course's convention gives it {EMPTY_SCORE}: {per_image:.4f}.")
+            raise Mistake(
+                f"On {label} your per-image mean {g_per:.4f} scores the empty image 0. "
+                f"The course's convention gives it {EMPTY_SCORE}: {per_image:.4f}."
+            )
         if np.isclose(g_pool, g_per) and np.isclose(g_per, per_image):
-            raise Mistake(f"On {label} both of your numbers are the per-image mean ({per_image:.4f}). Pooling adds the "
-                          f"intersections ({inter.sum()}) and the unions ({union.sum()}) of all images before dividing: {pooled:.4f}.")
+            raise Mistake(
+                f"On {label} both of your numbers are the per-image mean ({per_image:.4f}). Pooling adds the "
+                f"intersections ({inter.sum()}) and the unions ({union.sum()}) of all images before dividing: {pooled:.4f}."
+            )
         if np.isclose(g_pool, g_per) and np.isclose(g_per, pooled):
-            raise Mistake(f"On {label} both of your numbers are the pooled IoU ({pooled:.4f}). The per-image mean divides "
-                          f"image by image, then averages: {per_image:.4f}.")
+            raise Mistake(
+                f"On {label} both of your numbers are the pooled IoU ({pooled:.4f}). The per-image mean divides "
+                f"image by image, then averages: {per_image:.4f}."
+            )
         accuracy = float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))
         if np.isclose(g_pool, accuracy) and not np.isclose(pooled, accuracy):
-            raise Mistake(f"On {label} your pooled value {g_pool:.4f} is the pixel accuracy. Count foreground pixels only: "
-                          "intersection over union.")
+            raise Mistake(
+                f"On {label} your pooled value {g_pool:.4f} is the pixel accuracy. Count foreground pixels only: "
+                "intersection over union."
+            )
         which = "per-image mean" if not np.isclose(g_per, per_image) else "pooled IoU"
         expected = per_image if which == "per-image mean" else pooled
         wrong = g_per if which == "per-image mean" else g_pool
         raise Mistake(f"On {label} your {which} is {wrong:.4f}, expected {expected:.4f}.")
-    return ("correct! On the first example the per-image mean is far below the pooled IoU: one small object "
-            "missed counts as much as a big one found.")
+    return (
+        "correct! On the first example the per-image mean is far below the pooled IoU: one small object "
+        "missed counts as much as a big one found."
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -169,17 +198,22 @@ def _per_image_mean_ci(inter_a, union_a, inter_b, union_b, n_resamples=5000, see
 
 
 @exercise(
-    "q2", "paired bootstrap of a pooled IoU difference", notebook=NOTEBOOK, reference=pooled_difference_ci,
+    "q2",
+    "paired bootstrap of a pooled IoU difference",
+    notebook=NOTEBOOK,
+    reference=pooled_difference_ci,
     hint="In each resample draw n image indices with replacement (rng.integers(0, n, n)), use the SAME indices for "
-         "both models, and compute each model's pooled IoU from the summed intersections and unions of those images. "
-         "The interval is the 2.5% and 97.5% quantiles of the resampled differences.",
+    "both models, and compute each model's pooled IoU from the summed intersections and unions of those images. "
+    "The interval is the 2.5% and 97.5% quantiles of the resampled differences.",
 )
 def q2(answer):
     counts = q2_data()
     inter_a, union_a, inter_b, union_b = counts
     label = "24 images of very different sizes (ex.q2_data())"
-    got = _interval(call(answer, *[c.copy() for c in counts], n_resamples=5000, confidence=0.95, seed=0,
-                         describe=f"on {label}"), label)
+    got = _interval(
+        call(answer, *[c.copy() for c in counts], n_resamples=5000, confidence=0.95, seed=0, describe=f"on {label}"),
+        label,
+    )
     low, high = got
     ref_low, ref_high = pooled_difference_ci(*counts)
     width, ref_width = high - low, ref_high - ref_low
@@ -187,38 +221,56 @@ def q2(answer):
     tolerance = 0.08 * ref_width
     if abs(low - ref_low) <= tolerance and abs(high - ref_high) <= tolerance:
         m_low, m_high = _per_image_mean_ci(*counts)
-        return (f"correct! The interval ({low:+.4f}, {high:+.4f}) excludes 0: A's pooled IoU is higher. On the "
-                f"per-image mean the interval is about ({m_low:+.4f}, {m_high:+.4f}): A gains on the big images, "
-                "which weigh more in the pooled score.")
+        return (
+            f"correct! The interval ({low:+.4f}, {high:+.4f}) excludes 0: A's pooled IoU is higher. On the "
+            f"per-image mean the interval is about ({m_low:+.4f}, {m_high:+.4f}): A gains on the big images, "
+            "which weigh more in the pooled score."
+        )
     if low > high:
         raise Mistake(f"Your interval ({low:+.4f}, {high:+.4f}) has low > high. Return (low, high).")
     if np.isclose(width, 0, atol=1e-12):
-        raise Mistake(f"Your interval ({low:+.4f}, {high:+.4f}) has no width: every resample gave the same difference. "
-                      "Draw the images WITH replacement (rng.integers(0, n, n), or rng.choice(n, n, replace=True)); "
-                      "a permutation of all the images has the same sums.")
+        raise Mistake(
+            f"Your interval ({low:+.4f}, {high:+.4f}) has no width: every resample gave the same difference. "
+            "Draw the images WITH replacement (rng.integers(0, n, n), or rng.choice(n, n, replace=True)); "
+            "a permutation of all the images has the same sums."
+        )
     if abs(-high - ref_low) <= tolerance and abs(-low - ref_high) <= tolerance:
-        raise Mistake(f"Your interval ({low:+.4f}, {high:+.4f}) is the reference's with the sign flipped: compute "
-                      "pooled IoU of A minus pooled IoU of B.")
+        raise Mistake(
+            f"Your interval ({low:+.4f}, {high:+.4f}) is the reference's with the sign flipped: compute "
+            "pooled IoU of A minus pooled IoU of B."
+        )
     m_low, m_high = _per_image_mean_ci(*counts)
     if abs(low - m_low) <= 0.15 * (m_high - m_low) and abs(high - m_high) <= 0.15 * (m_high - m_low):
-        raise Mistake(f"Your interval ({low:+.4f}, {high:+.4f}) is the one of the per-image mean difference (about "
-                      f"({m_low:+.4f}, {m_high:+.4f})). The question is about the pooled IoU: in each resample add up "
-                      "the chosen images' intersections and unions for each model, then divide.")
+        raise Mistake(
+            f"Your interval ({low:+.4f}, {high:+.4f}) is the one of the per-image mean difference (about "
+            f"({m_low:+.4f}, {m_high:+.4f})). The question is about the pooled IoU: in each resample add up "
+            "the chosen images' intersections and unions for each model, then divide."
+        )
     u_low, u_high = _unpaired(*counts)
     if width > 2 * ref_width and abs(width - (u_high - u_low)) < 0.4 * (u_high - u_low):
-        raise Mistake(f"Your interval ({low:+.4f}, {high:+.4f}) is about {width / ref_width:.0f} times too wide, as when "
-                      "A's and B's images are drawn independently. Pair them: the same resampled images for both "
-                      "models, so that how hard an image is cancels out in the difference.")
+        raise Mistake(
+            f"Your interval ({low:+.4f}, {high:+.4f}) is about {width / ref_width:.0f} times too wide, as when "
+            "A's and B's images are drawn independently. Pair them: the same resampled images for both "
+            "models, so that how hard an image is cancels out in the difference."
+        )
     if width > 2 * ref_width:
-        raise Mistake(f"Your interval ({low:+.4f}, {high:+.4f}) is {width / ref_width:.1f} times too wide. Take the "
-                      "quantiles of the resampled differences of pooled IoU (one number per resample), not of "
-                      "per-image differences.")
+        raise Mistake(
+            f"Your interval ({low:+.4f}, {high:+.4f}) is {width / ref_width:.1f} times too wide. Take the "
+            "quantiles of the resampled differences of pooled IoU (one number per resample), not of "
+            "per-image differences."
+        )
     if not low <= observed <= high:
-        raise Mistake(f"Your interval ({low:+.4f}, {high:+.4f}) does not contain the observed difference "
-                      f"{observed:+.4f} of the pooled IoUs. Resample the images, keep the pooled formula.")
+        raise Mistake(
+            f"Your interval ({low:+.4f}, {high:+.4f}) does not contain the observed difference "
+            f"{observed:+.4f} of the pooled IoUs. Resample the images, keep the pooled formula."
+        )
     if width < ref_width:
-        raise Mistake(f"Your interval ({low:+.4f}, {high:+.4f}) is narrower than a 95% interval (width "
-                      f"{width:.4f} instead of about {ref_width:.4f}). Use the quantiles (1 - confidence) / 2 and "
-                      "1 - (1 - confidence) / 2 of the differences, e.g. 0.025 and 0.975.")
-    raise Mistake(f"Your interval ({low:+.4f}, {high:+.4f}) differs from the expected one, about "
-                  f"({ref_low:+.4f}, {ref_high:+.4f}).")
+        raise Mistake(
+            f"Your interval ({low:+.4f}, {high:+.4f}) is narrower than a 95% interval (width "
+            f"{width:.4f} instead of about {ref_width:.4f}). Use the quantiles (1 - confidence) / 2 and "
+            "1 - (1 - confidence) / 2 of the differences, e.g. 0.025 and 0.975."
+        )
+    raise Mistake(
+        f"Your interval ({low:+.4f}, {high:+.4f}) differs from the expected one, about "
+        f"({ref_low:+.4f}, {ref_high:+.4f})."
+    )
