@@ -397,6 +397,7 @@ def _predict(args) -> int:
     from PIL import Image
 
     from unet_course.data.io import load_image_folder
+    from unet_course.data.masks import to_class_ids
     from unet_course.inference import predict
 
     out = _check_out(args.out, args.overwrite)
@@ -407,8 +408,7 @@ def _predict(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for image, stem in zip(images, stems):
         probabilities = predict(model, image, probabilities=True, tta=args.tta, tile_size=args.tile_size)
-        labels = probabilities.argmax(-1) if probabilities.shape[-1] > 1 else (probabilities[..., 0] > 0.5)
-        labels = labels.astype(np.uint8 if probabilities.shape[-1] <= 256 else np.int32)
+        labels = to_class_ids(probabilities, threshold=0.5)
         Image.fromarray(labels).save(out / f"{stem}.png")
         if args.probabilities:
             np.save(out / f"{stem}.npy", probabilities.astype(np.float32))

@@ -37,6 +37,7 @@ import keras
 import numpy as np
 
 from unet_course._validation import check_choice, check_positive_int
+from unet_course.data.masks import to_class_ids
 
 #: Images larger than this (height or width, in pixels) are predicted in tiles when
 #: ``tile_size`` is not given; the tiles are then ``AUTO_TILE_SIZE`` pixels square.
@@ -201,10 +202,7 @@ def _predict_tiled(runner, image, tile, overlap, divisor, blend):
 
 
 def _to_class_ids(probabilities: np.ndarray) -> np.ndarray:
-    if probabilities.shape[-1] == 1:
-        return (probabilities[..., 0] > 0.5).astype(np.uint8)
-    dtype = np.uint8 if probabilities.shape[-1] <= 256 else np.int32
-    return probabilities.argmax(-1).astype(dtype)
+    return to_class_ids(probabilities, threshold=0.5)
 
 
 def predict(

@@ -12,6 +12,8 @@ import time
 import keras
 import numpy as np
 
+from unet_course.data.masks import to_class_ids
+
 
 class TimeBudget(keras.callbacks.Callback):
     """Stop training when ``seconds`` of wall-clock time have passed, checked after every batch.
@@ -130,11 +132,7 @@ class LivePrediction(keras.callbacks.Callback):
 
     def _predict(self) -> np.ndarray:
         probabilities = np.asarray(self.model.predict_on_batch(self.image[None]))[0]
-        return (
-            (probabilities[..., 0] > 0.5).astype(np.uint8)
-            if probabilities.shape[-1] == 1
-            else probabilities.argmax(-1).astype(np.uint8)
-        )
+        return to_class_ids(probabilities, threshold=0.5)
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
