@@ -20,7 +20,7 @@ class TimeBudget(keras.callbacks.Callback):
 
     What Keras does after the last (partial) epoch is counted too: the callback stops early
     enough that the work between two epochs (validation, saving the best model, writing the
-    log), as last measured, still fits in the budget, so ``fit`` returns within it (up to one
+    log), as measured over the last three epochs, still fits in the budget, so ``fit`` returns within it (up to one
     batch). Before the first epoch ends, :func:`~unet_course.training.train` supplies the time
     of one validation pass, measured before training starts.
     """
@@ -35,6 +35,7 @@ class TimeBudget(keras.callbacks.Callback):
         self.stopped = False
         self._test_start = None
         self._last_batch_end = None
+        self._gaps: list[float] = []
 
     def elapsed(self) -> float:
         return 0.0 if self.start is None else time.monotonic() - self.start
@@ -42,6 +43,7 @@ class TimeBudget(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.start = time.monotonic()
         self.stopped = False
+        self._last_batch_end, self._gaps = None, []
 
     def on_test_begin(self, logs=None):
         self._test_start = time.monotonic()
@@ -52,8 +54,10 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         if batch == 0 and self._last_batch_end is not None:
-            # everything between the last batch of an epoch and the first of the next
-            self.validation_seconds = time.monotonic() - self._last_batch_end
+            # everything between the last batch of an epoch and the first of the next; the
+            # longest of the last three gaps, as the time it takes jitters on a busy CPU
+            self._gaps = (self._gaps + [time.monotonic() - self._last_batch_end])[-3:]
+            self.validation_seconds = max(self._gaps)
 
     def on_train_batch_end(self, batch, logs=None):
         self._last_batch_end = time.monotonic()
