@@ -54,3 +54,29 @@ def test_bad_input():
         unet_weight_map(np.zeros((4, 4), int), sigma=0)
     with pytest.raises(ValueError, match="one per class"):
         unet_weight_map(np.array([[0, 2]]), class_weights=[1.0, 1.0])
+
+
+def brute_force_border_term(objects, w0=10.0, sigma=5.0):
+    """Every object's distance transform over the whole image: the definition, slowly."""
+    from scipy import ndimage
+
+    labels, count = ndimage.label(objects)
+    distances = np.sort(np.stack([ndimage.distance_transform_edt(labels != i) for i in range(1, count + 1)]), axis=0)
+    return w0 * np.exp(-((distances[0] + distances[1]) ** 2) / (2 * sigma**2))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_windowed_distances_match_the_whole_image_definition(seed):
+    from scipy import ndimage
+
+    rng = np.random.default_rng(seed)
+    blobs = ndimage.gaussian_filter(rng.random((96, 128)), 3) > 0.52  # a few dozen irregular objects
+    assert ndimage.label(blobs)[1] >= 5
+    fast = border_term(blobs, 10.0, 5.0, tolerance=1e-6)
+    np.testing.assert_allclose(fast, brute_force_border_term(blobs), atol=1e-5, rtol=1e-5)
+    # a looser tolerance cuts off more of the tail, never more than tolerance * w0
+    loose = border_term(blobs, 10.0, 5.0, tolerance=1e-2)
+    assert np.abs(loose - brute_force_border_term(blobs)).max() <= 1e-2 * 10.0
+    assert (loose == 0).sum() > (fast == 0).sum()
+    with pytest.raises(ValueError, match="tolerance"):
+        border_term(blobs, tolerance=0)

@@ -36,26 +36,44 @@ def class_balance_weights(mask, num_classes: int | None = None, ignore_index: in
     return weights
 
 
-def border_term(objects, w0: float = 10.0, sigma: float = 5.0) -> np.ndarray:
+def border_term(objects, w0: float = 10.0, sigma: float = 5.0, tolerance: float = 1e-6) -> np.ndarray:
     """``w0 * exp(-(d1 + d2)**2 / (2 sigma**2))`` for every pixel, from a boolean object mask.
 
     Objects are the 4-connected components of ``objects``; with fewer than two objects
     the term is 0 everywhere (there is no second-nearest object).
+
+    Each object's distances are computed in a window around it only: beyond
+    ``reach = sigma * sqrt(2 ln(1 / tolerance))`` pixels from an object, any pair of
+    distances that includes it sums to more than ``reach`` and the term is below
+    ``tolerance * w0``, so it is set to 0 there. An ISBI slice (about 200 cells) takes a
+    fraction of a second instead of a second and a half.
     """
     from scipy import ndimage
 
+    if not 0 < tolerance < 1:
+        raise ValueError(f"tolerance must be between 0 and 1 (a fraction of w0), got {tolerance!r}.")
     objects = np.asarray(objects, dtype=bool)
     labels, count = ndimage.label(objects)
     if count < 2:
         return np.zeros(objects.shape, dtype=np.float32)
+    reach = sigma * np.sqrt(2.0 * np.log(1.0 / tolerance))
+    margin = int(np.ceil(reach)) + 1
     nearest = np.full(objects.shape, np.inf)
     second = np.full(objects.shape, np.inf)
-    for index in range(1, count + 1):
-        distance = ndimage.distance_transform_edt(labels != index)
-        closer = distance < nearest
-        second = np.where(closer, nearest, np.minimum(second, distance))
-        nearest = np.where(closer, distance, nearest)
-    return (w0 * np.exp(-((nearest + second) ** 2) / (2.0 * sigma**2))).astype(np.float32)
+    height, width = objects.shape
+    for index, box in enumerate(ndimage.find_objects(labels), start=1):
+        rows = slice(max(box[0].start - margin, 0), min(box[0].stop + margin, height))
+        cols = slice(max(box[1].start - margin, 0), min(box[1].stop + margin, width))
+        distance = ndimage.distance_transform_edt(labels[rows, cols] != index)
+        distance[distance > reach] = np.inf  # too far to matter (see above)
+        near, sec = nearest[rows, cols], second[rows, cols]
+        closer = distance < near
+        second[rows, cols] = np.where(closer, near, np.minimum(sec, distance))
+        nearest[rows, cols] = np.where(closer, distance, near)
+    total = nearest + second
+    return np.where(total <= reach, w0 * np.exp(-(np.minimum(total, reach) ** 2) / (2.0 * sigma**2)), 0.0).astype(
+        np.float32
+    )
 
 
 def unet_weight_map(
