@@ -16,6 +16,7 @@ import pytest
         "unet_course.analysis.levels",
         "unet_course.data.masks",
         "unet_course.evaluation",
+        "unet_course.evaluation.challenge",
     ],
 )
 def test_docstring_examples(module):

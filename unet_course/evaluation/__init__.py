@@ -5,6 +5,8 @@
 - :mod:`unet_course.evaluation.reports`: per-image reports (pixel accuracy, IoU and Dice per
   class), mean IoU over the classes present, the confusion matrix, a threshold sweep for
   binary tasks, the worst images, JSON and CSV output (used by ``unet-course evaluate``).
+- :mod:`unet_course.evaluation.challenge`: the ISBI 2012 challenge's pixel error and Rand error
+  (the numbers of the U-Net paper's Table 1), as Fiji's ``trainableSegmentation.metrics`` defines them.
 
 Everything is importable from ``unet_course.evaluation`` directly:
 
@@ -15,6 +17,7 @@ Everything is importable from ``unet_course.evaluation`` directly:
 """
 
 from unet_course.evaluation.boundary import boundary_band, boundary_iou, evaluate_variants, foreground_iou
+from unet_course.evaluation.challenge import CHALLENGE_THRESHOLDS, UNET_PAPER_ISBI2012, pixel_error, rand_error
 from unet_course.evaluation.reports import (
     evaluate_model,
     evaluate_predictions,
@@ -28,6 +31,8 @@ from unet_course.evaluation.reports import (
 )
 
 __all__ = [
+    "CHALLENGE_THRESHOLDS",
+    "UNET_PAPER_ISBI2012",
     "boundary_band",
     "boundary_iou",
     "evaluate_model",
@@ -37,6 +42,8 @@ __all__ = [
     "format_report",
     "model_num_classes",
     "per_image_table",
+    "pixel_error",
+    "rand_error",
     "threshold_sweep",
     "worst_images",
     "write_csv",
