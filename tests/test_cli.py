@@ -362,6 +362,121 @@ def test_a_single_image_cannot_be_split(tmp_path, capsys, fake_engine):
     assert "images" not in fake_engine
 
 
+# ---- the paper's options: --padding valid, --elastic, --weight-map ----------------------
+
+
+def train_argv(images, masks, out, *extra):
+    return ["train", "--images", images, "--masks", masks, "--num-classes", 2, "--epochs", 1, "--out", out, *extra]
+
+
+def test_train_padding_valid_passes_a_valid_recipe(tmp_path, capsys, fake_engine):
+    images, masks = make_folders(tmp_path, count=3)
+    code, stdout, err = run(
+        capsys, *train_argv(images, masks, tmp_path / "run", "--padding", "valid", "--crop-size", 200)
+    )
+    assert code == 0, err
+    recipe = fake_engine["recipe"]
+    assert recipe.padding == "valid" and fake_engine["crop_size"] == 200
+    assert "rounded up to 204" in stdout and "centre 20x20" in stdout  # depth 4: 204 in, 20 out
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["recipe"]["padding"] == "valid"
+    # the default is the course's 'same', and its augmentation and loss are left alone
+    code, stdout, err = run(capsys, *train_argv(images, masks, tmp_path / "run2"))
+    assert code == 0, err
+    assert fake_engine["recipe"].padding == "same" and fake_engine["weights"] is None
+    assert fake_engine["recipe"] == cli_recipe("course")
+
+
+def cli_recipe(name):
+    from unet_course.training import RECIPES
+
+    return RECIPES[name]
+
+
+def test_train_padding_valid_with_a_crop_too_small_stops_before_training(tmp_path, capsys, monkeypatch):
+    import unet_course.training as training
+
+    monkeypatch.setattr(training, "train_segmenter", lambda *a, **k: pytest.fail("training started"))
+    images, masks = make_folders(tmp_path, count=3)
+    code, _, err = run(capsys, *train_argv(images, masks, tmp_path / "run", "--padding", "valid"))
+    assert_one_line_error(code, err, "--padding valid", "crop size 128", "at least 188", "--crop-size 188")
+    code, _, err = run(capsys, *train_argv(images, masks, tmp_path / "run", "--padding", "full"))
+    assert_one_line_error(code, err, "--padding", "invalid choice")
+
+
+def test_train_elastic_turns_on_the_elastic_deformation(tmp_path, capsys, fake_engine):
+    import dataclasses
+
+    images, masks = make_folders(tmp_path, count=3)
+    code, _, err = run(capsys, *train_argv(images, masks, tmp_path / "run", "--elastic"))
+    assert code == 0, err
+    recipe, course = fake_engine["recipe"], cli_recipe("course")
+    assert recipe.augment.elastic and not course.augment.elastic
+    assert recipe.augment == dataclasses.replace(course.augment, elastic=True)  # only that changed
+    assert recipe == course.replace(augment=recipe.augment)
+
+
+def test_train_weight_map_computes_the_paper_weights_and_switches_to_cross_entropy(tmp_path, capsys, fake_engine):
+    from unet_course.data.weight_map import unet_weight_map
+
+    images, masks = make_folders(tmp_path, count=4, mask_scale=255)
+    code, stdout, err = run(capsys, *train_argv(images, masks, tmp_path / "run", "--weight-map"))
+    assert code == 0, err
+    assert fake_engine["recipe"].loss == "ce" and cli_recipe("course").loss == "ce_dice"
+    assert "loss is cross-entropy ('ce') instead of the recipe's 'ce_dice'" in stdout
+    assert "weight map (w0=10, sigma=5, objects: class 1) computed for 3 training masks" in stdout
+    weights = fake_engine["weights"]
+    assert len(weights) == len(fake_engine["masks"]) == 3
+    for mask, weight in zip(fake_engine["masks"], weights):
+        assert weight.shape == mask.shape and weight.dtype == np.float32
+        np.testing.assert_allclose(weight, unet_weight_map(mask, w0=10, sigma=5, foreground=1, num_classes=2))
+    assert any(w.max() > 3 for w in weights)  # the border term between touching objects is there
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["weight_map"] is True
+
+
+@pytest.fixture(scope="module")
+def valid_model_file(tmp_path_factory):
+    keras.utils.set_random_seed(1)
+    path = tmp_path_factory.mktemp("valid") / "model.keras"
+    build_unet((52, 52, 1), 2, depth=2, base_filters=4, padding="valid").save(path)  # 52 in, 12 out
+    return path
+
+
+def test_evaluate_and_predict_a_valid_model_in_overlap_tiles(tmp_path, capsys, valid_model_file):
+    from unet_course.data.io import read_image
+    from unet_course.inference import predict
+
+    images, masks = make_folders(tmp_path, count=3, extra_size=(37, 53))
+    code, _, err = run(capsys, "predict", "--model", valid_model_file, "--images", images, "--out", tmp_path / "pred")
+    assert code == 0, err
+    model = keras.models.load_model(valid_model_file)
+    for stem, size in (("s0", (32, 32)), ("s2", (37, 53))):
+        labels = np.asarray(Image.open(tmp_path / "pred" / f"{stem}.png"))
+        assert labels.shape == size
+        np.testing.assert_array_equal(labels, predict(model, read_image(images / f"{stem}.png")))
+    code, out, err = run(
+        capsys,
+        "evaluate",
+        "--model",
+        valid_model_file,
+        "--images",
+        images,
+        "--masks",
+        masks,
+        "--json",
+        tmp_path / "r.json",
+    )
+    assert code == 0, err
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["num_images"] == 3 and report["num_pixels"] == 2 * 32 * 32 + 37 * 53
+    predicted = np.asarray(Image.open(tmp_path / "pred" / "s2.png")).astype(int)
+    truth = np.asarray(Image.open(masks / "s2.png")).astype(int)
+    assert report["per_image"][2]["pixel_accuracy"] == pytest.approx(M.pixel_accuracy(truth, predicted))
+    code, _, err = run(
+        capsys, "predict", "--model", valid_model_file, "--images", images, "--out", tmp_path / "p2", "--tile-size", 64
+    )
+    assert_one_line_error(code, err, "tile_size=64 does not apply", "Leave tile_size out")
+
+
 # ---- the real engine, end to end ------------------------------------------------------
 
 

@@ -1,11 +1,12 @@
-"""inference.predict: any size in, the same size out; tiles agree with the whole image; flip TTA."""
+"""inference.predict: any size in, the same size out; tiles agree with the whole image; flip TTA;
+the paper's overlap-tile strategy for valid-padding models."""
 
 import keras
 import numpy as np
 import pytest
 
 from unet_course import inference
-from unet_course.inference import model_divisor, predict
+from unet_course.inference import mirror_pad, model_divisor, overlap_tile_layout, predict
 from unet_course.models import build_unet
 
 
@@ -162,6 +163,139 @@ def test_bad_inputs_are_named(unet):
     shrinking = keras.Model(inputs, keras.layers.Conv2D(2, 3, padding="valid", activation="softmax")(inputs))
     with pytest.raises(ValueError, match="padding='same'"):
         predict(shrinking, image(10, 10))
+
+
+# ---- valid padding: the paper's overlap-tile strategy ---------------------------------
+
+
+def valid_pair(depth, input_size, big_size, seed=0):
+    """A valid U-Net of ``input_size`` and one of ``big_size`` with the same weights."""
+    keras.utils.set_random_seed(seed)
+    small = build_unet((input_size, input_size, 1), 2, depth=depth, base_filters=4, padding="valid")
+    big = build_unet((big_size, big_size, 1), 2, depth=depth, base_filters=4, padding="valid")
+    big.set_weights(small.get_weights())  # a valid U-Net's weights do not depend on its input size
+    return small, big
+
+
+@pytest.fixture(scope="module")
+def valid3():
+    return valid_pair(3, 108, 204)  # 108 -> 20 (margin 44); 204 -> 116
+
+
+def one_pass(big, x):
+    """The big model on the image mirror-padded by the margin (and more at the bottom and right), cropped."""
+    size, out = big.input_shape[1], big.output_shape[1]
+    margin = (size - out) // 2
+    height, width = x.shape[:2]
+    assert height <= out and width <= out
+    padded = np.pad(x, ((margin, size - margin - height), (margin, size - margin - width), (0, 0)), mode="reflect")
+    return keras.ops.convert_to_numpy(big(padded[None]))[0, :height, :width]
+
+
+@pytest.mark.parametrize("size", [(37, 61), (20, 20), (45, 9), (5, 3)])
+def test_overlap_tiles_equal_one_pass_over_the_mirrored_image(valid3, size):
+    small, big = valid3
+    x = image(*size, seed=8)
+    stitched = predict(small, x, probabilities=True)
+    assert stitched.shape == (*size, 2)
+    np.testing.assert_allclose(stitched, one_pass(big, x), atol=1e-5)
+
+
+def test_abutting_tiles_shift_the_pooling_grid_of_a_deep_unet(valid3):
+    # depth 3: the output (20) is not a multiple of 2**3, so tiles 20 apart see a shifted
+    # pooling grid and differ from the one pass; predict's step (16) does not
+    small, big = valid3
+    x = image(37, 61, seed=8)
+    abutting = predict(small, x, probabilities=True, divisor=1)
+    assert np.abs(abutting - one_pass(big, x)).max() > 1e-3
+
+
+def test_overlap_tiles_of_a_depth_2_unet_abut(monkeypatch):
+    small, big = valid_pair(2, 52, 124, seed=1)  # 52 -> 12, 12 is a multiple of 4: the tiles abut
+    x = image(50, 29, seed=9)
+    calls = []
+    original = inference._predict_overlap_tiles
+
+    def spy(runner, image, layout):
+        calls.append(layout)
+        return original(runner, image, layout)
+
+    monkeypatch.setattr(inference, "_predict_overlap_tiles", spy)
+    np.testing.assert_allclose(predict(small, x, probabilities=True, batch_size=3), one_pass(big, x), atol=1e-5)
+    assert calls[0].step == (12, 12) and calls[0].grid == (5, 3) and calls[0].margin == (20, 20)
+
+
+def test_valid_model_grey_batches_lists_tta_and_class_ids(valid3):
+    small, big = valid3
+    images = [image(37, 61, seed=10), image(24, 17, seed=11), image(37, 61, seed=12)]
+    out = predict(small, images, batch_size=2)
+    assert isinstance(out, list) and [o.shape for o in out] == [(37, 61), (24, 17), (37, 61)]
+    assert all(o.dtype == np.uint8 for o in out)
+    for one, labels in zip(images, out):
+        np.testing.assert_array_equal(labels, one_pass(big, one).argmax(-1))
+    batch = predict(small, np.stack([images[0], images[2]]), probabilities=True, batch_size=5)
+    assert batch.shape == (2, 37, 61, 2) and batch.dtype == np.float32
+    np.testing.assert_allclose(batch[1], one_pass(big, images[2]), atol=1e-5)
+    np.testing.assert_array_equal(predict(small, images[1][..., 0]), out[1])  # (H, W) grey
+    # TTA flips each input window (not the whole image): the same as a model that averages
+    # itself over the four flips of its input, predicted without TTA
+    inputs = keras.Input(small.input_shape[1:])
+    flips = [(), (1,), (2,), (1, 2)]
+    outputs = [keras.ops.flip(small(keras.ops.flip(inputs, a)), a) if a else small(inputs) for a in flips]
+    averaged = keras.Model(inputs, keras.layers.Average()(outputs))
+    x = images[1]
+    tta = predict(small, x, probabilities=True, tta=True)
+    np.testing.assert_allclose(tta, predict(averaged, x, probabilities=True), atol=1e-5)
+    assert np.abs(tta - predict(small, x, probabilities=True)).max() > 1e-4  # TTA did something
+
+
+def test_a_saved_and_reloaded_valid_model_predicts_in_tiles(valid3, tmp_path):
+    small, _ = valid3
+    small.save(tmp_path / "valid.keras")
+    loaded = keras.models.load_model(tmp_path / "valid.keras")
+    x = image(30, 41, seed=13)
+    np.testing.assert_allclose(predict(loaded, x, probabilities=True), predict(small, x, probabilities=True), atol=1e-6)
+
+
+def test_valid_model_bad_options_are_named(valid3):
+    small, _ = valid3
+    with pytest.raises(ValueError, match="tile_size=64 does not apply.*108x108.*20x20.*Leave tile_size out"):
+        predict(small, image(40, 40), tile_size=64)
+    assert predict(small, image(40, 40), tile_size=108).shape == (40, 40)  # its own size: allowed
+    inputs = keras.Input((10, 10, 1))
+    lopsided = keras.Model(inputs, keras.layers.Conv2D(2, 2, activation="softmax")(inputs))  # 10 -> 9
+    with pytest.raises(ValueError, match="same margin on every side"):
+        predict(lopsided, image(20, 20))
+
+
+def test_overlap_tile_layout_covers_the_image():
+    layout = overlap_tile_layout((512, 512), 572, 388, divisor=16)
+    assert layout.origins == [(0, 0), (0, 384), (384, 0), (384, 384)] and layout.grid == (2, 2)
+    assert layout.padding == ((92, 352), (92, 352))
+    layout = overlap_tile_layout((100, 30, 1), (52, 44), (12, 4))
+    assert layout.margin == (20, 20) and layout.step == (12, 4) and layout.grid == (9, 8)
+    (top, bottom), (left, right) = layout.padding
+    last_y, last_x = layout.origins[-1]
+    assert last_y < 100 <= last_y + 12 and last_x < 30 <= last_x + 4  # covered, no tile wasted
+    assert top + 100 + bottom == last_y + 52 and left + 30 + right == last_x + 44
+    assert overlap_tile_layout((3, 3), 52, 12).origins == [(0, 0)]
+    with pytest.raises(ValueError, match="even number of pixels"):
+        overlap_tile_layout((64, 64), 52, 11)
+    with pytest.raises(ValueError, match="at most the input"):
+        overlap_tile_layout((64, 64), 12, 52)
+
+
+def test_mirror_pad_reflects_at_the_edges():
+    x = np.arange(12).reshape(3, 4)
+    padded = mirror_pad(x, 2)
+    assert padded.shape == (7, 8)
+    np.testing.assert_array_equal(padded[2:5, 2:6], x)
+    np.testing.assert_array_equal(padded[2, :2], [2, 1])  # mirrored, the edge pixel not repeated
+    np.testing.assert_array_equal(padded[:2, 2], [8, 4])
+    assert mirror_pad(np.zeros((2, 3, 5)), ((1, 0), (0, 9))).shape == (3, 12, 5)
+    assert mirror_pad(np.ones((1, 1)), 3).shape == (7, 7)  # one pixel: repeated
+    with pytest.raises(ValueError, match="margin"):
+        mirror_pad(x, -1)
 
 
 @pytest.mark.parametrize(

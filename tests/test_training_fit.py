@@ -1,4 +1,5 @@
-"""Training over model.fit: time budget, best model kept, files written, bad input, it learns."""
+"""Training over model.fit: time budget, best model kept, files written, bad input, it learns;
+the paper's valid-padding U-Net (masks centre-cropped, validation on overlap tiles)."""
 
 import time
 
@@ -7,8 +8,19 @@ import numpy as np
 import pytest
 
 from unet_course import metrics
+from unet_course.data.augment import Augment
 from unet_course.data.weight_map import unet_weight_map
-from unet_course.training import RECIPES, Recipe, TimeBudget, build_model, train_segmenter
+from unet_course.inference import predict
+from unet_course.training import (
+    RECIPES,
+    Recipe,
+    TimeBudget,
+    build_model,
+    overlap_tiles,
+    train_segmenter,
+    valid_crop,
+)
+from unet_course.training import fit as fit_module
 
 TINY = RECIPES["course"].replace(base_filters=4, depth=2, crop_size=32, batch_size=4)
 
@@ -156,3 +168,110 @@ def test_time_budget_and_recipe_validation():
         TimeBudget(-1)
     with pytest.raises(ValueError, match="loss"):
         Recipe(loss="focal")
+
+
+# ---- valid padding (the paper's U-Net) -----------------------------------------------
+
+VALID = TINY.replace(padding="valid", crop_size=60)  # depth 2: 60 in, 20 out
+
+
+def pooled_mean_iou(masks, predictions, num_classes=2):
+    truth = np.concatenate([m.ravel() for m in masks])
+    predicted = np.concatenate([p.ravel() for p in predictions])
+    return float(np.mean(metrics.per_class_iou(truth, predicted, num_classes)))
+
+
+def test_valid_unet_trains_and_validates_on_overlap_tiles(tmp_path):
+    x, y = disks(8, size=64)
+    xv, yv = disks(3, size=50, seed=5)  # smaller than the model's input: only tiles can validate them
+    result = train_segmenter(
+        x, y, xv, yv, num_classes=2, recipe=VALID, epochs=2, out_dir=tmp_path, live_every=1, verbose=0
+    )
+    assert result.recipe.padding == "valid" and result.recipe.crop_size == 60 and result.epochs_run == 2
+    assert result.model.input_shape == (None, 60, 60, 1) and result.model.output_shape == (None, 20, 20, 2)
+    assert result.steps_run == 2 * 20  # 8 images of 64x64 cover ~10 outputs of 20x20 each; batches of 4
+    # val_mean_iou is the score of the stitched overlap-tile predictions, every pixel once
+    best = result.history["val_mean_iou"][result.best_epoch - 1]
+    stitched = predict(result.model, list(xv))
+    assert [p.shape for p in stitched] == [(50, 50)] * 3
+    assert pooled_mean_iou(yv, stitched) == pytest.approx(best, abs=1e-4)
+    assert [frame.shape for _, frame in result.live.frames] == [(50, 50)] * 2  # the whole image, tiled
+    # the saved model reloads and predicts whole images through predict (overlap tiles)
+    loaded = keras.models.load_model(result.best_path)
+    np.testing.assert_allclose(
+        predict(loaded, xv[0], probabilities=True), predict(result.model, xv[0], probabilities=True), atol=1e-5
+    )
+
+
+def test_valid_masks_are_the_centre_of_each_crop_with_weights_and_elastic(monkeypatch):
+    made = []
+    original = fit_module.make_dataset
+
+    def spy(*args, **kwargs):
+        made.append((original(*args, **kwargs), kwargs))
+        return made[-1][0]
+
+    monkeypatch.setattr(fit_module, "make_dataset", spy)
+    x, y = disks(8, size=56)
+    weights = [unet_weight_map(m) + m for m in y]  # 1 outside the disks, above 1 inside
+    recipe = VALID.replace(loss="ce", crop_size=64, augment=Augment(flips=True, rot90=False, elastic=True))
+    result = train_segmenter(x, y, num_classes=2, recipe=recipe, weights=weights, epochs=1, verbose=0)
+    # 64 > the 56-pixel images: the crop shrinks to the largest valid size that fits, 56 (output 16)
+    assert result.recipe.crop_size == 56 and result.model.output_shape == (None, 16, 16, 2)
+    assert np.isfinite(result.history["loss"][0])
+    dataset, options = made[0]
+    assert options["output_size"] == 16 and options["augment"].elastic
+    images, masks, pixel_weights = (t.numpy() for t in next(iter(dataset)))
+    assert images.shape == (4, 56, 56, 1) and masks.shape == pixel_weights.shape == (4, 16, 16)
+    centre = images[:, 20:36, 20:36, 0]
+    clear = np.abs(centre - 0.5) > 0.15  # the disks are 0.8, the background 0.2 (noise 0.05)
+    assert ((centre > 0.5) == (masks == 1))[clear].mean() > 0.99  # the mask of the image's centre
+    # the weights travel with the mask: above 1 exactly on the disks
+    np.testing.assert_array_equal(pixel_weights > 1, masks == 1)
+
+
+def test_validation_tiles_cover_every_pixel_once_at_the_right_place():
+    rng = np.random.default_rng(3)
+    image = rng.random((37, 29, 1), dtype=np.float32)
+    mask = np.round(image[..., 0] * 200).astype(np.int32)  # the mask is the image, coded
+    inputs, labels = overlap_tiles(image, mask, 108, 20, divisor=8, fill_label=255)  # depth 3: step 16
+    assert inputs.shape[1:] == (108, 108, 1) and labels.shape[1:] == (20, 20)
+    assert len(inputs) == 3 * 2
+    own = labels != 255
+    assert own.sum() == 37 * 29  # every pixel in exactly one tile
+    np.testing.assert_array_equal(labels[own], np.round(inputs[:, 44:64, 44:64, 0] * 200)[own])
+    assert sorted(labels[own].tolist()) == sorted(mask.ravel().tolist())
+
+
+def test_valid_crop_rounds_up_to_a_size_the_network_accepts():
+    assert valid_crop(572, 4) == (572, 388)
+    assert valid_crop(570, 4) == (572, 388)
+    assert valid_crop(50, 2) == (52, 12) and valid_crop(44, 2) == (44, 4)
+    model = build_model(VALID.replace(crop_size=50), 1, 2, mean=[0.5], variance=[0.1])
+    assert model.input_shape == (None, 52, 52, 1) and model.output_shape == (None, 12, 12, 2)
+
+
+@pytest.mark.parametrize(
+    "images, recipe, message",
+    [
+        (
+            64,
+            VALID.replace(crop_size=20),
+            "crop_size=20 is too small for a valid-padding U-Net of depth 2.*at least 44",
+        ),
+        (32, VALID, "Training images of 32 pixels are too small for a valid-padding U-Net of depth 2.*at least 44"),
+    ],
+)
+def test_valid_crops_too_small_for_the_depth(images, recipe, message):
+    x, y = disks(4, size=images)
+    with pytest.raises(ValueError, match=message):
+        train_segmenter(x, y, num_classes=2, recipe=recipe, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="padding"):
+        Recipe(padding="full")
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(fit_module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

@@ -5,11 +5,19 @@
     unet-course run-notebooks [PATH...]   execute notebooks top to bottom, in place (full mode)
     unet-course grade STUDENT_DIR         run a class's notebooks, write a CSV of exercise results
     unet-course train    --images DIR --masks DIR --num-classes K --out DIR [...]
+                         [--padding {same,valid}] [--elastic] [--weight-map]
     unet-course evaluate --model FILE --images DIR --masks DIR [--ignore-index V] [--json FILE]
     unet-course predict  --model FILE --images DIR --out DIR [--probabilities]
 
 For ``train``, ``evaluate`` and ``predict`` every bad input is one line
 ``unet-course: error: ...`` on stderr and exit status 2, checked before training starts.
+
+``train --padding valid --crop-size 572`` trains the paper's valid-padding U-Net (the crop is
+its input, the masks are centre-cropped to its output); ``--elastic`` adds the paper's elastic
+deformation to the augmentation; ``--weight-map`` trains with the paper's per-pixel weight
+map (class 1 is the objects, e.g. ISBI's cells) and therefore with the cross-entropy loss.
+``evaluate`` and ``predict`` recognise a valid-padding model by its fixed input size and
+predict whole images in overlap tiles (:func:`unet_course.inference.predict`).
 """
 
 from __future__ import annotations
@@ -222,6 +230,53 @@ def _prediction_figure(path, images, masks, predictions, stems, num_classes, lim
     figure.savefig(path, dpi=80)
 
 
+def _train_recipe(args):
+    """The course recipe with the command line's --padding, --elastic and --weight-map."""
+    import dataclasses
+
+    from unet_course.training import RECIPES, valid_crop
+
+    recipe = RECIPES["course"]
+    if args.padding == "valid":
+        crop = args.crop_size if args.crop_size is not None else recipe.crop_size
+        try:
+            size, output = valid_crop(crop, recipe.depth)
+        except ValueError:
+            from unet_course.models import valid_input_sizes
+
+            smallest = valid_input_sizes(recipe.depth, 1, 1024)[0]
+            origin = "--crop-size" if args.crop_size is not None else "the recipe's crop size"
+            raise CommandError(
+                f"--padding valid: {origin} {crop} is too small for the recipe's valid-padding U-Net of depth "
+                f"{recipe.depth}, which needs inputs of at least {smallest} pixels; give --crop-size {smallest} or "
+                "more, e.g. 252 (predicts its centre 68x68) or the paper's 572 (388x388)."
+            ) from None
+        if size != crop:
+            print(
+                f"--padding valid: the crop {crop} is rounded up to {size}, the nearest input size of a valid U-Net of "
+                f"depth {recipe.depth}; the model predicts its centre {output}x{output}"
+            )
+        recipe = recipe.replace(padding="valid")
+    if args.elastic:
+        recipe = recipe.replace(augment=dataclasses.replace(recipe.augment, elastic=True))
+    if args.weight_map and recipe.loss != "ce":
+        print(
+            f"--weight-map: the loss is cross-entropy ('ce') instead of the recipe's {recipe.loss!r}: the weight map "
+            "weights the loss of each pixel, which only the cross-entropy has"
+        )
+        recipe = recipe.replace(loss="ce")
+    return recipe
+
+
+def _weight_maps(masks, num_classes, ignore_index):
+    from unet_course.data.weight_map import unet_weight_map
+
+    return [
+        unet_weight_map(m, w0=10.0, sigma=5.0, foreground=1, num_classes=num_classes, ignore_index=ignore_index)
+        for m in masks
+    ]
+
+
 def _train(args) -> int:
     import json
     import shlex
@@ -247,6 +302,7 @@ def _train(args) -> int:
     if args.val_images is not None and args.val_fraction is not None:
         raise CommandError("give either --val-images/--val-masks or --val-fraction, not both.")
     out = _check_out(args.out, args.overwrite)
+    recipe = _train_recipe(args)
     epochs, budget = args.epochs, args.time_budget
     if epochs is None and budget is None:
         budget = DEFAULT_TIME_BUDGET
@@ -272,6 +328,10 @@ def _train(args) -> int:
     print(
         f"training on {len(train_pairs.stems)} images, validating on {len(val_pairs.stems)}; {args.num_classes} classes"
     )
+    weights = None
+    if args.weight_map:
+        weights = _weight_maps(train_pairs.masks, args.num_classes, args.ignore_index)
+        print(f"weight map (w0=10, sigma=5, objects: class 1) computed for {len(weights)} training masks")
 
     try:
         from unet_course.training import train_segmenter
@@ -291,6 +351,8 @@ def _train(args) -> int:
             val_pairs.masks,
             num_classes=args.num_classes,
             ignore_index=args.ignore_index,
+            recipe=recipe,
+            weights=weights,
             epochs=epochs,
             time_budget=budget,
             crop_size=args.crop_size,
@@ -335,7 +397,8 @@ def _train(args) -> int:
         "epochs_run": getattr(result, "epochs_run", None),
         "steps_run": getattr(result, "steps_run", None),
         "stopped_by": "interrupted" if interrupted else getattr(result, "stopped_by", None),
-        "recipe": _recipe_dict(getattr(result, "recipe", None)),
+        "recipe": _recipe_dict(getattr(result, "recipe", None) or recipe),
+        "weight_map": bool(args.weight_map),
         "num_classes": args.num_classes,
         "ignore_index": args.ignore_index,
         "train_images": train_pairs.stems,
@@ -443,7 +506,27 @@ def _add_model_commands(sub):
         type=float,
         help=f"seconds of training (default {DEFAULT_TIME_BUDGET:.0f} when --epochs is not given)",
     )
-    train.add_argument("--crop-size", type=int, help="training crop size in pixels (default: the recipe's)")
+    train.add_argument(
+        "--crop-size",
+        type=int,
+        help="training crop size in pixels (default: the recipe's); with --padding valid the model's input size",
+    )
+    train.add_argument(
+        "--padding",
+        choices=("same", "valid"),
+        default="same",
+        help="same (default: the output has the input's size) or valid (the paper's unpadded convolutions: "
+        "the model predicts the centre of each crop; whole images are predicted in overlap tiles)",
+    )
+    train.add_argument(
+        "--elastic", action="store_true", help="add the paper's elastic deformation to the training augmentation"
+    )
+    train.add_argument(
+        "--weight-map",
+        action="store_true",
+        help="weight each pixel's loss by the paper's weight map (w0=10, sigma=5; objects are class 1), "
+        "which switches the loss to cross-entropy",
+    )
     train.add_argument("--batch-size", type=int, help="crops per batch (default: the recipe's)")
     train.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     train.add_argument("--overwrite", action="store_true", help="write into a non-empty --out")

@@ -12,12 +12,31 @@ pooling halves them, each upsampling doubles them back). :func:`predict` takes a
    predicted on its own, and the tiles are put together again. Tile offsets are multiples of
    the divisor, so each tile sees the same pooling grid as the whole image would.
    ``blend="centre"`` keeps, for every pixel, the tile in which it lies farthest from a tile
-   edge (the overlap is split in the middle: the paper's *overlap-tile* idea);
-   ``blend="average"`` averages the probabilities of every tile covering the pixel.
-   A pixel far enough from every tile edge (half the overlap, when it exceeds the model's
-   receptive field) gets the same prediction as without tiles.
+   edge (the overlap is split in the middle); ``blend="average"`` averages the probabilities
+   of every tile covering the pixel. A pixel far enough from every tile edge (half the
+   overlap, when it exceeds the model's receptive field) gets the same prediction as
+   without tiles.
 3. **Flip test-time augmentation** (``tta=True``): the probabilities of the image, its left-right
    flip, its up-down flip and both, each flipped back, are averaged (4 passes).
+
+**The paper's overlap-tile strategy** (valid padding). A U-Net with ``padding="valid"`` (the
+paper's: unpadded 3x3 convolutions) has a fixed input size ``I`` and predicts only the centre
+``O x O`` of it (572 in, 388 out: a margin of 92 pixels each side is used up as context).
+:func:`predict` then cuts the *output* plane into ``O x O`` tiles that cover the image, and
+feeds each the ``I x I`` input window around it (:func:`overlap_tile_layout`): the input
+windows overlap, the output tiles do not, and the stitched result has no seams, because each
+output pixel saw its full context. Where that context lies outside the image (at the border),
+it is filled by mirroring the image at its edge (:func:`mirror_pad`, the paper's figure 2):
+the mirrored pixels look like more of the same tissue, where zeros would show the network a
+black frame it never saw in training, and a prediction near the border would change.
+
+The tile step is the output size rounded down to a multiple of the model's ``divisor``
+(``2 ** depth``). That keeps every tile on the same pooling grid, so the stitched prediction
+equals what one pass over the whole mirror-padded image would give. For a U-Net of depth 3
+or more ``O`` is 4 more than a multiple of ``2 ** depth`` (388 = 24 x 16 + 4), so neighbouring
+output tiles then share 4 rows or columns (each pixel is taken from one tile); with
+``divisor=1`` the tiles abut exactly as in the paper, but a tile's max poolings then fall on
+a shifted grid and its pixels may differ slightly from the one-pass prediction.
 
 Class ids come out as ``uint8`` ``(H, W)`` per image; ``probabilities=True`` returns the
 probabilities ``(H, W, C)`` (float32) instead. A one-channel (sigmoid) model gives class 1
@@ -26,6 +45,11 @@ where its probability exceeds 0.5.
 >>> import keras
 >>> model = keras.Sequential([keras.Input((None, None, 1)), keras.layers.Conv2D(2, 1, activation="softmax")])
 >>> predict(model, np.zeros((37, 53, 1), "float32")).shape
+(37, 53)
+>>> valid = keras.Sequential([keras.Input((12, 12, 1)), keras.layers.Conv2D(2, 5, activation="softmax")])
+>>> valid.output_shape  # 12 in, 8 out: a margin of 2 each side
+(None, 8, 8, 2)
+>>> predict(valid, np.zeros((37, 53, 1), "float32")).shape  # overlap tiles
 (37, 53)
 """
 
@@ -38,6 +62,12 @@ import numpy as np
 
 from unet_course._validation import check_choice, check_positive_int
 from unet_course.data.masks import to_class_ids
+from unet_course.data.pipeline import (  # the overlap-tile geometry, re-exported here
+    TileLayout,
+    mirror_pad,
+    overlap_tile_layout,
+    stitch_tiles,
+)
 
 #: Images larger than this (height or width, in pixels) are predicted in tiles when
 #: ``tile_size`` is not given; the tiles are then ``AUTO_TILE_SIZE`` pixels square.
@@ -128,8 +158,9 @@ def _round_up(value: int, divisor: int) -> int:
 class _Runner:
     """Calls the model on batches of equal-sized arrays, with optional flip TTA."""
 
-    def __init__(self, model, batch_size: int, tta: bool):
+    def __init__(self, model, batch_size: int, tta: bool, output_size=None):
         self.model, self.batch_size, self.tta = model, batch_size, tta
+        self.output_size = output_size  # None: the output must have the input's size
 
     def _call(self, batch: np.ndarray) -> np.ndarray:
         outputs = []
@@ -139,10 +170,13 @@ class _Runner:
         out = np.concatenate(outputs)
         if out.ndim != 4:
             raise ValueError(f"The model returned shape {out.shape}; predict expects (batch, height, width, classes).")
-        if out.shape[1:3] != batch.shape[1:3]:
+        expected = batch.shape[1:3] if self.output_size is None else tuple(self.output_size)
+        if out.shape[1:3] != expected:
             raise ValueError(
                 f"The model turned a {batch.shape[1]}x{batch.shape[2]} input into {out.shape[1]}x{out.shape[2]}; predict "
-                "needs a model whose output has its input's size (padding='same')."
+                "needs a model whose output has its input's size (padding='same'), or, for a model whose output is "
+                "smaller (padding='valid'), a fixed input size: build it with e.g. input_shape=(572, 572, 1), and "
+                "predict then uses overlap tiles."
             )
         return out
 
@@ -201,6 +235,36 @@ def _predict_tiled(runner, image, tile, overlap, divisor, blend):
     return (total / weights)[:height, :width]
 
 
+def _shrinking_geometry(model, fixed):
+    """``(input_size, output_size)`` of a fixed-size model whose output is smaller, else None."""
+    output_shape = model.output_shape
+    if isinstance(output_shape, list):
+        raise ValueError("predict expects a model with one output; this model has several outputs.")
+    if fixed[0] is None or fixed[1] is None or len(output_shape) != 4:
+        return None
+    inputs = (int(fixed[0]), int(fixed[1]))
+    outputs = output_shape[1:3]
+    if None in outputs or tuple(outputs) == inputs:
+        return None
+    outputs = (int(outputs[0]), int(outputs[1]))
+    if any(o > i or (i - o) % 2 for i, o in zip(inputs, outputs)):
+        raise ValueError(
+            f"The model turns {inputs[0]}x{inputs[1]} inputs into {outputs[0]}x{outputs[1]} outputs; predict needs an "
+            "output of the input's size, or smaller by the same margin on every side (a valid-padding U-Net)."
+        )
+    return inputs, outputs
+
+
+def _predict_overlap_tiles(runner, image, layout: TileLayout) -> np.ndarray:
+    padded = mirror_pad(image, layout.padding)
+    (ih, iw) = layout.input_size
+    outputs = []
+    for start in range(0, len(layout.origins), runner.batch_size):
+        chunk = layout.origins[start : start + runner.batch_size]
+        outputs.extend(runner(np.stack([padded[y : y + ih, x : x + iw] for y, x in chunk])))
+    return stitch_tiles(outputs, layout, image.shape)
+
+
 def _to_class_ids(probabilities: np.ndarray) -> np.ndarray:
     return to_class_ids(probabilities, threshold=0.5)
 
@@ -221,7 +285,12 @@ def predict(
 
     Args:
         model: a Keras model from images ``(batch, H, W, C)`` to per-pixel probabilities
-            ``(batch, H, W, classes)`` (softmax, or one sigmoid channel), with the input's size.
+            ``(batch, H, W, classes)`` (softmax, or one sigmoid channel), with the input's size;
+            or a model with a fixed input size whose output is smaller by the same margin on
+            every side (a ``padding="valid"`` U-Net: 572 in, 388 out), predicted in overlap
+            tiles with mirrored context at the border (see the module docstring and
+            :func:`overlap_tile_layout`). For such a model ``tile_size``, ``overlap`` and
+            ``blend`` do not apply: its tiles are its own size.
         image_or_images: one image ``(H, W, C)`` (or ``(H, W)`` for grey), a batch
             ``(N, H, W, C)``, or a list of images of different sizes. Float images are used as
             they are (the course's models expect [0, 1]); integer images are divided by 255.
@@ -232,10 +301,13 @@ def predict(
         overlap: pixels shared by neighbouring tiles (at least; the tile step is rounded down to
             a multiple of ``divisor``).
         tta: average over the four flips (identity, left-right, up-down, both), flipped back.
+            For a valid-padding model each input tile is flipped (its margins are the same on
+            both sides, so the flipped tile's output covers the same pixels).
         probabilities: return the probabilities ``(H, W, C)`` float32 instead of class ids.
         batch_size: images (or tiles) per model call.
         divisor: height and width are padded to a multiple of this; ``None`` reads it from the
-            model (:func:`model_divisor`: ``2 ** depth`` for a U-Net).
+            model (:func:`model_divisor`: ``2 ** depth`` for a U-Net). For a valid-padding model,
+            the overlap-tile step is the output size rounded down to a multiple of it.
         blend: ``"centre"`` (each pixel from the tile where it is farthest from an edge) or
             ``"average"`` (mean probability over the tiles covering it).
 
@@ -268,6 +340,21 @@ def predict(
         tile = tuple(check_positive_int("tile_size", t) for t in tile)
     else:
         tile = None
+
+    geometry = _shrinking_geometry(model, fixed)
+    if geometry is not None:  # valid padding: the paper's overlap-tile strategy
+        (ih, iw), (oh, ow) = geometry
+        if tile is not None and tile != (ih, iw):
+            raise ValueError(
+                f"tile_size={tile_size!r} does not apply to this model: it takes {ih}x{iw} inputs and predicts their "
+                f"centre {oh}x{ow}, so predict feeds it overlap tiles of its own size. Leave tile_size out."
+            )
+        runner = _Runner(model, batch_size, tta, output_size=(oh, ow))
+        results = [
+            _predict_overlap_tiles(runner, image, overlap_tile_layout(image.shape, (ih, iw), (oh, ow), divisor=divisor))
+            for image in images
+        ]
+        return _finish(results, kind, probabilities)
     if fixed[0] is not None and fixed[1] is not None:
         tile = (int(fixed[0]), int(fixed[1]))  # a fixed-size model only takes tiles of its size
         if any(t % divisor for t in tile):
@@ -295,6 +382,10 @@ def predict(
         for i, o in zip(indices, out):
             results[i] = o[: images[i].shape[0], : images[i].shape[1]]
 
+    return _finish(results, kind, probabilities)
+
+
+def _finish(results, kind: str, probabilities: bool):
     if not probabilities:
         results = [_to_class_ids(r) for r in results]
     if kind == "single":

@@ -6,7 +6,8 @@
 
 - :mod:`~unet_course.training.recipes`: :class:`Recipe`, ``RECIPES`` (``"textbook"``, ``"course"``)
 - :mod:`~unet_course.training.fit`: :func:`train_segmenter` (data in, trained model out),
-  :func:`train` (``model.fit`` with the course's callbacks), :func:`build_model`
+  :func:`train` (``model.fit`` with the course's callbacks), :func:`build_model`,
+  :func:`valid_crop` and :func:`overlap_tiles` (training a valid-padding U-Net, the paper's)
 - :mod:`~unet_course.training.callbacks`: ``TimeBudget``, ``BestWeights``, ``LivePrediction``
 """
 
@@ -17,8 +18,10 @@ from unet_course.training.fit import (
     make_loss,
     make_optimizer,
     normalization_statistics,
+    overlap_tiles,
     train,
     train_segmenter,
+    valid_crop,
 )
 from unet_course.training.recipes import COURSE, RECIPES, TEXTBOOK, Recipe, get_recipe
 
@@ -36,6 +39,8 @@ __all__ = [
     "make_loss",
     "make_optimizer",
     "normalization_statistics",
+    "overlap_tiles",
     "train",
     "train_segmenter",
+    "valid_crop",
 ]

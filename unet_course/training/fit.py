@@ -8,6 +8,15 @@ call ``model.fit`` with Keras's own callbacks (``ModelCheckpoint`` of the best m
 is Keras's; nothing here replaces it.
 
 :func:`train` is the part after the model and the data exist, for a model of your own.
+
+**Valid padding** (``Recipe(padding="valid")``, the paper's network). The model has a fixed
+input size: the training crop, rounded up to the nearest size a valid U-Net of the recipe's
+depth accepts (:func:`valid_crop`); it predicts the centre of each crop, so the pipeline
+centre-crops the masks (and weights) to the output size after augmentation, and the image
+keeps its context. Whole validation images cannot pass through a fixed-size model: the
+validation set is made of overlap tiles instead (:func:`validation_dataset`), the same tiles
+``unet_course.inference.predict`` uses, so ``val_mean_iou`` is the score of the stitched
+predictions over every validation pixel, each counted once.
 """
 
 from __future__ import annotations
@@ -20,8 +29,17 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from unet_course._validation import check_positive_int
 from unet_course.config import SEED, seed_everything
-from unet_course.data.pipeline import check_pairs, make_dataset, steps_per_epoch
+from unet_course.data.masks import to_class_ids
+from unet_course.data.pipeline import (
+    check_pairs,
+    make_dataset,
+    mirror_pad,
+    overlap_tile_layout,
+    steps_per_epoch,
+    stitch_tiles,
+)
 from unet_course.training.callbacks import BestWeights, LivePrediction, TimeBudget
 from unet_course.training.recipes import Recipe, get_recipe
 
@@ -178,22 +196,71 @@ def normalization_statistics(images) -> tuple[np.ndarray, np.ndarray]:
     return mean.astype(np.float32), variance.astype(np.float32)
 
 
+def valid_crop(crop_size: int, depth: int) -> tuple[int, int]:
+    """``(input size, output size)`` of a valid-padding U-Net of ``depth`` for a requested crop.
+
+    The input is the smallest size at or above ``crop_size`` that the network accepts
+    (:func:`~unet_course.models.unet.valid_input_sizes`: every feature map before a pooling
+    must have an even size); the output is its centre, ``12 * 2 ** depth - 8`` pixels smaller
+    (184 for the paper's depth 4).
+
+    >>> valid_crop(570, 4)  # the paper's tile
+    (572, 388)
+    >>> valid_crop(64, 2)
+    (64, 24)
+    """
+    from unet_course.models.unet import _valid_output_size
+
+    depth = check_positive_int("depth", depth)
+    if isinstance(crop_size, bool) or not isinstance(crop_size, (int, np.integer)) or crop_size < 1:
+        raise ValueError(f"crop_size must be a positive number of pixels, got {crop_size!r}.")
+    smallest = _smallest_valid_input(depth)
+    if crop_size < smallest:
+        raise ValueError(
+            f"crop_size={crop_size} is too small for a valid-padding U-Net of depth {depth}: its unpadded "
+            f"convolutions need an input of at least {smallest} pixels (which predicts only its centre "
+            f"{_valid_output_size(smallest, depth)}x{_valid_output_size(smallest, depth)}). Give crop_size >= "
+            f"{smallest} (the paper: 572, for depth 4), or use a smaller depth."
+        )
+    size = int(crop_size)
+    while not _valid_output_size(size, depth):
+        size += 1
+    return size, _valid_output_size(size, depth)
+
+
+def _smallest_valid_input(depth: int) -> int:
+    from unet_course.models.unet import valid_input_sizes
+
+    return valid_input_sizes(depth, 1, 16 * 2**depth)[0]
+
+
+def _largest_valid_input(limit: int, depth: int) -> int | None:
+    from unet_course.models.unet import valid_input_sizes
+
+    sizes = valid_input_sizes(depth, 1, limit + 1)
+    return sizes[-1] if sizes else None
+
+
 def build_model(recipe, channels: int, num_classes: int, *, mean=None, variance=None) -> keras.Model:
-    """The recipe's U-Net for images of any size with ``channels`` channels.
+    """The recipe's U-Net for images with ``channels`` channels.
 
     With ``recipe.normalize``, the training set's ``mean`` and ``variance`` are built into
     the model (a ``Normalization`` layer), so the saved model takes images in [0, 1] as
-    they are loaded. Height and width must be divisible by ``2 ** recipe.depth``.
+    they are loaded. With ``padding="same"`` the model takes any height and width divisible
+    by ``2 ** recipe.depth``; with ``padding="valid"`` it takes ``recipe.crop_size`` rounded up
+    to a valid size (:func:`valid_crop`), square, and predicts its centre.
     """
     from unet_course.models import build_unet
 
     recipe = get_recipe(recipe)
+    size = valid_crop(recipe.crop_size, recipe.depth)[0] if recipe.padding == "valid" else None
     unet = build_unet(
-        (None, None, channels),
+        (size, size, channels),
         num_classes,
         depth=recipe.depth,
         base_filters=recipe.base_filters,
         upsampling=recipe.upsampling,
+        padding=recipe.padding,
         batch_norm=recipe.batch_norm,
         dropout=recipe.dropout,
     )
@@ -204,7 +271,7 @@ def build_model(recipe, channels: int, num_classes: int, *, mean=None, variance=
         return unet
     if mean is None or variance is None:
         raise ValueError("recipe.normalize needs the training set's mean and variance (see normalization_statistics).")
-    inputs = keras.Input((None, None, channels), name="image")
+    inputs = keras.Input((size, size, channels), name="image")
     x = keras.layers.Normalization(mean=list(np.ravel(mean)), variance=list(np.ravel(variance)), name="normalize")(
         inputs
     )
@@ -250,10 +317,56 @@ def _fit_to_depth(image, mask, depth: int):
     return image[top : top + height, left : left + width], mask[top : top + height, left : left + width]
 
 
-def validation_dataset(images, masks, depth: int, batch_size: int = 2):
-    """Whole validation images (centre-cropped to a multiple of ``2 ** depth``), batched."""
+def overlap_tiles(image, mask, input_size: int, output_size: int, *, divisor: int = 1, fill_label: int = 255):
+    """The overlap tiles of one image and its mask: ``(inputs (n, I, I, C), masks (n, O, O))``.
+
+    The tiles are those :func:`~unet_course.inference.predict` feeds a valid-padding model
+    (:func:`~unet_course.data.pipeline.overlap_tile_layout`): mirror-padded ``I x I`` input
+    windows and the ``O x O`` mask under each one's output. Every pixel of the mask is in
+    exactly one tile; the places where a tile reaches past the image, or that a later tile
+    also covers, hold ``fill_label`` (to be ignored by the loss and the metrics).
+    """
+    layout = overlap_tile_layout(image.shape, input_size, output_size, divisor=divisor)
+    padded = mirror_pad(image, layout.padding)
+    height, width = mask.shape
+    (step_h, step_w), (last_y, last_x) = layout.step, layout.origins[-1]
+    inputs, labels = [], []
+    for y, x in layout.origins:
+        tile = np.full((output_size, output_size), fill_label, np.int32)
+        # owned: up to the next tile's origin (the last tile: to the image's edge)
+        bottom = height if y == last_y else min(height, y + step_h)
+        right = width if x == last_x else min(width, x + step_w)
+        tile[: bottom - y, : right - x] = mask[y:bottom, x:right]
+        inputs.append(padded[y : y + input_size, x : x + input_size])
+        labels.append(tile)
+    return np.stack(inputs).astype(np.float32), np.stack(labels)
+
+
+def validation_dataset(
+    images, masks, depth: int, batch_size: int = 2, *, input_size: int | None = None, fill_label: int = 255
+):
+    """The validation set for ``model.fit``, batched and cached.
+
+    Without ``input_size`` (``padding="same"``): whole validation images, centre-cropped to a
+    multiple of ``2 ** depth``. With ``input_size`` (a valid-padding model's input size):
+    every image as :func:`overlap_tiles` (``2 ** depth`` is the tile step's divisor), in order,
+    with ``fill_label`` where a tile's mask holds no pixel of its own.
+    """
     import tensorflow as tf
 
+    if input_size is not None:
+        from unet_course.models.unet import _valid_output_size
+
+        output_size = _valid_output_size(input_size, depth)
+        if not output_size:
+            raise ValueError(f"input_size={input_size} does not fit a valid-padding U-Net of depth {depth}.")
+        tiles = [
+            overlap_tiles(i, m, input_size, output_size, divisor=2**depth, fill_label=fill_label)
+            for i, m in zip(images, masks)
+        ]
+        inputs = np.concatenate([t[0] for t in tiles])
+        labels = np.concatenate([t[1] for t in tiles])
+        return tf.data.Dataset.from_tensor_slices((inputs, labels)).batch(batch_size).cache().prefetch(2)
     pairs = [_fit_to_depth(i, m, depth) for i, m in zip(images, masks)]
     if len({p[0].shape for p in pairs}) == 1:
         images_array = np.stack([p[0] for p in pairs]).astype(np.float32)
@@ -263,6 +376,21 @@ def validation_dataset(images, masks, depth: int, batch_size: int = 2):
     signature = (tf.TensorSpec((None, None, channels), tf.float32), tf.TensorSpec((None, None), tf.int32))
     generator = lambda: ((i.astype(np.float32), m.astype(np.int32)) for i, m in pairs)  # noqa: E731
     return tf.data.Dataset.from_generator(generator, output_signature=signature).batch(1).cache().prefetch(2)
+
+
+class _TiledLivePrediction(LivePrediction):
+    """:class:`LivePrediction` of a whole image through a valid-padding model, in overlap tiles
+    (as :func:`unet_course.inference.predict` cuts them)."""
+
+    def __init__(self, image, mask, *, input_size: int, output_size: int, divisor: int, **options):
+        super().__init__(image, mask, **options)
+        self.layout = overlap_tile_layout(self.image.shape, input_size, output_size, divisor=divisor)
+        padded = mirror_pad(self.image, self.layout.padding)
+        self.tiles = np.stack([padded[y : y + input_size, x : x + input_size] for y, x in self.layout.origins])
+
+    def _predict(self) -> np.ndarray:
+        outputs = np.asarray(self.model.predict_on_batch(self.tiles))
+        return to_class_ids(stitch_tiles(outputs, self.layout, self.image.shape), threshold=0.5)
 
 
 def train_segmenter(
@@ -291,14 +419,19 @@ def train_segmenter(
     Args:
         images, masks: training data, as for :func:`~unet_course.data.pipeline.make_dataset`
             (arrays, or lists of images of different sizes).
-        val_images, val_masks: held-out data, predicted whole at the end of each epoch; the
-            best epoch's model is kept. Without them, training monitors its own loss.
+        val_images, val_masks: held-out data, predicted whole at the end of each epoch (in
+            overlap tiles for ``padding="valid"``, see the module docstring); the best epoch's
+            model is kept. Without them, training monitors its own loss.
         num_classes: number of classes (2 for a binary task: a softmax over 2 channels).
         ignore_index: a label left out of the loss and the metrics (void).
         recipe: ``"course"`` (default), ``"textbook"`` or a :class:`Recipe`.
         epochs, time_budget: when to stop (epochs, seconds of wall clock, or both).
             An epoch covers the training pixels once on average (see ``steps_per_epoch``).
-        crop_size, batch_size: override the recipe's.
+        crop_size, batch_size: override the recipe's. A crop larger than the smallest
+            training image shrinks to fit it. With ``padding="valid"`` the crop is the model's
+            input: rounded up to the nearest size the valid U-Net accepts (:func:`valid_crop`;
+            a crop below the depth's smallest valid input is a ``ValueError``), and the masks
+            are centre-cropped to the model's output.
         class_weights: one weight per class for the cross-entropy.
         weights: per-pixel weights (e.g. the paper's weight map), one array per mask;
             only with a recipe whose loss is ``"ce"``.
@@ -335,11 +468,25 @@ def train_segmenter(
     crop = crop_size if crop_size is not None else recipe.crop_size
     batch = batch_size if batch_size is not None else recipe.batch_size
     smallest = min(min(m.shape) for m in masks)
-    crop = min(crop, smallest - smallest % 2**recipe.depth)
-    if crop < 2**recipe.depth:
-        raise ValueError(
-            f"Training images of {smallest} pixels are too small for a U-Net of depth {recipe.depth}; they need at least {2**recipe.depth}."
-        )
+    valid = recipe.padding == "valid"
+    output_size = None
+    if valid:
+        crop, output_size = valid_crop(crop, recipe.depth)
+        if crop > smallest:  # like 'same': the crop shrinks to the smallest training image
+            fits = _largest_valid_input(smallest, recipe.depth)
+            if fits is None:
+                raise ValueError(
+                    f"Training images of {smallest} pixels are too small for a valid-padding U-Net of depth "
+                    f"{recipe.depth}: it needs inputs of at least {_smallest_valid_input(recipe.depth)} "
+                    "pixels. Use larger images, a smaller depth, or padding='same'."
+                )
+            crop, output_size = valid_crop(fits, recipe.depth)
+    else:
+        crop = min(crop, smallest - smallest % 2**recipe.depth)
+        if crop < 2**recipe.depth:
+            raise ValueError(
+                f"Training images of {smallest} pixels are too small for a U-Net of depth {recipe.depth}; they need at least {2**recipe.depth}."
+            )
     recipe = recipe.replace(crop_size=crop, batch_size=batch)
 
     seed_everything(seed)
@@ -348,10 +495,16 @@ def train_segmenter(
     model = build_model(recipe, channels, num_classes, mean=mean, variance=variance)
     from unet_course.metrics import IoUScore
 
-    metric_options = {"ignore_index": ignore_index} if ignore_index is not None else {}
+    # valid padding: the validation tiles mark pixels outside the image (or owned by another
+    # tile) with a label the loss and the metric ignore: the void label, or num_classes
+    # (a label no training mask holds, so the training loss is unchanged)
+    loss_ignore = ignore_index
+    if valid and has_validation and ignore_index is None:
+        loss_ignore = num_classes
+    metric_options = {"ignore_index": loss_ignore} if loss_ignore is not None else {}
     model.compile(
         optimizer=make_optimizer(recipe),
-        loss=make_loss(recipe, num_classes, class_weights=class_weights, ignore_index=ignore_index),
+        loss=make_loss(recipe, num_classes, class_weights=class_weights, ignore_index=loss_ignore),
         metrics=[IoUScore(num_classes, class_ids=list(range(num_classes)), name="mean_iou", **metric_options)],
     )
     train_ds = make_dataset(
@@ -365,16 +518,32 @@ def train_segmenter(
         seed=seed,
         weights=weights,
         drop_remainder=True,
+        output_size=output_size,
     )
-    steps = steps_per_epoch([m.shape for m in masks], crop, batch)
+    # an epoch covers the labelled pixels once: with valid padding, only the output of each crop
+    steps = steps_per_epoch([m.shape for m in masks], output_size or crop, batch)
     callbacks = list(callbacks)
     live = None
     val_ds = None
     if has_validation:
-        val_ds = validation_dataset(val_images, val_masks, recipe.depth)
-        if live_every:
-            image, mask = _fit_to_depth(val_images[0], val_masks[0], recipe.depth)
-            live = LivePrediction(image, mask, every=live_every, num_classes=num_classes)
+        if valid:
+            val_ds = validation_dataset(val_images, val_masks, recipe.depth, input_size=crop, fill_label=loss_ignore)
+            if live_every:
+                live = _TiledLivePrediction(
+                    val_images[0],
+                    val_masks[0],
+                    input_size=crop,
+                    output_size=output_size,
+                    divisor=2**recipe.depth,
+                    every=live_every,
+                    num_classes=num_classes,
+                )
+        else:
+            val_ds = validation_dataset(val_images, val_masks, recipe.depth)
+            if live_every:
+                image, mask = _fit_to_depth(val_images[0], val_masks[0], recipe.depth)
+                live = LivePrediction(image, mask, every=live_every, num_classes=num_classes)
+        if live is not None:
             callbacks.append(live)
     result = train(
         model,

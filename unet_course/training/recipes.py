@@ -19,6 +19,7 @@ from unet_course.data.augment import Augment
 LOSSES = ("ce", "dice", "ce_dice")
 OPTIMIZERS = ("adam", "adamw")
 SCHEDULES = ("constant", "warmup")
+PADDINGS = ("same", "valid")
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,11 @@ class Recipe:
     Args:
         name: a label for tables and files.
         base_filters, depth, upsampling, batch_norm, dropout: passed to ``build_unet``.
+        padding: ``"same"`` (the output has the input's size) or ``"valid"`` (the paper's
+            unpadded convolutions: the model takes ``crop_size`` rounded up to the nearest
+            size a valid U-Net of this depth accepts, see ``valid_input_sizes``, and predicts
+            its centre; the training masks are centre-cropped to match, and whole images are
+            predicted in overlap tiles).
         batch_norm_momentum: momentum of the batch-norm moving averages.
         normalize: standardise inputs with the training set's per-channel mean and
             variance, inside the model (a ``Normalization`` layer saved with it).
@@ -38,7 +44,8 @@ class Recipe:
             training stops on a time budget).
         loss: ``"ce"`` (cross-entropy), ``"dice"`` or ``"ce_dice"``.
         augment: the :class:`~unet_course.data.augment.Augment` of each training crop.
-        crop_size, batch_size: random square crops per step.
+        crop_size, batch_size: random square crops per step (for ``padding="valid"``: the
+            crop is the model's input, of which only the centre is predicted).
         patience: epochs without improvement before early stopping (``None``: never).
     """
 
@@ -46,6 +53,7 @@ class Recipe:
     base_filters: int = 16
     depth: int = 4
     upsampling: str = "transpose"
+    padding: str = "same"
     batch_norm: bool = False
     batch_norm_momentum: float = 0.99
     dropout: float = 0.0
@@ -66,6 +74,7 @@ class Recipe:
             ("loss", self.loss, LOSSES),
             ("optimizer", self.optimizer, OPTIMIZERS),
             ("schedule", self.schedule, SCHEDULES),
+            ("padding", self.padding, PADDINGS),
         ):
             if value not in choices:
                 raise ValueError(f"Recipe {name} must be one of {choices}, got {value!r}.")
