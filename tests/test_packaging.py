@@ -26,6 +26,11 @@ def test_environment_yml_lists_the_same_dependencies_as_pyproject():
             name, spec = _split(entry)
             if name not in ("python", "pip"):
                 listed[name] = spec
+        else:  # the pip: section, for what conda-forge does not have (and the course itself, -e .)
+            for requirement in entry["pip"]:
+                if not requirement.startswith("-e"):
+                    name, spec = _split(requirement)
+                    listed[name] = spec
     assert listed == wanted
 
 
