@@ -34,7 +34,9 @@ def test_none_and_not_implemented_give_feedback(exercise):
         (lambda m, c: np.eye(c - 1, dtype="float32")[np.minimum(m, c - 2)], "one too few"),
         (lambda m, c: np.eye(c + 1, dtype="float32")[m], "one too many"),
         (lambda m, c: m[..., None] == np.arange(c), "dtype bool"),
-        (lambda m, c: np.eye(c, dtype=int)[m], "Return floats"),
+        (lambda m, c: np.eye(c, dtype=int)[m], "dtype int64, integers"),
+        (lambda m, c: np.eye(c)[m], "dtype float64"),  # float, but not the float32 the task asks for
+        (lambda m, c: __import__("keras").utils.to_categorical(m, c), "The task asks for float32"),
         (lambda m, c: np.eye(c, dtype="float32")[m.T], "rows and columns are swapped"),
         (lambda m, c: np.eye(c, dtype="float32")[m.ravel()], "flattened"),
         (lambda m, c: m.astype("float32"), "shape of the mask itself"),
@@ -96,7 +98,81 @@ def test_q3_mistakes(answer, phrase):
 
 
 def test_solution_and_hint_print(capsys):
-    ex.q1.hint()
+    ex.q1.hint(2)
     ex.q3.solution()
     out = capsys.readouterr().out
     assert "np.eye" in out and "def bounding_box" in out
+
+
+def _one_hot_loop(mask, num_classes):
+    mask = np.asarray(mask)
+    out = np.zeros(mask.shape + (num_classes,), dtype=np.float32)
+    for k in range(num_classes):
+        out[..., k] = mask == k
+    return out
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda m, c: __import__("keras").ops.one_hot(m, c),  # a Keras tensor, float32
+        lambda m, c: (np.asarray(m)[..., None] == np.arange(c)).astype("float32"),  # broadcasting
+        _one_hot_loop,  # one channel at a time
+    ],
+)
+def test_q1_accepts_other_correct_answers(answer):
+    passed, message = ex.q1.verdict(answer)
+    assert passed, message
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda x: __import__("keras").ops.argmax(x, axis=-1),  # keras.ops, int32
+        lambda x: np.asarray(x).argmax(axis=np.ndim(x) - 1),  # the method, the last axis by number
+        lambda x: np.apply_along_axis(lambda v: int(np.argmax(v)), -1, x),  # pixel by pixel
+    ],
+)
+def test_q2_accepts_other_correct_answers(answer):
+    passed, message = ex.q2.verdict(answer)
+    assert passed, message
+
+
+def test_q2_max_instead_of_argmax():
+    passed, message = ex.q2.verdict(lambda x: np.max(x, axis=-1))
+    assert not passed and "largest value of each pixel (max)" in message
+
+
+def _box_loops(mask, class_id):
+    rows = [i for i in range(mask.shape[0]) if np.any(mask[i] == class_id)]
+    cols = [j for j in range(mask.shape[1]) if np.any(mask[:, j] == class_id)]
+    if not rows:
+        return None
+    return rows[0], cols[0], rows[-1] + 1, cols[-1] + 1
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        _box_loops,  # plain loops over rows and columns
+        lambda m, c: (lambda r, k: [r.min(), k.min(), r.max() + 1, k.max() + 1] if r.size else None)(
+            *np.where(m == c)
+        ),  # np.where, a list of NumPy integers
+    ],
+)
+def test_q3_accepts_other_correct_answers(answer):
+    passed, message = ex.q3.verdict(answer)
+    assert passed, message
+
+
+def test_q3_none_for_a_class_that_occurs_and_the_corner_order():
+    def none_at_row_0(mask, class_id):  # `if top:` style bugs: a box may start at row 0
+        box = ex.bounding_box(mask, class_id)
+        return None if box is None or box[0] == 0 else box
+
+    passed, message = ex.q3.verdict(none_at_row_0)
+    assert not passed and "class 1 occurs in this mask (6 pixels)" in message
+    passed, message = ex.q3.verdict(
+        lambda m, c: None if ex.bounding_box(m, c) is None else tuple(ex.bounding_box(m, c)[i] for i in (0, 2, 1, 3))
+    )
+    assert not passed and "(top, bottom, left, right)" in message

@@ -20,15 +20,60 @@ def test_q1_reference_passes(capsys):
     assert "✅" in capsys.readouterr().out
 
 
-def test_q1_integer_only_solution_passes():
-    def iou_ints(y_true, y_pred):  # another correct way: arithmetic on 0/1 integers
-        a, b = np.asarray(y_true).astype(int), np.asarray(y_pred).astype(int)
-        intersection = np.sum(a * b)
-        union = np.sum(a) + np.sum(b) - intersection
-        return 1.0 if union == 0 else intersection / union
+def _iou_ints(y_true, y_pred):  # arithmetic on 0/1 integers
+    a, b = np.asarray(y_true).astype(int), np.asarray(y_pred).astype(int)
+    intersection = np.sum(a * b)
+    union = np.sum(a) + np.sum(b) - intersection
+    return 1.0 if union == 0 else intersection / union
 
-    passed, message = ex.q1.verdict(iou_ints)
+
+def _iou_loop(y_true, y_pred):  # one pixel at a time, plain Python
+    both = either = 0
+    for t, p in zip(np.ravel(y_true), np.ravel(y_pred)):
+        both += bool(t) and bool(p)
+        either += bool(t) or bool(p)
+    return 1.0 if either == 0 else both / either
+
+
+def _iou_logical(y_true, y_pred):  # np.logical_*, a NumPy float returned
+    union = np.logical_or(y_true, y_pred).sum()
+    return np.logical_and(y_true, y_pred).sum() / union if union else 1.0
+
+
+@pytest.mark.parametrize("answer", [_iou_ints, _iou_loop, _iou_logical])
+def test_q1_other_correct_answers_pass(answer):
+    passed, message = ex.q1.verdict(answer)
     assert passed, message
+
+
+def _per_image(metric, as_array=False):
+    def answer(y_true, y_pred):
+        if np.ndim(y_true) == 2:
+            return metric(y_true, y_pred)
+        scores = [metric(t, p) for t, p in zip(y_true, y_pred)]
+        return np.array(scores) if as_array else float(np.mean(scores))
+
+    return answer
+
+
+@pytest.mark.parametrize(
+    "answer, phrase",
+    [
+        (_per_image(ex.iou), "mean of the two images' IoU scores"),
+        (_per_image(ex.iou, as_array=True), "one per image"),
+        (lambda t, p: 1.0 if not np.any(t) or not np.any(p) else ex.iou(t, p), "only one mask is empty"),
+        (lambda t, p: np.sum(np.logical_and(t, p)) / max(np.sum(p), 1) if np.any(t) or np.any(p) else 1.0, "precision"),
+        (lambda t, p: np.sum(np.logical_and(t, p)) / max(np.sum(t), 1) if np.any(t) or np.any(p) else 1.0, "recall"),
+        # uint8 masks: 0 - 1 wraps around to 255
+        (
+            lambda t, p: 1.0 if not (np.any(t) or np.any(p)) else 1 - np.sum(t - p) / np.sum(np.logical_or(t, p)),
+            "wraps around",
+        ),
+    ],
+)
+def test_q1_more_mistakes(answer, phrase):
+    passed, message = ex.q1.verdict(answer)
+    assert not passed and phrase in message, message
 
 
 @pytest.mark.parametrize(
@@ -103,6 +148,38 @@ def test_q2_typical_mistakes(answer, phrase):
     assert phrase in message, message
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda t, p: (lambda j: 2 * j / (1 + j))(ex.iou(t, p)),  # from the IoU
+        lambda t, p: (lambda a, b: 1.0 if a.sum() + b.sum() == 0 else 2 * (a * b).sum() / (a.sum() + b.sum()))(
+            np.asarray(t).astype(np.int64), np.asarray(p).astype(np.int64)
+        ),  # 0/1 integers
+    ],
+)
+def test_q2_other_correct_answers_pass(answer):
+    passed, message = ex.q2.verdict(answer)
+    assert passed, message
+
+
+@pytest.mark.parametrize(
+    "answer, phrase",
+    [
+        (_per_image(ex.dice), "mean of the two images' Dice scores"),
+        # |A| + |B| as sum(a + b): right on integers, the union on booleans
+        (
+            lambda t, p: (lambda s: 1.0 if s == 0 else 2 * np.sum(np.asarray(t) * np.asarray(p)) / s)(
+                np.sum(np.asarray(t) + np.asarray(p))
+            ),
+            "on booleans `+` is OR",
+        ),
+    ],
+)
+def test_q2_more_mistakes(answer, phrase):
+    passed, message = ex.q2.verdict(answer)
+    assert not passed and phrase in message, message
+
+
 def test_q2_none_and_not_implemented_give_feedback():
     assert "None" in ex.q2.verdict(None)[1]
     assert "not yet implemented" in ex.q2.verdict(_not_done)[1]
@@ -156,6 +233,42 @@ def test_q3_typical_mistakes(answer, phrase):
     passed, message = ex.q3.verdict(answer)
     assert not passed
     assert phrase in message, message
+
+
+def _mean_iou_confusion(y_true, y_pred, num_classes):  # vectorised, with a confusion matrix
+    t = np.asarray(y_true).astype(np.int64).ravel()
+    p = np.asarray(y_pred).astype(np.int64).ravel()
+    matrix = np.bincount(num_classes * t + p, minlength=num_classes**2).reshape(num_classes, num_classes)
+    inter = np.diag(matrix)
+    union = matrix.sum(0) + matrix.sum(1) - inter
+    return float(np.mean(np.where(union == 0, 1.0, inter / np.maximum(union, 1))))
+
+
+def test_q3_vectorised_answer_passes():
+    passed, message = ex.q3.verdict(_mean_iou_confusion)
+    assert passed, message
+
+
+def _absent_scores_zero(t, p, n):
+    scores = []
+    for k in range(n):
+        a, b = np.asarray(t) == k, np.asarray(p) == k
+        union = np.sum(a | b)
+        scores.append(0.0 if union == 0 else np.sum(a & b) / union)
+    return float(np.mean(scores))
+
+
+@pytest.mark.parametrize(
+    "answer, phrase",
+    [
+        (_absent_scores_zero, "the score 0"),
+        (lambda t, p, n: [ex.iou(np.asarray(t) == k, np.asarray(p) == k) for k in range(n)], "one IoU per class"),
+        (lambda t, p, n: ex.iou(np.asarray(t) > 0, np.asarray(p) > 0), "'any foreground'"),
+    ],
+)
+def test_q3_more_mistakes(answer, phrase):
+    passed, message = ex.q3.verdict(answer)
+    assert not passed and phrase in message, message
 
 
 def test_q3_none_and_not_implemented_give_feedback():

@@ -2,10 +2,10 @@
 
 import keras
 import pytest
-from keras import layers
+from keras import layers, ops
 
 from unet_course.exercises import ex03 as ex
-from unet_course.models import encoder_block
+from unet_course.models import conv_block, encoder_block
 
 
 def verdict(exercise, answer):
@@ -14,7 +14,8 @@ def verdict(exercise, answer):
 
 
 @pytest.mark.parametrize(
-    "exercise, reference", [(ex.q1, ex.conv_block), (ex.q2, ex.encoder), (ex.q3, ex.receptive_field)]
+    "exercise, reference",
+    [(ex.q1, ex.conv_block_answer), (ex.q2, ex.encoder_answer), (ex.q3, ex.receptive_field_of)],
 )
 def test_reference_passes(exercise, reference, capsys):
     exercise.check(reference)
@@ -55,22 +56,63 @@ def test_q1_accepts_other_correct_forms():
         x = keras.ops.relu(layers.Conv2D(num_filters, 3, padding=padding)(x))
         return keras.ops.relu(layers.Conv2D(num_filters, 3, padding=padding)(x))
 
-    for answer in (with_relu_layers, with_ops):
+    def as_sequential(x, num_filters, padding="same"):  # a Sequential called like a layer
+        return keras.Sequential(
+            [
+                layers.Conv2D(num_filters, 3, padding=padding, activation="relu"),
+                layers.Conv2D(num_filters, 3, padding=padding),
+                layers.Activation("relu"),
+            ]
+        )(x)
+
+    def as_nested_model(x, num_filters, padding="same"):  # a functional model inside the graph
+        inner = keras.Input(x.shape[1:])
+        y = keras.activations.relu(layers.Conv2D(num_filters, 3, padding=padding)(inner))
+        y = layers.Conv2D(num_filters, 3, padding=padding, use_bias=False)(y)  # no bias: still the block
+        return keras.Model(inner, ops.maximum(y, 0.0))(x)  # a ReLU written as a maximum
+
+    class Block(layers.Layer):  # a layer of layers
+        def __init__(self, num_filters, padding):
+            super().__init__()
+            self.first = layers.Conv2D(num_filters, 3, padding=padding)
+            self.second = layers.Conv2D(num_filters, 3, padding=padding)
+
+        def call(self, t):
+            return ops.relu(self.second(ops.relu(self.first(t))))
+
+        def compute_output_shape(self, shape):
+            return self.second.compute_output_shape(self.first.compute_output_shape(shape))
+
+    def as_subclassed_layer(x, num_filters, padding="same"):
+        return Block(num_filters, padding)(x)
+
+    def package_block(x, num_filters, padding="same"):
+        return conv_block(x, num_filters, padding=padding)
+
+    for answer in (with_relu_layers, with_ops, as_sequential, as_nested_model, as_subclassed_layer, package_block):
         passed, message = verdict(ex.q1, answer)
-        assert passed, message
+        assert passed, f"{answer.__name__}: {message}"
 
 
 def _block(
-    num_convs=2, kernel=3, relu=(True, True), fixed_filters=None, pool=False, use_padding=True, relu_first=False
+    num_convs=2,
+    kernel=3,
+    relu=(True, True),
+    fixed_filters=None,
+    pool=False,
+    use_padding=True,
+    relu_first=False,
+    activation="relu",
+    strides=1,
 ):
     def answer(x, num_filters, padding="same"):
         filters = fixed_filters or num_filters
         for i in range(num_convs):
             if relu_first:
                 x = layers.ReLU()(x)
-            x = layers.Conv2D(filters, kernel, padding=padding if use_padding else "same")(x)
+            x = layers.Conv2D(filters, kernel, strides=strides, padding=padding if use_padding else "same")(x)
             if not relu_first and relu[i % len(relu)]:
-                x = layers.ReLU()(x)
+                x = layers.Activation(activation)(x)
         if pool:
             x = layers.MaxPooling2D(2)(x)
         return x
@@ -85,12 +127,15 @@ def _block(
         (_block(num_convs=3), "3 conv layers, a U-Net block has 2"),
         (_block(kernel=5), "5x5 kernel"),
         (_block(kernel=2), "2x2 kernel"),
-        (_block(fixed_filters=64), "num_filters was 4"),
-        (_block(relu=(True, False)), "1 ReLU"),
-        (_block(relu=(False, False)), "0 ReLU"),
+        (_block(fixed_filters=64), "has 64 filters, expected 4"),
+        (_block(relu=(True, False)), "the second convolution has no ReLU after it"),
+        (_block(relu=(False, True)), "the first convolution has no ReLU after it"),
+        (_block(relu=(False, False)), "neither convolution is followed by a ReLU"),
+        (_block(activation="sigmoid"), "applies sigmoid where the ReLUs go"),
         (_block(pool=True), "pooling layer"),
         (_block(use_padding=False), "pass `padding` on"),
-        (_block(relu_first=True), "computes something else"),
+        (_block(relu_first=True), "*before* its convolution"),
+        (_block(strides=2), "strides (2, 2)"),
     ],
 )
 def test_q1_typical_mistakes(answer, phrase):
@@ -117,23 +162,103 @@ def test_q1_batch_norm_in_between_is_caught():
         return x
 
     passed, message = verdict(ex.q1, with_bn)
-    assert not passed and "batch normalisation" in message
+    assert not passed and "BatchNormalization layer" in message
+
+
+def test_q1_separable_and_parallel_convolutions_are_caught():
+    def separable(x, num_filters, padding="same"):
+        for _ in range(2):
+            x = layers.SeparableConv2D(num_filters, 3, padding=padding, activation="relu")(x)
+        return x
+
+    def parallel(x, num_filters, padding="same"):
+        a = layers.Conv2D(num_filters, 3, padding=padding, activation="relu")(x)
+        b = layers.Conv2D(num_filters, 3, padding=padding, activation="relu")(x)
+        return layers.Add()([a, b])
+
+    passed, message = verdict(ex.q1, separable)
+    assert not passed and "SeparableConv2D" in message
+    passed, message = verdict(ex.q1, parallel)
+    assert not passed and "not applied one after the other" in message
 
 
 # ---------------------------------------------------------------- q2
 
 
-def test_q2_accepts_own_layers_and_deepest_first_order():
+def test_q2_accepts_own_layers_sequential_levels_and_the_package_block():
     def own_layers(x, base_filters, depth):
+        skips = []
+        for level in range(depth):
+            for _ in range(2):
+                x = layers.Conv2D(base_filters * 2**level, 3, padding="same", activation="relu")(x)
+            skips.append(x)
+            x = layers.MaxPooling2D(2)(x)
+        return skips, x
+
+    def sequential_levels(x, base_filters, depth):
+        skips = []
+        for level in range(depth):
+            filters = base_filters * 2**level
+            block = keras.Sequential(
+                [layers.Conv2D(filters, 3, padding="same"), layers.ReLU(), layers.Conv2D(filters, 3, padding="same")]
+            )
+            x = ops.relu(block(x))
+            skips.append(x)
+            x = layers.MaxPool2D()(x)
+        return skips, x
+
+    for answer in (own_layers, sequential_levels, ex.encoder_answer):
+        passed, message = verdict(ex.q2, answer)
+        assert passed, f"{answer.__name__}: {message}"
+
+
+def test_q2_skips_deepest_first_are_refused():
+    def deepest_first(x, base_filters, depth):
+        skips, x = ex.encoder_answer(x, base_filters, depth)
+        return skips[::-1], x
+
+    passed, message = verdict(ex.q2, deepest_first)
+    assert not passed and "deepest first" in message and "shallowest first" in message
+
+
+def _levels(pool=lambda: layers.MaxPooling2D(2), relu=True):
+    def answer(x, base_filters, depth):
+        skips = []
+        for level in range(depth):
+            for _ in range(2):
+                x = layers.Conv2D(base_filters * 2**level, 3, padding="same")(x)
+                x = layers.ReLU()(x) if relu else x
+            skips.append(x)
+            x = pool()(x)
+        return skips, x
+
+    return answer
+
+
+@pytest.mark.parametrize(
+    "answer, phrase",
+    [
+        (_levels(pool=lambda: layers.AveragePooling2D(2)), "*max* pooling"),
+        (_levels(pool=lambda: layers.MaxPooling2D(3, strides=2, padding="same")), "pool_size (3, 3)"),
+        (_levels(relu=False), "a ReLU is missing at the end"),
+    ],
+)
+def test_q2_pooling_kind_and_relus(answer, phrase):
+    passed, message = verdict(ex.q2, answer)
+    assert not passed and phrase in message, message
+
+
+def test_q2_strided_convolutions_instead_of_pooling():
+    def strided(x, base_filters, depth):
         skips = []
         for level in range(depth):
             x = ex.conv_block(x, base_filters * 2**level)
             skips.append(x)
-            x = layers.MaxPooling2D(2)(x)
-        return skips[::-1], x
+            x = layers.Conv2D(base_filters * 2**level, 2, strides=2)(x)
+        return skips, x
 
-    passed, message = verdict(ex.q2, own_layers)
-    assert passed, message
+    passed, message = verdict(ex.q2, strided)
+    assert not passed and "strided convolutions" in message
 
 
 def test_q2_missing_pooling():
@@ -231,3 +356,29 @@ def test_q3_starting_from_zero():
 def test_q3_returning_a_list():
     passed, message = verdict(ex.q3, lambda specs: [1, 2])
     assert not passed and "return one number" in message
+
+
+def test_q3_adding_k_instead_of_k_minus_1():
+    passed, message = verdict(ex.q3, lambda specs: 1 + sum(k for k, _ in specs))
+    assert not passed and "you add k for each layer" in message
+
+
+def test_q3_other_correct_answers():
+    from functools import reduce
+
+    def backwards(specs):  # from the last layer back to the input: r = r * s + (k - s)
+        r = 1
+        for k, s in reversed(specs):
+            r = r * s + (k - s)
+        return r
+
+    def folded(specs):
+        return reduce(lambda rj, ks: (rj[0] + (ks[0] - 1) * rj[1], rj[1] * ks[1]), specs, (1, 1))[0]
+
+    for answer in (backwards, folded):
+        passed, message = verdict(ex.q3, answer)
+        assert passed, message
+
+
+def test_targets_are_the_notebook_s_names():
+    assert (ex.q1.target, ex.q2.target, ex.q3.target) == ("conv_block_answer", "encoder_answer", "receptive_field_of")

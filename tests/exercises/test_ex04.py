@@ -81,3 +81,73 @@ def test_q3_mistakes():
     assert not passed and "kernel_size squared" in text
     passed, text = message(ex.q3, lambda a, b, k: k * k * a * b + a)
     assert not passed and "output* channel" in text
+
+
+def test_q1_other_correct_answers():
+    def by_overhang(n, kernel_size, stride, padding):  # n * stride, plus the overhang unless 'same' crops it
+        return n * stride + (0 if padding == "same" else kernel_size - stride)
+
+    def by_keras(n, kernel_size, stride, padding):
+        import keras
+
+        layer = keras.layers.Conv2DTranspose(1, kernel_size, strides=stride, padding=padding)
+        return layer.compute_output_shape((1, n, n, 1))[1]
+
+    for answer in (by_overhang, by_keras):
+        passed, text = message(ex.q1, answer)
+        assert passed, text
+
+
+def test_q1_same_padding_as_a_strided_convolution():
+    passed, text = message(ex.q1, lambda n, k, s, p: (n - 1) * s + k if p == "valid" else -(-n // s))
+    assert not passed and "n / stride, rounded up" in text
+
+
+def test_q2_other_correct_answers():
+    def vectorised(x, kernel, stride):  # one shifted copy of x per kernel position
+        k = kernel.shape[0]
+        out = np.zeros(((x.shape[0] - 1) * stride + k, (x.shape[1] - 1) * stride + k))
+        for a in range(k):
+            for b in range(k):
+                out[a : a + (x.shape[0] - 1) * stride + 1 : stride, b : b + (x.shape[1] - 1) * stride + 1 : stride] += (
+                    kernel[a, b] * x
+                )
+        return out
+
+    def with_np_add_at(x, kernel, stride):
+        k = kernel.shape[0]
+        out = np.zeros(((x.shape[0] - 1) * stride + k, (x.shape[1] - 1) * stride + k), dtype=np.float32)
+        i, j, a, b = np.meshgrid(*(np.arange(n) for n in (*x.shape, k, k)), indexing="ij")
+        np.add.at(out, (i * stride + a, j * stride + b), x[i, j] * kernel[a, b])
+        return out
+
+    for answer in (vectorised, with_np_add_at):
+        passed, text = message(ex.q2, answer)
+        assert passed, text
+
+
+def test_q2_an_integer_output_array():
+    def int_output(x, kernel, stride):
+        k = kernel.shape[0]
+        out = np.zeros(((x.shape[0] - 1) * stride + k, (x.shape[1] - 1) * stride + k), dtype=int)
+        for i in range(x.shape[0]):
+            for j in range(x.shape[1]):
+                window = (slice(i * stride, i * stride + k), slice(j * stride, j * stride + k))
+                out[window] = out[window] + x[i, j] * kernel  # assignment casts to int silently
+        return out
+
+    passed, text = message(ex.q2, int_output)
+    assert not passed and "whole numbers only" in text
+
+
+def test_q3_other_correct_answers():
+    def from_keras(in_channels, out_channels, kernel_size):
+        import keras
+
+        layer = keras.layers.Conv2DTranspose(out_channels, kernel_size)
+        layer.build((None, 4, 4, in_channels))
+        return layer.count_params()
+
+    for answer in (lambda a, b, k: (k * k * a + 1) * b, from_keras):
+        passed, text = message(ex.q3, answer)
+        assert passed, text

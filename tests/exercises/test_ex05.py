@@ -17,12 +17,50 @@ def test_q1_reference_passes(capsys):
     assert "✅" in capsys.readouterr().out
 
 
-def test_q1_other_rounding_is_also_a_centre_crop():
+def test_q1_other_correct_answers():
+    def by_ends(skip, h, w):  # cut top and bottom amounts, the extra pixel at the bottom / right
+        cut_h, cut_w = skip.shape[0] - h, skip.shape[1] - w
+        return skip[
+            cut_h // 2 : skip.shape[0] - (cut_h - cut_h // 2), cut_w // 2 : skip.shape[1] - (cut_w - cut_w // 2)
+        ]
+
+    def by_cropping2d(skip, h, w):  # the Keras layer the course uses, on a batch of one
+        cut_h, cut_w = skip.shape[0] - h, skip.shape[1] - w
+        crop = layers.Cropping2D(((cut_h // 2, cut_h - cut_h // 2), (cut_w // 2, cut_w - cut_w // 2)))
+        return crop(skip[None])[0]
+
+    for answer in (by_ends, by_cropping2d):
+        passed, message = passes(ex.q1, answer)
+        assert passed, message
+
+
+def test_q1_the_extra_pixel_cut_at_the_top_and_left_is_refused():
     def crop_round_up(skip, h, w):
         top, left = -(-(skip.shape[0] - h) // 2), -(-(skip.shape[1] - w) // 2)
         return skip[top : top + h, left : left + w]
 
-    assert passes(ex.q1, crop_round_up)[0]
+    def round_up_rows_only(skip, h, w):
+        top, left = -(-(skip.shape[0] - h) // 2), (skip.shape[1] - w) // 2
+        return skip[top : top + h, left : left + w]
+
+    passed, message = passes(ex.q1, crop_round_up)
+    assert not passed and "extra row at the top" in message and "extra column at the left" in message
+    passed, message = passes(ex.q1, round_up_rows_only)
+    assert not passed and "extra row at the top" in message and "extra column" not in message
+
+
+def test_q1_swapped_offsets_need_different_offsets_to_show():
+    def swapped(skip, h, w):
+        top, left = (skip.shape[0] - h) // 2, (skip.shape[1] - w) // 2
+        return skip[left : left + h, top : top + w]
+
+    passed, message = passes(ex.q1, swapped)
+    assert not passed and "swapped the row and column offsets" in message and "10x16x2" in message
+
+
+def test_q1_a_rearranged_crop_is_not_a_window():
+    passed, message = passes(ex.q1, lambda skip, h, w: ex.center_crop(skip, h, w)[::-1])
+    assert not passed and "not a window of the skip" in message
 
 
 @pytest.mark.parametrize(
@@ -35,7 +73,7 @@ def test_q1_other_rounding_is_also_a_centre_crop():
                 (skip.shape[0] - h) // 2 : skip.shape[0] - (skip.shape[0] - h) // 2,
                 (skip.shape[1] - w) // 2 : skip.shape[1] - (skip.shape[1] - w) // 2,
             ],
-            "off-by-one",
+            "one pixel too many in the height and the width",
         ),
         (
             lambda skip, h, w: skip[
@@ -45,6 +83,7 @@ def test_q1_other_rounding_is_also_a_centre_crop():
             "empty array",
         ),
         (lambda skip, h, w: skip[:h, :w, 0], "channel axis"),
+        (lambda skip, h, w: ex.center_crop(skip, h, w)[None], "batch axis of 1"),
         (lambda skip, h, w: None, "returned None"),
     ],
 )
@@ -92,15 +131,52 @@ def test_q2_accepts_keras_ops_merges():
     assert passes(ex.q2, with_ops)[0], passes(ex.q2, with_ops)[1]
 
 
-def test_q2_accepts_resize_convolution():
-    def resize(x, skip, num_filters):
-        x = layers.UpSampling2D(2, interpolation="bilinear")(x)
-        x = layers.Conv2D(num_filters, 3, padding="same")(x)
-        x = layers.Concatenate()([skip, x])
-        x = layers.Conv2D(num_filters, 3, padding="same", activation="relu")(x)
-        return layers.Conv2D(num_filters, 3, padding="same", activation="relu")(x)
+def test_q2_accepts_sequential_convolutions_and_the_package_blocks():
+    import keras
 
-    assert passes(ex.q2, resize)[0], passes(ex.q2, resize)[1]
+    from unet_course.models import conv_block, decoder_block
+
+    def sequential(x, skip, num_filters):
+        x = layers.Conv2DTranspose(num_filters, (2, 2), strides=(2, 2), padding="same")(x)
+        x = layers.Concatenate(axis=3)([x, skip])
+        convs = keras.Sequential(
+            [
+                layers.Conv2D(num_filters, 3, padding="same", activation="relu"),
+                layers.Conv2D(num_filters, 3, padding="same"),
+                layers.ReLU(),
+            ]
+        )
+        return convs(x)
+
+    def package(x, skip, num_filters):
+        return decoder_block(x, skip, num_filters)
+
+    def up_with_relu(x, skip, num_filters):  # the task does not say whether the up-convolution has an activation
+        x = layers.Conv2DTranspose(num_filters, 2, strides=2, activation="relu")(x)
+        return conv_block(layers.Concatenate()([skip, x]), num_filters)
+
+    for answer in (sequential, package, up_with_relu):
+        passed, message = passes(ex.q2, answer)
+        assert passed, f"{answer.__name__}: {message}"
+
+
+def _resize(x, skip, num_filters):
+    x = layers.UpSampling2D(2, interpolation="bilinear")(x)
+    x = layers.Conv2D(num_filters, 3, padding="same")(x)
+    x = layers.Concatenate()([skip, x])
+    x = layers.Conv2D(num_filters, 3, padding="same", activation="relu")(x)
+    return layers.Conv2D(num_filters, 3, padding="same", activation="relu")(x)
+
+
+def _transpose(kernel=2, filters=None, axis=-1, concat=None, activation="relu"):
+    def answer(x, skip, num_filters):
+        filters_ = filters(x, num_filters) if filters else num_filters
+        x = layers.Conv2DTranspose(filters_, kernel, strides=2, padding="same")(x)
+        x = concat([skip, x]) if concat else layers.Concatenate(axis=axis)([skip, x])
+        x = layers.Conv2D(num_filters, 3, padding="same", activation=activation)(x)
+        return layers.Conv2D(num_filters, 3, padding="same", activation=activation)(x)
+
+    return answer
 
 
 def _no_upsampling(x, skip, num_filters):
@@ -159,13 +235,20 @@ def _no_activation(x, skip, num_filters):
     "answer, phrase",
     [
         (_no_upsampling, "forget the upsampling"),
-        (_one_conv, "1 conv layer"),
+        (_one_conv, "1 Conv2D layer besides the transposed convolution"),
+        (_resize, "UpSampling2D(interpolation='bilinear')"),
+        (_transpose(kernel=3), "3x3 kernel; the task asks for 2x2"),
+        (_transpose(kernel=4), "4x4 kernel"),
+        (_transpose(filters=lambda x, n: x.shape[-1] // 2), "half the channels of x"),
+        (_transpose(axis=1), "along axis 1 (the height)"),
+        (_transpose(concat=lambda pair: __import__("keras").ops.concatenate(pair)), "along axis 0 (the batch axis)"),
+        (_transpose(activation="sigmoid"), "apply sigmoid where the task has ReLU"),
         (_skip_ignored, "no Concatenate"),
         (_skip_concat_but_unused, "ignores the skip"),
         (_wrong_filters, "filters"),
         (_valid_padding, "padding='same'"),
         (_added, "Add"),
-        (_no_activation, "no activation"),
+        (_no_activation, "neither is followed by a ReLU"),
         (lambda x, skip, n: x, "forget the upsampling"),
         (lambda x, skip, n: np.zeros(3), "return the output tensor"),
     ],

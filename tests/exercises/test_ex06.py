@@ -5,7 +5,7 @@ import pytest
 from keras import layers
 
 from unet_course.exercises import ex06 as ex
-from unet_course.models import conv_block, decoder_block, encoder_block
+from unet_course.models import build_unet, conv_block, decoder_block, encoder_block
 
 
 def not_done(*args, **kwargs):
@@ -52,6 +52,91 @@ def test_q1_reference_passes(capsys):
 def test_q1_accepts_either_concat_order():
     passed, message = ex.q1.verdict(make_unet(concat_order="decoder_first"))
     assert passed, message
+
+
+def own_layers(input_shape, num_classes, depth=4, base_filters=64):
+    """No package blocks: Sequential conv blocks, keras.ops merges and a separate softmax layer."""
+    from keras import ops
+
+    def block(filters):
+        return keras.Sequential(
+            [
+                layers.Conv2D(filters, 3, padding="same", activation="relu"),
+                layers.Conv2D(filters, 3, padding="same", activation="relu"),
+            ]
+        )
+
+    inputs = keras.Input(input_shape)
+    x, skips = inputs, []
+    for level in range(depth):
+        x = block(base_filters * 2**level)(x)
+        skips.append(x)
+        x = layers.MaxPooling2D()(x)
+    x = block(base_filters * 2**depth)(x)
+    for level in reversed(range(depth)):
+        x = layers.Conv2DTranspose(base_filters * 2**level, 2, strides=2)(x)
+        x = block(base_filters * 2**level)(ops.concatenate([x, skips[level]], axis=-1))
+    x = layers.Conv2D(num_classes, 1)(x)
+    x = layers.Activation("sigmoid")(x) if num_classes == 1 else layers.Softmax()(x)
+    return keras.Model(inputs, x)
+
+
+def nested_levels(input_shape, num_classes, depth=4, base_filters=64):
+    """Every level its own keras.Model, called like a layer."""
+    inputs = keras.Input(input_shape)
+    x, skips = inputs, []
+    for level in range(depth):
+        level_in = keras.Input(x.shape[1:])
+        features, pooled = encoder_block(level_in, base_filters * 2**level)
+        features, x = keras.Model(level_in, [features, pooled])(x)
+        skips.append(features)
+    x = conv_block(x, base_filters * 2**depth)
+    for level in reversed(range(depth)):
+        a, b = keras.Input(x.shape[1:]), keras.Input(skips[level].shape[1:])
+        x = keras.Model([a, b], decoder_block(a, b, base_filters * 2**level))([x, skips[level]])
+    activation = "sigmoid" if num_classes == 1 else "softmax"
+    return keras.Model(inputs, layers.Conv2D(num_classes, 1, activation=activation)(x))
+
+
+@pytest.mark.parametrize("answer", [own_layers, nested_levels])
+def test_q1_accepts_other_correct_answers(answer):
+    passed, message = ex.q1.verdict(answer)
+    assert passed, message
+
+
+def _built(**options):
+    def assemble(input_shape, num_classes, depth=4, base_filters=64):
+        return build_unet(input_shape, num_classes, depth=depth, base_filters=base_filters, **options)
+
+    return assemble
+
+
+def _skip_from_level_0(input_shape, num_classes, depth=4, base_filters=64):
+    inputs = keras.Input(input_shape)
+    x, skips = inputs, []
+    for level in range(depth):
+        features, x = encoder_block(x, base_filters * 2**level)
+        skips.append(features)
+    x = conv_block(x, base_filters * 2**depth)
+    for level in reversed(range(depth)):
+        x = decoder_block(x, skips[0], base_filters * 2**level)  # always the first level's features
+    return keras.Model(inputs, layers.Conv2D(num_classes, 1, activation="softmax")(x))
+
+
+@pytest.mark.parametrize(
+    "answer, phrase",
+    [
+        (_built(output_activation=None), "raw scores (logits)"),
+        (_built(output_activation="sigmoid"), "not a softmax over the class axis"),
+        (_built(output_activation="softmax"), "a softmax over a single channel always gives 1"),
+        (_built(upsampling="bilinear"), "upsamples with UpSampling2D"),
+        (_built(batch_norm=True), "BatchNormalization"),
+        (_skip_from_level_0, "crops a skip"),
+    ],
+)
+def test_q1_classifier_and_blocks_as_the_task_states(answer, phrase):
+    passed, message = ex.q1.verdict(answer)
+    assert not passed and phrase in message, message
 
 
 @pytest.mark.parametrize(
@@ -134,6 +219,48 @@ def test_q2_reference_and_paper(capsys):
 def test_q2_typical_mistakes(answer, phrase):
     passed, message = ex.q2.verdict(answer)
     assert not passed and phrase in message, message
+
+
+def test_q2_other_correct_answers():
+    def recursive(input_size, depth=4):
+        if depth == 0:
+            return input_size - 4  # the bottleneck
+        return recursive((input_size - 4) // 2, depth - 1) * 2 - 4
+
+    def closed_form(input_size, depth=4):  # each level down and up, unrolled: a factor 2**depth and a fixed cost
+        size = input_size
+        for _ in range(depth):
+            size = (size - 4) // 2
+        return (size - 4) * 2**depth - 4 * (2**depth - 1)
+
+    for answer in (recursive, closed_form):
+        passed, message = ex.q2.verdict(answer)
+        assert passed, message
+
+
+def test_q3_other_correct_answers():
+    def by_output(input_size, depth=4):  # down, checking evenness; then only the output size matters
+        size = input_size
+        for _ in range(depth):
+            if size <= 4 or (size - 4) % 2:
+                return False
+            size = (size - 4) // 2
+        return ex.output_size_valid(input_size, depth) > 0 and size > 4
+
+    def by_rule(input_size, depth=4):  # the pattern: smallest size plus a multiple of 2**depth
+        smallest = next(s for s in range(1, 1000) if ex.is_valid_size(s, depth))
+        return input_size >= smallest and (input_size - smallest) % 2**depth == 0
+
+    for answer in (by_output, by_rule):
+        passed, message = ex.q3.verdict(answer)
+        assert passed, message
+
+
+def test_q3_messages_show_where_the_size_fails():
+    passed, message = ex.q3.verdict(lambda size, depth: (size - 4) % 2 == 0 and size > 4)
+    assert not passed and "at encoder level 3 the size before pooling is 137, odd" in message
+    passed, message = ex.q3.verdict(lambda size, depth: not ex.is_valid_size(size, depth))
+    assert not passed and "even before every pooling and positive all the way" in message
 
 
 def test_q2_q3_none_and_not_done():

@@ -30,6 +30,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import re
 import sys
 import textwrap
 import traceback
@@ -56,7 +57,9 @@ def _short_error(error: BaseException) -> str:
     # the innermost frame from the learner's notebook cell (not from the course or libraries)
     own = [f for f in frames if "ipykernel" in f.filename or f.filename.startswith("<")]
     where = f" (line {own[-1].lineno} of your cell: `{(own[-1].line or '').strip()}`)" if own else ""
-    return f"{type(error).__name__}: {error}{where}"
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))  # Keras colours its messages for terminals
+    text = text.split("\n\nArguments received by")[0].strip()  # and lists every argument after them
+    return f"{type(error).__name__}: {text}{where}"
 
 
 def call(function, *args, describe: str = "", allow_none: bool = False, **kwargs):
@@ -131,6 +134,8 @@ class Case:
       ``wrong(got) -> bool``. ``message`` may use ``{label}``, ``{got}`` and ``{expected}``.
     - ``otherwise``: the message when no listed mistake matches (same fields); a default says
       what was returned and what was expected.
+    - ``on_error``: a sentence added when the learner's function raises an error on this case
+      (e.g. the convention for two empty masks, where a plain formula divides by zero).
     """
 
     label: str
@@ -139,6 +144,7 @@ class Case:
     expected: Any = _DEFAULT
     mistakes: tuple = ()
     otherwise: str | None = None
+    on_error: str | None = None
 
 
 def same(got, expected) -> bool:
@@ -154,6 +160,20 @@ def same(got, expected) -> bool:
     if a.dtype.kind in "biuf" and b.dtype.kind in "biuf":
         return bool(np.allclose(a, b, rtol=1e-6, atol=1e-6, equal_nan=True))
     return bool(np.array_equal(a, b))
+
+
+def distinct(mistakes, expected, compare=same) -> tuple:
+    """``mistakes`` without the wrong answers that equal ``expected`` (on this input the mistake gives the right
+    answer, so it cannot be what went wrong) or an earlier wrong answer (its message would never be reached).
+    Predicates are kept as they are."""
+    kept: list = []
+    for wrong, message in mistakes:
+        if not callable(wrong) and (
+            compare(wrong, expected) or any(not callable(w) and compare(wrong, w) for w, _ in kept)
+        ):
+            continue
+        kept.append((wrong, message))
+    return tuple(kept)
 
 
 def _copy(value):
@@ -172,6 +192,8 @@ def check_cases(answer, cases, *, reference=None, coerce=None, compare=same, suc
 
     ``coerce(got, case)`` turns what the learner returned into the form compared (e.g. a float)
     or raises :class:`Mistake` when it cannot; ``compare(got, expected)`` says whether it is right.
+    A mistake whose predicate or value does not apply to a case (e.g. "you counted class 1 only"
+    on a mask without class 1) is simply left out of that case's ``mistakes``.
     """
     for case in cases() if callable(cases) else cases:
         args = tuple(_copy(a) for a in case.args)
@@ -181,7 +203,13 @@ def check_cases(answer, cases, *, reference=None, coerce=None, compare=same, suc
             if reference is None or isinstance(reference, str):
                 raise TypeError(f"Case {case.label!r} has no expected answer and the exercise no callable reference.")
             expected = reference(*(_copy(a) for a in case.args), **{k: _copy(v) for k, v in case.kwargs.items()})
-        got = call(answer, *args, describe=f"on {case.label}", allow_none=allow_none, **kwargs)
+        try:
+            with np.errstate(all="ignore"):  # a 0/0 in the learner's code is judged, not printed as a warning
+                got = call(answer, *args, describe=f"on {case.label}", allow_none=allow_none, **kwargs)
+        except Mistake as mistake:
+            if case.on_error and str(mistake).startswith("Your function raised"):
+                raise Mistake(f"{mistake} {case.on_error}") from None
+            raise
         if coerce is not None:
             got = coerce(got, case)
         if compare(got, expected):
@@ -334,3 +362,60 @@ def exercises_of(module) -> list[Exercise]:
     """The exercises a module defines, in order of their names (q1, q2, ...)."""
     found = [value for value in vars(module).values() if isinstance(value, Exercise)]
     return sorted(found, key=lambda e: (len(e.name), e.name))
+
+
+# --------------------------------------------------------------------------------------
+# reading what a Keras answer is made of
+# --------------------------------------------------------------------------------------
+
+
+def walk_layers(model) -> list:
+    """The operations of ``model`` in graph order, looking inside everything that contains others.
+
+    A Keras answer can be written in many correct ways: layers called one by one, a
+    ``keras.Sequential([...])`` or a nested ``keras.Model`` called like a layer, ``keras.ops`` calls
+    (``ops.relu``, ``ops.concatenate``: they appear as operations of the graph), or a subclassed
+    layer holding its own layers. This returns the leaves: every layer that holds no other layer
+    and every ``keras.ops`` operation, without the input layers, so that a checker counts the
+    layers of an answer the same way whichever way it was written. (What a subclassed layer does
+    with ``keras.ops`` inside its ``call`` is not visible here: compare behaviour for that.)
+    """
+    import keras
+
+    found: list = []
+
+    def visit(operation) -> None:
+        if isinstance(operation, keras.layers.InputLayer):
+            return
+        if isinstance(operation, keras.Model):
+            children = getattr(operation, "operations", None)
+            if children is None:  # Sequential, or a subclassed model
+                children = operation.layers
+        elif isinstance(operation, keras.layers.Layer):
+            children = operation._flatten_layers(include_self=False, recursive=False)
+        else:
+            children = []
+        if not children:
+            found.append(operation)
+        for child in children:
+            visit(child)
+
+    for operation in getattr(model, "operations", None) or model.layers:
+        visit(operation)
+    return found
+
+
+def layers_of(model, *kinds) -> list:
+    """The leaves of :func:`walk_layers` that are instances of ``kinds`` (classes) or whose class
+    name is one of ``kinds`` (strings, e.g. ``"Concatenate"`` for the layer and ``ops.concatenate``)."""
+    classes = tuple(k for k in kinds if isinstance(k, type))
+    names = {k for k in kinds if isinstance(k, str)}
+    return [op for op in walk_layers(model) if isinstance(op, classes) or type(op).__name__ in names]
+
+
+def applies_relu(operation) -> bool:
+    """Whether one operation applies a ReLU: ``layers.ReLU()``, ``layers.Activation("relu")``,
+    ``keras.ops.relu``, ``keras.activations.relu`` or a layer built with ``activation="relu"``."""
+    if type(operation).__name__ in ("ReLU", "Relu"):
+        return True
+    return getattr(getattr(operation, "activation", None), "__name__", "") == "relu"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from unet_course.exercises import Case, Mistake, exercise
+from unet_course.exercises._core import distinct
 
 NOTEBOOK = "00_welcome_and_setup"
 
@@ -20,60 +21,92 @@ def classes_present(mask):
 
 
 def _examples():
+    """Masks with and without background and with and without each class, none of them square."""
     square = np.zeros((8, 8), dtype=np.uint8)
-    square[2:6, 2:6] = 2  # 16 of 64 pixels: 0.25
+    square[2:6, 2:6] = 2  # 16 of 64 pixels: 0.25; no class 1
     mixed = np.zeros((6, 10), dtype=np.uint8)  # not square, so rows vs columns mistakes show
     mixed[0, :] = 1
-    mixed[1:3, 0:2] = 3
+    mixed[1:3, 0:2] = 3  # classes 0, 1 and 3; class 2 absent
     empty = np.zeros((4, 4), dtype=np.uint8)
-    full = np.full((3, 5), 1, dtype=np.uint8)
-    return {
-        "an 8x8 mask with a 4x4 square of class 2": square,
+    full = np.full((3, 5), 1, dtype=np.uint8)  # no background
+    return {  # the first mask tells the typical mistakes apart: each gives another number on it
         "a 6x10 mask with classes 0, 1 and 3": mixed,
+        "an 8x8 mask with a 4x4 square of class 2": square,
         "a 4x4 mask of background only": empty,
         "a 3x5 mask with no background": full,
     }
 
 
+# ---------------------------------------------------------------- q1: foreground fraction
+
+
 def _fraction_cases():
     cases = []
     for label, mask in _examples().items():
-        count, size = int(np.sum(mask != 0)), mask.size
+        count, size, rows = int(np.sum(mask != 0)), mask.size, mask.shape[0]
+        fraction = count / size
+        mistakes = [
+            (
+                float(count // size),
+                f"On {{label}} you returned {{got}}, but {count} of its {size} pixels are foreground ({fraction:g}). "
+                f"If you divided with //: that is integer division, which drops the fraction ({count} // {size} = "
+                f"{count // size}); divide with /.",
+            ),
+            (
+                float(count),
+                "On {label} you returned {got}: that is the number of foreground pixels. "
+                f"Divide it by the total number of pixels ({size}).",
+            ),
+            (
+                count / rows,
+                f"On {{label}} you returned {{got}} = {count} / {rows}: you divided by the number of rows "
+                f"(len(mask) is {rows}). Divide by the number of pixels, mask.size = {size}.",
+            ),
+            (
+                100 * fraction,
+                "On {label} you returned {got}: a percentage. Return a fraction between 0 and 1 ({expected}).",
+            ),
+            (
+                1 - fraction,
+                "On {label} you returned {got}, the background fraction. Foreground means every class except 0.",
+            ),
+        ]
+        foreground_classes = {int(v) for v in np.unique(mask)} - {0}
+        if 1 in foreground_classes and len(foreground_classes) > 1:  # only there "class 1 only" is a cause
+            mistakes.append(
+                (
+                    float(np.mean(mask == 1)),
+                    "On {label} you returned {got}: you counted class 1 only. "
+                    "Foreground is every class except 0 (here {expected}).",
+                )
+            )
+        if any(v > 1 for v in foreground_classes):  # only there the mean of the ids differs from the fraction
+            mistakes.append(
+                (
+                    float(np.mean(mask)),
+                    "On {label} you returned {got}, the mean of the class ids. Class ids are labels, "
+                    "not amounts: count the pixels that are not 0 instead.",
+                )
+            )
         cases.append(
             Case(
                 label,
                 (mask,),
-                mistakes=(
-                    (
-                        float(count),
-                        "On {label} you returned {got}: that is the number of foreground pixels. "
-                        f"Divide by the total number of pixels ({size}).",
-                    ),
-                    (
-                        1 - foreground_fraction(mask),
-                        "On {label} you returned {got}, the background fraction. "
-                        "Foreground means every class except 0.",
-                    ),
-                    (
-                        float(np.mean(mask == 1)),
-                        "On {label} you returned {got}: you counted class 1 only. "
-                        "Foreground is every class except 0 (here {expected}).",
-                    ),
-                    (
-                        float(np.mean(mask)),
-                        "On {label} you returned {got}, the mean of the class ids. Class ids are labels, "
-                        "not amounts: count the pixels != 0 instead.",
-                    ),
-                ),
-                otherwise=f"On {{label}} you returned {{got}}, but {count} of {size} pixels are foreground: {{expected}}.",
+                mistakes=distinct(mistakes, fraction),
+                otherwise=f"On {{label}} you returned {{got}}, but {count} of the {size} pixels are foreground: "
+                f"{{expected}}.",
             )
         )
     return cases
 
 
 def _as_float(got, case):
+    if isinstance(got, (str, bytes, bool, np.bool_)):
+        raise Mistake(
+            f"On {case.label} your function returned {type(got).__name__} {got!r:.60}; return one number between 0 and 1."
+        )
     try:
-        return float(got)
+        return float(np.asarray(got).reshape(()))  # a number, also a 0-d array
     except (TypeError, ValueError):
         raise Mistake(
             f"On {case.label} your function returned {type(got).__name__} {got!r:.60}; "
@@ -87,8 +120,9 @@ q1 = exercise(
     notebook=NOTEBOOK,
     reference=foreground_fraction,
     hint=(
-        "Compare the mask with 0 to get True where a pixel is foreground.",
-        "The mean of booleans is the fraction of True: np.mean(mask != 0), as a float.",
+        "Which pixels are foreground? Comparing the whole mask with 0 gives one True or False per pixel.",
+        "A fraction is a count divided by a total: how many pixels are True, out of how many pixels in all "
+        "(mask.size)? The mean of a boolean array computes exactly that.",
     ),
     cases=_fraction_cases,
     coerce=_as_float,
@@ -97,42 +131,62 @@ q1 = exercise(
 )
 
 
+# ---------------------------------------------------------------- q2: classes present
+
+
 def _classes_cases():
     cases = []
     for label, mask in _examples().items():
         expected = classes_present(mask)
-        cases.append(
-            Case(
-                label,
-                (mask,),
-                mistakes=(
-                    (
-                        lambda got, expected=expected: sorted(set(got)) == expected,
-                        "On {label} you returned {got}: each class must appear once, in increasing order.",
-                    ),
-                    (
-                        [v for v in expected if v != 0],
-                        "On {label} you left out the background: 0 is a class too ({expected}).",
-                    ),
-                ),
-            )
-        )
+        mistakes = [
+            (
+                lambda got, expected=expected: len(got) > len(set(got)) and sorted(set(got)) == expected,
+                "On {label} you returned a list with repeated ids ({got}): list each class once.",
+            ),
+            (
+                lambda got, expected=expected: sorted(got) == expected,
+                "On {label} you returned {got}: the right classes, but not in increasing order. Sort them.",
+            ),
+            (
+                [v for v in expected if v != 0],
+                "On {label} you left out the background: 0 is a class too ({expected}).",
+            ),
+            (
+                sorted({0, *expected}),
+                "On {label} you returned {got}, but this mask has no background pixel: list only the ids that "
+                "occur ({expected}).",
+            ),
+            (
+                list(range(max(expected) + 1)),
+                "On {label} you returned {got}: every id from 0 to the largest. Not every id in between occurs "
+                "(this mask has {expected}): list the values the mask contains.",
+            ),
+        ]
+        cases.append(Case(label, (mask,), mistakes=distinct(mistakes, expected)))
     return cases
 
 
 def _as_int_list(got, case):
+    expected = classes_present(case.args[0])
     if isinstance(got, (int, np.integer)):
-        expected = classes_present(case.args[0])
         raise Mistake(
             f"On {case.label} you returned the single number {got}; return the list of class ids, "
             f"e.g. {expected}. (len() of it would be the count.)"
         )
+    if isinstance(got, tuple) and len(got) == 2 and all(np.ndim(part) == 1 for part in got):
+        raise Mistake(
+            f"On {case.label} you returned two arrays (np.unique(..., return_counts=True) gives the values and their "
+            "counts); return only the list of class ids."
+        )
     try:
-        return [int(v) for v in np.asarray(got).ravel()]
+        values = np.asarray(got)
+        if values.ndim != 1 or values.dtype.kind not in "biuf" or not np.all(values == np.round(values)):
+            raise ValueError
+        return [int(v) for v in values]
     except (TypeError, ValueError):
         raise Mistake(
-            f"On {case.label} your function returned {type(got).__name__}; return a list of whole numbers "
-            f"such as {classes_present(case.args[0])}."
+            f"On {case.label} your function returned {type(got).__name__} {got!r:.60}; return a list of whole "
+            f"numbers such as {expected}."
         ) from None
 
 
@@ -142,8 +196,10 @@ q2 = exercise(
     notebook=NOTEBOOK,
     reference=classes_present,
     hint=(
-        "np.unique(mask) returns the distinct values of an array, already sorted.",
-        "Turn them into a list of ints: [int(v) for v in np.unique(mask)].",
+        "You need each value that occurs in the mask once, in increasing order. One NumPy function does both: "
+        "search its documentation for the unique elements of an array.",
+        "That function returns a NumPy array of small integers (here uint8); the exercise asks for a list of ints, "
+        "one per class that occurs, background included.",
     ),
     cases=_classes_cases,
     coerce=_as_int_list,

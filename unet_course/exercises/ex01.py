@@ -58,9 +58,12 @@ def _one_hot_examples():
     "class ids to one-hot",
     notebook=NOTEBOOK,
     reference=to_one_hot,
-    hint="np.eye(num_classes) has one row per class: row k is the one-hot vector of class k. "
-    "Indexing it with the whole mask, np.eye(num_classes)[mask], puts that row at every pixel: "
-    "the class axis lands last. Then make it float32.",
+    hint=(
+        "Start from the shape you need: the mask's shape plus one last axis of num_classes channels. Channel k "
+        "holds 1.0 where the mask is k and 0.0 elsewhere.",
+        "The one-hot vectors of all classes are the rows of an identity matrix (np.eye). Indexing that matrix "
+        "with the whole mask picks one row per pixel and puts the class axis last. Mind the dtype the task asks for.",
+    ),
 )
 def q1(answer):
     for label, mask, num_classes in _one_hot_examples():
@@ -110,10 +113,12 @@ def q1(answer):
                 f"On {label} you returned shape {shape}; expected {want} (the mask's shape + one axis of "
                 f"num_classes channels)."
             )
-        if got.dtype == bool or not np.issubdtype(got.dtype, np.floating):
+        if got.dtype != np.float32:
+            kind = {"b": "booleans (True/False)", "i": "integers", "u": "integers"}.get(got.dtype.kind, "")
             raise Mistake(
-                f"On {label} you returned dtype {got.dtype}. Return floats, e.g. .astype('float32'): the "
-                "one-hot mask is the target for the network's float probabilities."
+                f"On {label} you returned dtype {got.dtype}{f', {kind}' if kind else ''}. The task asks for float32, "
+                "the dtype Keras computes in: the one-hot mask is the target for the network's float32 "
+                "probabilities (give np.eye a dtype, or convert with .astype('float32'))."
             )
         if np.array_equal(got, expected):
             continue
@@ -130,8 +135,8 @@ def q1(answer):
             f"{got[pixel].tolist()}."
         )
     return (
-        "correct! np.eye(num_classes)[mask] is one way; keras.ops.one_hot(mask, num_classes) "
-        "and keras.utils.to_categorical do the same."
+        "correct! np.eye(num_classes, dtype='float32')[mask] is one way; keras.ops.one_hot(mask, num_classes) "
+        "gives the same (keras.utils.to_categorical too, but in float64)."
     )
 
 
@@ -154,14 +159,18 @@ def _class_id_examples():
     "one-hot to class ids",
     notebook=NOTEBOOK,
     reference=to_class_ids,
-    hint="The class of a pixel is the channel with the largest value. np.argmax(x, axis=-1) finds it "
-    "along the last axis, the class axis in Keras's channels-last layout.",
+    hint=(
+        "For one pixel the answer is the position (the index) of its largest value among the C channels, "
+        "not the value itself.",
+        "NumPy finds the index of the largest value along one axis; which axis holds the classes in Keras's "
+        "channels-last layout?",
+    ),
 )
 def q2(answer):
     for label, one_hot in _class_id_examples():
         expected = to_class_ids(one_hot)
         got = _as_array(call(answer, one_hot.copy(), describe=f"on {label}"), label)
-        if got.ndim == 0:
+        if got.ndim == 0 and expected.ndim > 0:
             raise Mistake(
                 f"On {label} you returned one number ({got}). np.argmax without axis= looks at the "
                 "flattened array; give axis=-1 to get one class id per pixel."
@@ -185,6 +194,11 @@ def q2(answer):
             raise Mistake(
                 f"On {label} you returned shape {got.shape}; expected {expected.shape} (the input without "
                 "its last axis)."
+            )
+        if np.allclose(got, np.max(one_hot, axis=-1)) and not np.array_equal(got, expected):
+            raise Mistake(
+                f"On {label} you returned the largest value of each pixel (max), e.g. {got.ravel()[0]:g}. "
+                "Return the channel where it sits (its index, argmax): that is the class id."
             )
         if np.array_equal(got, np.argmin(one_hot, axis=-1)) and not np.array_equal(got, expected):
             raise Mistake(
@@ -220,10 +234,13 @@ def _box_examples():
     mask[5, 9] = 2  # a second piece of class 2, at the bottom-right corner
     edge = np.zeros((5, 7), dtype=np.uint8)
     edge[2:, 3:] = 3
+    corner = np.zeros((5, 7), dtype=np.uint8)
+    corner[0:2, 0:3] = 1  # row 0 and column 0: a box may start at 0
     return [
         ("a 6x10 mask, class 2 in two pieces", mask, 2),
         ("a 6x10 mask, class 1 in the bottom-left corner", mask, 1),
         ("a 5x7 mask, class 3 touching the bottom and right edges", edge, 3),
+        ("a 5x7 mask, class 1 in the top-left corner (from row 0, column 0)", corner, 1),
         ("a 6x10 mask where class 3 does not occur", mask, 3),
     ]
 
@@ -233,9 +250,12 @@ def _box_examples():
     "bounding box of a class",
     notebook=NOTEBOOK,
     reference=bounding_box,
-    hint="np.nonzero(mask == class_id) gives the row and column indices of the class's pixels. The box runs "
-    "from the smallest to the largest of each, plus 1 at the end (as in slices: mask[top:bottom, left:right]). "
-    "If there are no pixels, return None.",
+    hint=(
+        "First find where the class is: the row and column index of every pixel of class_id (np.nonzero of a "
+        "comparison gives them). If there is none, there is no box.",
+        "The box runs from the smallest to the largest row and column of those pixels. The ends are exclusive, "
+        "like a slice: one past the last row and the last column.",
+    ),
 )
 def q3(answer):
     for label, mask, class_id in _box_examples():
@@ -243,20 +263,20 @@ def q3(answer):
         describe = f"on {label}"
         if expected is None:
             try:
-                got = answer(mask.copy(), class_id) if callable(answer) else call(answer, mask, class_id)
-            except NotImplementedError:
-                return call(answer, mask.copy(), class_id)  # reports "not yet implemented"
-            except Exception as error:
-                raise Mistake(
-                    f"Your function raised {type(error).__name__}: {error} {describe}. "
-                    "When the class does not occur, return None instead of failing."
-                ) from None
+                got = call(answer, mask.copy(), class_id, describe=describe, allow_none=True)
+            except Mistake as mistake:
+                raise Mistake(f"{mistake} When the class does not occur, return None instead of failing.") from None
             if got is not None:
                 raise Mistake(
                     f"On {label} you returned {got!r}; when the class does not occur there is no box: return None."
                 )
             continue
-        got = call(answer, mask.copy(), class_id, describe=describe)
+        got = call(answer, mask.copy(), class_id, describe=describe, allow_none=True)
+        if got is None:
+            raise Mistake(
+                f"On {label} you returned None, but class {class_id} occurs in this mask "
+                f"({int(np.sum(mask == class_id))} pixels): return its box (top, left, bottom, right)."
+            )
         try:
             box = tuple(int(v) for v in np.asarray(got).ravel())
         except (TypeError, ValueError):
@@ -278,6 +298,11 @@ def q3(answer):
             raise Mistake(
                 f"On {label} you returned {box}: x before y, (left, top, right, bottom). This course "
                 f"uses NumPy's order, rows first: (top, left, bottom, right) = {expected}."
+            )
+        if box == (top, bottom, left, right):
+            raise Mistake(
+                f"On {label} you returned {box}: (top, bottom, left, right). The course orders a box as "
+                f"(top, left, bottom, right) = {expected}: the start corner first, then the end corner."
             )
         if box == (top, left, bottom - top, right - left):
             raise Mistake(

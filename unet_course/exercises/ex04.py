@@ -67,8 +67,12 @@ def _as_int(value, label):
     "transposed-convolution output size",
     notebook=NOTEBOOK,
     reference=transposed_output_size,
-    hint="With 'same' padding the size is simply multiplied by the stride. With 'valid' padding the last of the n input "
-    "pixels starts its footprint at (n - 1) * stride, and the footprint is kernel_size pixels wide.",
+    hint=(
+        "Draw a small case on paper: every input pixel paints a footprint kernel_size pixels wide, and neighbouring "
+        "footprints start stride pixels apart. Where does the first one start, and where does the last one end?",
+        "With padding='valid' nothing is cropped: the output ends where the last footprint ends. With "
+        "padding='same' Keras crops the overhang so that the output is exactly stride times the input.",
+    ),
 )
 def q1(answer):
     for n, k, s, padding in _SIZE_CASES:
@@ -101,6 +105,11 @@ def q1(answer):
             if got == (n - 1) * s + k:
                 raise Mistake(
                     f"For {label} you returned {got}, the 'valid' size. 'same' crops the overhang: the output is n * stride = {expected}."
+                )
+            if got == -(-n // s) and s > 1:
+                raise Mistake(
+                    f"For {label} you returned {got}: n / stride, rounded up, the size after an ordinary strided "
+                    f"convolution with 'same' padding. A transposed convolution goes the other way: {expected}."
                 )
         if n > k and got == (n - k) // s + 1:
             raise Mistake(
@@ -153,8 +162,12 @@ def _q2_cases():
     "transposed convolution by hand",
     notebook=NOTEBOOK,
     reference=transposed_conv2d,
-    hint="Start from np.zeros of the output size ((n - 1) * stride + k per axis). For each input pixel (i, j), ADD "
-    "x[i, j] * kernel into the k x k window that starts at (i * stride, j * stride). Use +=, not =.",
+    hint=(
+        "Start from an output full of zeros, of the size exercise 1 gives for padding='valid' (on each axis). Then "
+        "visit every input pixel (i, j), for example with two nested loops.",
+        "Each input pixel contributes its value times the whole kernel to a k x k window of the output that starts "
+        "at (i * stride, j * stride). Where windows overlap, the contributions add up.",
+    ),
 )
 def q2(answer):
     for label, x, kernel, stride in _q2_cases():
@@ -196,6 +209,13 @@ def q2(answer):
             raise Mistake(
                 f"On {label} rows and columns are swapped somewhere: the first index is the row (i), the second the column (j)."
             )
+        if np.allclose(got, np.trunc(expected), atol=1e-4) and not np.allclose(expected, np.trunc(expected)):
+            raise Mistake(
+                f"On {label} your output holds whole numbers only: the right values with their fractions cut off "
+                f"(e.g. {got.flat[int(np.argmax(np.abs(got - expected)))]:g} instead of "
+                f"{expected.flat[int(np.argmax(np.abs(got - expected)))]:.3f}). Is your output array of an integer "
+                "dtype? np.zeros(shape) makes floats; dtype=int or np.zeros_like of an integer array does not."
+            )
         if np.allclose(got, transposed_conv2d(np.ones_like(x), kernel, stride), atol=1e-4):
             raise Mistake(
                 f"On {label} your result ignores the input values: multiply the kernel by x[i, j] before adding it."
@@ -227,8 +247,12 @@ _PARAM_CASES = [(64, 32, 2), (3, 5, 3), (128, 64, 2), (16, 16, 4), (1, 1, 3)]
     "parameters of a transposed convolution",
     notebook=NOTEBOOK,
     reference=transpose_conv_params,
-    hint="The kernel holds one k x k weight for every pair (input channel, output channel); then add one bias per output channel. "
-    "The stride does not change the count.",
+    hint=(
+        "Count what the layer learns: a kernel connects every input channel to every output channel, and each "
+        "output channel has something of its own too.",
+        "Each (input channel, output channel) pair has one k x k kernel; each output channel has one bias. Does the "
+        "stride change how many numbers are stored?",
+    ),
 )
 def q3(answer):
     for c_in, c_out, k in _PARAM_CASES:
