@@ -22,6 +22,10 @@ _LOCAL_ISBI = Path(__file__).resolve().parent.parent / "shared" / "data" / "isbi
 if not os.environ.get("UNET_COURSE_ISBI2012_SOURCE") and _LOCAL_ISBI.is_dir():
     os.environ["UNET_COURSE_ISBI2012_SOURCE"] = str(_LOCAL_ISBI)
 
+# The student copies are not nbval notebooks of their own: tests/test_student_copies.py runs what
+# they do not share with the course notebooks (a copy named on the command line still runs).
+collect_ignore_glob = ["notebooks/student/*.ipynb"]
+
 
 def _needs(path: Path) -> list[str]:
     try:

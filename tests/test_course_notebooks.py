@@ -183,3 +183,65 @@ def test_execute_retries_a_timed_out_run_once(tmp_path, monkeypatch):
     with pytest.raises(CellTimeoutError):
         nbtools.execute(path, timeout=5)
     assert len(calls) == 2
+
+
+def _course(*sources):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 99 · Test")])
+    nb.cells += [nbformat.v4.new_code_cell(s) for s in (nbtools.SETUP_CELL, *sources)]
+    return nb
+
+
+_EXERCISE = "def f(m):\n    ### BEGIN SOLUTION\n    return m\n    ### END SOLUTION\n\n\nex.q1.check(f)"
+
+
+def _plan(course):
+    return nbtools.student_check_plan(course, nbtools.make_student_notebook(course, "99_test.ipynb"))
+
+
+def test_student_check_plan_keeps_the_exercises_and_the_imports_they_need():
+    course = _course(
+        "import numpy as np\n\nx = np.ones(3)  # NBVAL_CHECK_OUTPUT",
+        "from unet_course.exercises import ex00 as ex",
+        _EXERCISE,
+        "ex.q1.hint()",
+        "for name in ['a']:\n    print(name, x)",  # a lesson cell that reads no exercise: left to the course's run
+        "print(f(np.zeros(2)))",  # reads the exercise's function: kept
+    )
+    plan = _plan(course)
+    assert plan.mismatches == [] and plan.full_run is None and plan.exercises == [3]
+    assert plan.kinds == ["setup", "imports", "imports", "exercise", "calls ex", "reads an exercise"]
+    assert plan.cells == [0, 1, 2, 3, 4, 6]
+    sources = [c.source for c in plan.notebook.cells]
+    assert sources[1:3] == ["import numpy as np", "from unet_course.exercises import ex00 as ex"]
+    assert "raise NotImplementedError()" in sources[3]
+
+
+def test_student_check_plan_asks_for_the_whole_copy_when_an_exercise_needs_lesson_state():
+    needs_x = _EXERCISE.replace("ex.q1.check(f)", "ex.q1.check(f, x)")
+    plan = _plan(_course("x = 3", "from unet_course.exercises import ex00 as ex", needs_x))
+    assert plan.full_run == "code cell 3 (exercise) reads 'x', which lesson cell 1 sets"
+    # a name bound otherwise than by its import is not imported alone
+    plan = _plan(_course("import numpy as np", "np = None", "from unet_course.exercises import ex00 as ex", _EXERCISE))
+    assert plan.full_run is None
+    plan = _plan(
+        _course(
+            "import numpy as np",
+            "np = None",
+            "from unet_course.exercises import ex00 as ex",
+            _EXERCISE,
+            "ex.q1.check(np)",
+        )
+    )
+    assert plan.full_run == "code cell 5 (calls ex) reads 'np', which lesson cell 2 sets"
+
+
+def test_student_check_plan_finds_lesson_cells_the_course_run_does_not_cover():
+    course = _course("x = 1  # NBVAL_CHECK_OUTPUT", "from unet_course.exercises import ex00 as ex", _EXERCISE)
+    copy = nbtools.make_student_notebook(course, "99_test.ipynb")
+    assert nbtools.student_check_plan(course, copy).mismatches == []
+    copy.cells[3].source = "x = 2"
+    copy.cells[4].metadata["tags"] = ["raises-exception"]
+    assert nbtools.student_check_plan(course, copy).mismatches == [
+        "code cell 1: its source is not the course notebook's",
+        "code cell 2: tags ['raises-exception'] vs the course's []",
+    ]
