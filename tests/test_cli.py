@@ -515,3 +515,159 @@ def test_train_evaluate_predict_end_to_end(tmp_path, capsys):
     held = metrics["per_image"][0]
     row = next(r for r in report["per_image"] if r["image"] == held["image"])
     assert row["pixel_accuracy"] == pytest.approx(held["pixel_accuracy"])
+
+
+# ---- a pretrained encoder: --encoder, --encoder-weights, --freeze-encoder ----------------
+
+
+def test_encoder_choices_are_the_packages():
+    from unet_course.models import ENCODERS
+
+    assert cli.ENCODERS == tuple(ENCODERS)
+
+
+@pytest.fixture(scope="module")
+def mobilenet_weights(tmp_path_factory):
+    from unet_course.models import build_encoder
+
+    path = tmp_path_factory.mktemp("weights") / "mobilenetv2.weights.h5"
+    build_encoder("mobilenetv2", (64, 64, 3)).save_weights(path)
+    return path
+
+
+def test_train_encoder_options_make_a_backbone_recipe(tmp_path, capsys, fake_engine, mobilenet_weights):
+    images, masks = make_folders(tmp_path, count=3)
+    argv = train_argv(images, masks, tmp_path / "run", "--encoder", "vgg16", "--encoder-weights", "hed")
+    code, stdout, err = run(capsys, *argv, "--freeze-encoder")
+    assert code == 0, err
+    recipe, course = fake_engine["recipe"], cli_recipe("course")
+    assert (recipe.encoder, recipe.encoder_weights, recipe.freeze_encoder, recipe.normalize) == (
+        "vgg16",
+        "hed",
+        True,
+        False,
+    )
+    assert recipe == course.replace(encoder="vgg16", encoder_weights="hed", freeze_encoder=True, normalize=False)
+    assert "HED's VGG16 weights, frozen" in stdout and "normalize=False" in stdout
+    saved = json.loads((tmp_path / "run" / "run.json").read_text())["recipe"]
+    assert (saved["encoder"], saved["encoder_weights"], saved["freeze_encoder"]) == ("vgg16", "hed", True)
+    # a weights file, fine-tuned; and no --encoder-weights: random weights
+    code, stdout, err = run(
+        capsys,
+        *train_argv(
+            images, masks, tmp_path / "run2", "--encoder", "mobilenetv2", "--encoder-weights", mobilenet_weights
+        ),
+    )
+    assert code == 0, err
+    assert fake_engine["recipe"].encoder_weights == str(mobilenet_weights) and not fake_engine["recipe"].freeze_encoder
+    assert "the weights in mobilenetv2.weights.h5" in stdout
+    code, stdout, err = run(capsys, *train_argv(images, masks, tmp_path / "run3", "--encoder", "resnet50"))
+    assert code == 0, err
+    assert fake_engine["recipe"].encoder == "resnet50" and fake_engine["recipe"].encoder_weights is None
+    assert "random weights" in stdout
+
+
+@pytest.mark.parametrize(
+    "extra, phrases",
+    [
+        (["--encoder-weights", "hed"], ["--encoder-weights needs --encoder", "vgg16, resnet50"]),
+        (["--freeze-encoder"], ["--freeze-encoder needs --encoder"]),
+        (["--encoder", "resnet50", "--encoder-weights", "hed"], ["VGG16 trunk only", "encoder='vgg16'"]),
+        (
+            ["--encoder", "vgg16", "--encoder-weights", "missing.weights.h5"],
+            ["missing.weights.h5: there is no such file"],
+        ),
+        (["--encoder", "vgg16", "--encoder-weights", "NOTES"], ["is not a weights file"]),
+        (
+            ["--encoder", "vgg16", "--crop-size", "100"],
+            ["--crop-size 100 is not divisible by 32", "--crop-size 96 or 128"],
+        ),
+        (["--encoder", "vgg16", "--padding", "valid"], ["--padding valid does not go with --encoder"]),
+        (["--encoder", "vgg61"], ["--encoder", "invalid choice", "'vgg16'"]),
+    ],
+)
+def test_train_encoder_bad_inputs_stop_before_training(tmp_path, capsys, monkeypatch, extra, phrases):
+    import unet_course.training as training
+
+    monkeypatch.setattr(training, "train_segmenter", lambda *a, **k: pytest.fail("training started"))
+    images, masks = make_folders(tmp_path, count=3)
+    (tmp_path / "notes.txt").write_text("not weights")
+    extra = [str(tmp_path / "notes.txt") if e == "NOTES" else e for e in extra]
+    code, _, err = run(capsys, *train_argv(images, masks, tmp_path / "run", *extra))
+    assert_one_line_error(code, err, *phrases)
+
+
+def test_train_imagenet_offline_is_one_line_that_says_where_the_file_goes(tmp_path, capsys, monkeypatch):
+    from keras.src.utils import file_utils
+
+    def no_network(fname, origin=None, **kwargs):
+        raise Exception(f"URL fetch failure on {origin}: None -- [Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(file_utils, "get_file", no_network)
+    images, masks = make_folders(tmp_path, count=3, size=(64, 64))
+    argv = train_argv(images, masks, tmp_path / "run", "--encoder", "mobilenetv2", "--encoder-weights", "imagenet")
+    code, _, err = run(capsys, *argv)
+    assert_one_line_error(
+        code, err, "Could not load the ImageNet weights of MobileNetV2", "place the file", "name resolution"
+    )
+
+
+def test_train_evaluate_predict_with_an_encoder_end_to_end(tmp_path, capsys, mobilenet_weights):
+    images, masks = make_folders(tmp_path, count=4, size=(64, 64), extra_size=(70, 75), mask_scale=255)
+    out = tmp_path / "run"
+    argv = train_argv(images, masks, out, "--encoder", "mobilenetv2", "--encoder-weights", mobilenet_weights)
+    code, stdout, err = run(capsys, *argv, "--crop-size", "64", "--batch-size", "2")
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == sorted(cli.TRAIN_OUTPUTS)
+    assert json.loads((out / "run.json").read_text())["recipe"]["encoder"] == "mobilenetv2"
+    code, _, err = run(
+        capsys,
+        "evaluate",
+        "--model",
+        out / "model.keras",
+        "--images",
+        images,
+        "--masks",
+        masks,
+        "--json",
+        tmp_path / "r.json",
+    )
+    assert code == 0, err
+    assert json.loads((tmp_path / "r.json").read_text())["num_pixels"] == 3 * 64 * 64 + 70 * 75
+    code, _, err = run(
+        capsys, "predict", "--model", out / "model.keras", "--images", images, "--out", tmp_path / "pred"
+    )
+    assert code == 0, err
+    assert np.asarray(Image.open(tmp_path / "pred" / "s3.png")).shape == (70, 75)  # padded to 96 inside, cropped back
+
+
+def test_a_vgg16_model_loads_in_a_fresh_process(tmp_path):
+    """The command registers the backbone's layer (ReverseChannels) itself: a new process has no other import."""
+    import subprocess
+    import sys
+
+    from unet_course.models import build_backbone_unet
+
+    keras.utils.set_random_seed(0)
+    path = tmp_path / "vgg16.keras"
+    build_backbone_unet((None, None, 1), 2, encoder="vgg16", base_filters=2).save(path)
+    images, _ = make_folders(tmp_path, count=1)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "unet_course.cli",
+            "predict",
+            "--model",
+            str(path),
+            "--images",
+            str(images),
+            "--out",
+            str(tmp_path / "p"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert np.asarray(Image.open(tmp_path / "p" / "s0.png")).shape == (32, 32)

