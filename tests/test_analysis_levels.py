@@ -2,13 +2,15 @@
 
 import keras
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 from keras import layers  # noqa: E402
 
-from unet_course.analysis.levels import parameters_per_level, unet_levels  # noqa: E402
+from unet_course.analysis import profiling  # noqa: E402
+from unet_course.analysis.levels import costs_per_level, parameters_per_level, unet_levels  # noqa: E402
 from unet_course.models import build_unet  # noqa: E402
 from unet_course.viz.diagram import draw_unet  # noqa: E402
 
@@ -67,10 +69,36 @@ def test_parameters_per_level_of_the_paper():
     assert sum(counts.values()) == 31_030_658
 
 
+def test_costs_per_level_add_up_to_the_model_s_counts(small, small_valid):
+    for model in (small, small_valid, build_unet((32, 32, 3), 3, depth=2, base_filters=4, upsampling="bilinear")):
+        costs = costs_per_level(model)
+        assert list(costs) == list(parameters_per_level(model))
+        assert {part: c["parameters"] for part, c in costs.items()} == parameters_per_level(model)
+        assert sum(c["macs"] for c in costs.values()) == profiling.count_macs(model)
+        input_bytes = 4 * int(np.prod(model.input_shape[1:]))
+        assert sum(c["activation_bytes"] for c in costs.values()) + input_bytes == profiling.activation_bytes(model)
+
+
+def test_costs_per_level_count_the_whole_decoder_block(small):
+    """dec1 of a 32x32 U-Net with 4 base filters: up-conv 8 -> 4, concat with the 4-channel skip, two 3x3 convs."""
+    dec1 = costs_per_level(small)["dec1"]
+    pixels = 32 * 32
+    assert dec1["parameters"] == (2 * 2 * 8 * 4 + 4) + (9 * 8 * 4 + 4) + (9 * 4 * 4 + 4)
+    assert dec1["macs"] == 16 * 16 * 8 * 4 * 4 + pixels * 4 * 9 * 8 + pixels * 4 * 9 * 4
+    # outputs: up (4 ch), concat (8), conv1 and relu1 (4 each), conv2 and relu2 (4 each), float32
+    assert dec1["activation_bytes"] == 4 * pixels * (4 + 8 + 4 + 4 + 4 + 4)
+
+
+def test_costs_per_level_refuse_a_layer_outside_the_levels(small):
+    extra = keras.Model(small.input, layers.Activation("linear", name="extra")(small.output))
+    with pytest.raises(ValueError, match="belongs to no level"):
+        costs_per_level(extra)
+
+
 def test_other_models_are_refused_with_a_message():
     inputs = keras.Input((8, 8, 1))
     plain = keras.Model(inputs, layers.Conv2D(2, 1)(inputs))
-    for function in (draw_unet, parameters_per_level, unet_levels):
+    for function in (draw_unet, parameters_per_level, costs_per_level, unet_levels):
         with pytest.raises(ValueError, match="build_unet's layer names"):
             function(plain)
     with pytest.raises(ValueError, match="input_shape"):

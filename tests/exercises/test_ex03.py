@@ -15,14 +15,19 @@ def verdict(exercise, answer):
 
 @pytest.mark.parametrize(
     "exercise, reference",
-    [(ex.q1, ex.conv_block_answer), (ex.q2, ex.encoder_answer), (ex.q3, ex.receptive_field_of)],
+    [
+        (ex.q1, ex.conv_block_answer),
+        (ex.q2, ex.encoder_answer),
+        (ex.q3, ex.receptive_field_of),
+        (ex.q4, ex.receptive_field_dilated),
+    ],
 )
 def test_reference_passes(exercise, reference, capsys):
     exercise.check(reference)
     assert "✅" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("exercise", [ex.q1, ex.q2, ex.q3])
+@pytest.mark.parametrize("exercise", [ex.q1, ex.q2, ex.q3, ex.q4])
 def test_none_and_not_implemented_give_feedback(exercise, capsys):
     def todo(*args, **kwargs):
         raise NotImplementedError()
@@ -34,7 +39,7 @@ def test_none_and_not_implemented_give_feedback(exercise, capsys):
     assert not passed and "not yet implemented" in message
 
 
-@pytest.mark.parametrize("exercise", [ex.q1, ex.q2, ex.q3])
+@pytest.mark.parametrize("exercise", [ex.q1, ex.q2, ex.q3, ex.q4])
 def test_hint_and_solution_print(exercise, capsys):
     exercise.hint()
     exercise.solution()
@@ -380,5 +385,75 @@ def test_q3_other_correct_answers():
         assert passed, message
 
 
+# ---------------------------------------------------------------- q4: dilation
+
+
+def test_q4_other_correct_answers():
+    from unet_course.analysis.receptive_field import receptive_field
+
+    def effective_kernels(specs):  # a dilated kernel is a plain one of width d * (k - 1) + 1
+        return receptive_field([(d * (k - 1) + 1, s) for k, s, d in specs])
+
+    def backwards(specs):  # from the last layer back to the input
+        r = 1
+        for k, s, d in reversed(specs):
+            span = d * (k - 1) + 1
+            r = r * s + (span - s)
+        return r
+
+    for answer in (effective_kernels, backwards):
+        passed, message = verdict(ex.q4, answer)
+        assert passed, message
+
+
+def test_q4_agrees_with_keras_dilated_layers():
+    from unet_course.analysis.receptive_field import model_specs, receptive_field
+
+    inputs = keras.Input((64, 64, 1))
+    x = layers.Conv2D(1, 3, padding="same")(inputs)
+    x = layers.MaxPooling2D(2)(x)
+    x = layers.Conv2D(1, 3, dilation_rate=3, padding="same")(x)
+    model = keras.Model(inputs, x)
+    assert ex.receptive_field_dilated([(3, 1, 1), (2, 2, 1), (3, 1, 3)]) == receptive_field(
+        [(k, s) for _, k, s in model_specs(model)]
+    )
+
+
+def test_q4_ignoring_the_dilation():
+    passed, message = verdict(ex.q4, lambda specs: ex.receptive_field_of([(k, s) for k, s, _ in specs]))
+    assert not passed and "you ignore the dilation" in message and "expected 5" in message
+
+
+def test_q4_dilation_multiplying_the_jump():
+    def jump_times_dilation(specs):
+        r, j = 1, 1
+        for k, s, d in specs:
+            r += d * (k - 1) * j
+            j *= s * d
+        return r
+
+    passed, message = verdict(ex.q4, jump_times_dilation)
+    assert not passed and "you multiply the jump by the dilation" in message
+
+
+def test_q4_kernel_as_k_times_d_and_pairs_unpacked():
+    def k_times_d(specs):
+        r, j = 1, 1
+        for k, s, d in specs:
+            r += (k * d - 1) * j
+            j *= s
+        return r
+
+    passed, message = verdict(ex.q4, k_times_d)
+    assert not passed and "k - 1 gaps" in message
+    passed, message = verdict(ex.q4, ex.receptive_field_of)  # exercise 3's answer, unchanged
+    assert not passed and "unpack three values" in message
+
+
 def test_targets_are_the_notebook_s_names():
-    assert (ex.q1.target, ex.q2.target, ex.q3.target) == ("conv_block_answer", "encoder_answer", "receptive_field_of")
+    assert (ex.q1.target, ex.q2.target, ex.q3.target, ex.q4.target) == (
+        "conv_block_answer",
+        "encoder_answer",
+        "receptive_field_of",
+        "receptive_field_dilated",
+    )

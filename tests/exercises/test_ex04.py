@@ -11,13 +11,13 @@ def message(exercise, answer):
     return passed, text
 
 
-@pytest.mark.parametrize("exercise", [ex.q1, ex.q2, ex.q3])
+@pytest.mark.parametrize("exercise", [ex.q1, ex.q2, ex.q3, ex.q4])
 def test_reference_passes(exercise, capsys):
     exercise.check(exercise.reference)
     assert "✅" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("exercise", [ex.q1, ex.q2, ex.q3])
+@pytest.mark.parametrize("exercise", [ex.q1, ex.q2, ex.q3, ex.q4])
 def test_none_and_not_implemented_give_feedback(exercise):
     def todo(*args):
         raise NotImplementedError()
@@ -151,3 +151,67 @@ def test_q3_other_correct_answers():
     for answer in (lambda a, b, k: (k * k * a + 1) * b, from_keras):
         passed, text = message(ex.q3, answer)
         assert passed, text
+
+
+# ---------------------------------------------------------------- q4: 'same' padding
+
+
+def _full(x, kernel, stride):
+    return ex.transposed_conv2d(x, kernel, stride)
+
+
+def test_q4_other_correct_answers():
+    from unet_course.analysis import transposed_conv
+
+    def with_the_package(x, kernel, stride):  # channels last: (H, W, 1) and a (k, k, 1, 1) kernel
+        return transposed_conv.transposed_conv2d(x[..., None], kernel[:, :, None, None], stride=stride, padding="same")[
+            ..., 0
+        ]
+
+    def into_the_cropped_output(x, kernel, stride):  # scatter straight into n * stride, dropping the overhang
+        k, start = kernel.shape[0], (kernel.shape[0] - stride) // 2
+        out = np.zeros((x.shape[0] * stride, x.shape[1] * stride))
+        for i in range(x.shape[0]):
+            for j in range(x.shape[1]):
+                for a in range(k):
+                    for b in range(k):
+                        r, c = i * stride + a - start, j * stride + b - start
+                        if 0 <= r < out.shape[0] and 0 <= c < out.shape[1]:
+                            out[r, c] += x[i, j] * kernel[a, b]
+        return out
+
+    for answer in (with_the_package, into_the_cropped_output):
+        passed, text = message(ex.q4, answer)
+        assert passed, text
+
+
+def test_q4_the_uncropped_output():
+    passed, text = message(ex.q4, _full)
+    assert not passed and "the full, uncropped ('valid') output" in text and "1 pixel per axis" in text
+
+
+def test_q4_the_overhang_cut_at_the_end_only():
+    def at_the_end(x, kernel, stride):
+        return _full(x, kernel, stride)[: x.shape[0] * stride, : x.shape[1] * stride]
+
+    passed, text = message(ex.q4, at_the_end)
+    assert not passed and "4x4 kernel" in text and "you cut nothing at the top" in text
+
+
+def test_q4_the_odd_pixel_cut_at_the_start():
+    def extra_first(x, kernel, stride):
+        start = -(-(kernel.shape[0] - stride) // 2)
+        return _full(x, kernel, stride)[start : start + x.shape[0] * stride, start : start + x.shape[1] * stride]
+
+    passed, text = message(ex.q4, extra_first)
+    assert not passed and "odd overhang (1 row) you cut the extra row at the top" in text
+
+
+def test_q4_the_overhang_cut_from_each_side():
+    def each_side(x, kernel, stride):
+        cut = kernel.shape[0] - stride
+        full = _full(x, kernel, stride)
+        return full[cut : full.shape[0] - cut, cut : full.shape[1] - cut]
+
+    passed, text = message(ex.q4, each_side)
+    assert not passed and "from *each* side" in text

@@ -266,3 +266,111 @@ def test_q2_not_done_and_none_give_feedback(capsys):
     assert "not yet implemented" in passes(ex.q2, not_done)[1]
     ex.q2.check(None)
     assert "You passed None" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- q3: the valid-padding block and its crop
+
+
+def _valid_block(crop, padding="valid"):
+    """A decoder block whose skip is cut by ``crop(skip, x)``; convolutions with ``padding``."""
+
+    def answer(x, skip, num_filters):
+        x = layers.Conv2DTranspose(num_filters, 2, strides=2)(x)
+        skip = crop(skip, x)
+        x = layers.Concatenate()([skip, x])
+        x = layers.Conv2D(num_filters, 3, padding=padding, activation="relu")(x)
+        return layers.Conv2D(num_filters, 3, padding=padding, activation="relu")(x)
+
+    return answer
+
+
+def _extras(skip, x):
+    return skip.shape[1] - x.shape[1], skip.shape[2] - x.shape[2]
+
+
+def test_q3_reference_passes(capsys):
+    ex.q3.check(ex.valid_decoder_block)
+    assert "✅" in capsys.readouterr().out
+
+
+def test_q3_accepts_the_package_block_and_a_slice():
+    from keras import ops
+
+    from unet_course.models import decoder_block
+
+    def package(x, skip, num_filters):
+        return decoder_block(x, skip, num_filters, padding="valid")
+
+    def sliced(x, skip, num_filters):  # a slice of the symbolic tensor, x first, ops.concatenate
+        up = layers.Conv2DTranspose(num_filters, 2, strides=2)(x)
+        top, left = (skip.shape[1] - up.shape[1]) // 2, (skip.shape[2] - up.shape[2]) // 2
+        merged = ops.concatenate([up, skip[:, top : top + up.shape[1], left : left + up.shape[2]]], axis=-1)
+        y = layers.Conv2D(num_filters, 3, activation="relu")(merged)
+        return layers.Conv2D(num_filters, 3, activation="relu")(y)
+
+    for answer in (package, sliced):
+        passed, message = passes(ex.q3, answer)
+        assert passed, f"{answer.__name__}: {message}"
+
+
+def test_q3_no_crop_gets_the_sizes_to_match():
+    passed, message = passes(ex.q3, _valid_block(lambda skip, x: skip))
+    assert not passed and "Crop the skip's centre to exactly 28x28" in message
+
+
+def test_q3_same_padding_is_refused():
+    from unet_course.models import merge_skip
+
+    def same(x, skip, num_filters):
+        x = merge_skip(layers.Conv2DTranspose(num_filters, 2, strides=2)(x), skip)
+        x = layers.Conv2D(num_filters, 3, padding="same", activation="relu")(x)
+        return layers.Conv2D(num_filters, 3, padding="same", activation="relu")(x)
+
+    passed, message = passes(ex.q3, same)
+    assert not passed and "asks for padding='valid'" in message
+
+
+def test_q3_the_corner_instead_of_the_centre():
+    corner = _valid_block(lambda skip, x: skip[:, : x.shape[1], : x.shape[2]])
+    passed, message = passes(ex.q3, corner)
+    assert not passed and "right except for the crop" in message and "top-left corner" in message
+
+
+def test_q3_the_odd_pixel_cut_at_the_top():
+    def top_first(skip, x):
+        extra_h, extra_w = _extras(skip, x)
+        return layers.Cropping2D(((extra_h - extra_h // 2, extra_h // 2), (extra_w - extra_w // 2, extra_w // 2)))(skip)
+
+    passed, message = passes(ex.q3, _valid_block(top_first))
+    assert not passed and "odd difference of 3 rows you cut the extra row at the top" in message
+
+
+def test_q3_half_the_difference_on_both_sides_leaves_a_pixel_too_many():
+    def symmetric(skip, x):
+        extra_h, extra_w = _extras(skip, x)
+        return layers.Cropping2D(((extra_h // 2, extra_h // 2), (extra_w // 2, extra_w // 2)))(skip)
+
+    passed, message = passes(ex.q3, _valid_block(symmetric))
+    assert not passed and "10x14" in message and "extra pixel at the bottom" in message
+
+
+def test_q3_padding_x_instead_of_cropping_the_skip():
+    def padded(x, skip, num_filters):
+        x = layers.Conv2DTranspose(num_filters, 2, strides=2)(x)
+        extra_h, extra_w = _extras(skip, x)
+        x = layers.ZeroPadding2D(((extra_h // 2, extra_h - extra_h // 2), (extra_w // 2, extra_w - extra_w // 2)))(x)
+        x = layers.Concatenate()([skip, x])
+        x = layers.Conv2D(num_filters, 3, activation="relu")(x)
+        return layers.Conv2D(num_filters, 3, activation="relu")(x)
+
+    passed, message = passes(ex.q3, padded)
+    assert not passed and "crops the larger skip instead" in message
+
+
+def test_q3_not_done_and_none_give_feedback(capsys):
+    def not_done(x, skip, num_filters):
+        raise NotImplementedError()
+
+    assert "not yet implemented" in passes(ex.q3, not_done)[1]
+    ex.q3.check(None)
+    assert "You passed None" in capsys.readouterr().out

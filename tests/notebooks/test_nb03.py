@@ -73,3 +73,19 @@ def test_paper_encoder_counts(nb):
     assert encoder.output_shape == (None, 28, 28, 1024)
     assert encoder.count_params() == encoder_part == 18_842_048
     assert len(_convs(encoder)) == 10
+
+
+def test_notebook_s_dilated_receptive_field_passes_its_checker_and_agrees_with_keras():
+    from unet_course.exercises import ex03
+
+    ns = notebook_namespace("03_encoder", ["receptive_field_of", "receptive_field_dilated"])
+    for exercise, name in ((ex03.q3, "receptive_field_of"), (ex03.q4, "receptive_field_dilated")):
+        passed, message = exercise.verdict(ns[name])
+        assert passed, f"{name}: {message}"
+    inputs = keras.Input((64, 64, 1))
+    x = inputs
+    for dilation in (1, 2, 4):
+        x = layers.Conv2D(1, 3, dilation_rate=dilation, padding="same")(x)
+    model = keras.Model(inputs, x)
+    from_keras = receptive_field([(k, s) for _, k, s in model_specs(model)])
+    assert ns["receptive_field_dilated"]([(3, 1, 1), (3, 1, 2), (3, 1, 4)]) == from_keras == 15

@@ -89,3 +89,14 @@ def test_boundary_band_scratch_matches_package_on_shapes(nb):
             np.testing.assert_array_equal(nb["boundary_band"](mask, width), evaluation.boundary_band(mask, width))
             noisy = np.where(rng.random(fg.shape) < 0.1, 1 - fg, fg)
             assert nb["boundary_iou"](fg, noisy, width) == pytest.approx(evaluation.boundary_iou(fg, noisy, width))
+
+
+def test_valid_decoder_exercise_solution_is_the_package_block_with_valid_padding():
+    ns = notebook_namespace("05_decoder_and_skips", ["valid_decoder_block"])
+    passed, message = ex05.q3.verdict(ns["valid_decoder_block"])
+    assert passed, message
+    for x_shape, skip_shape in (((28, 28, 16), (64, 64, 8)), ((5, 7, 6), (13, 16, 4))):
+        ours = _block_model(ns["valid_decoder_block"], x_shape, skip_shape, 4)
+        package = _block_model(lambda x, s, f: decoder_block(x, s, f, padding="valid"), x_shape, skip_shape, 4)
+        assert ours.output_shape == package.output_shape
+        assert ours.count_params() == package.count_params()

@@ -62,3 +62,21 @@ def test_valid_padding_tiles_stitch_exactly_and_same_padding_tiles_do_not():
 
     assert gap("valid", (236, 188), 204, 16) < 1e-5
     assert gap("same", (192, 176), 96, 96) > 1e-3
+
+
+def test_halved_unet_has_milesial_s_widths_and_counts():
+    """06's halved_unet (milesial/Pytorch-UNet's bilinear=True): counted by hand at 16 base filters."""
+    ns = notebook_namespace("06_assembling_unet", ["halved_unet"], preamble=PREAMBLE)
+
+    def conv(k, c_in, c_out):
+        return k * k * c_in * c_out + c_out
+
+    f = 16
+    encoder = sum(conv(3, c_in, c) + conv(3, c, c) for c_in, c in ((3, f), (f, 2 * f), (2 * f, 4 * f), (4 * f, 8 * f)))
+    bottleneck = conv(3, 8 * f, 8 * f) + conv(3, 8 * f, 8 * f)  # 16 f // 2
+    decoder = sum(conv(3, 2 * c, c) + conv(3, c, out) for c, out in ((8 * f, 4 * f), (4 * f, 2 * f), (2 * f, f), (f, f)))
+    model = ns["halved_unet"]((64, 64, 3), 4)
+    assert model.count_params() == encoder + bottleneck + decoder + conv(1, f, 4) == 1_079_876
+    assert model.output_shape == (None, 64, 64, 4)
+    transpose = ns["halved_unet"]((64, 64, 3), 4, upsampling="transpose")
+    assert transpose.count_params() - model.count_params() == sum(conv(2, c, c) for c in (8 * f, 4 * f, 2 * f, f))

@@ -8,12 +8,19 @@ These read a model (or any model that uses the same layer names: ``enc1_...``,
     >>> parameters_per_level(model)["bottleneck"]
     14157824
 
-Activation memory is counted by :func:`unet_course.analysis.profiling.activation_bytes`.
+Activation memory is counted by :func:`unet_course.analysis.profiling.activation_bytes`;
+:func:`costs_per_level` splits it, the multiply-adds and the parameters by part of the U, so
+that whole decoder blocks can be compared (not only their upsampling layers)::
+
+    >>> costs_per_level(model)["dec1"]["parameters"]
+    143552
 """
 
 from __future__ import annotations
 
-__all__ = ["as_unet_model", "parameters_per_level", "unet_depth", "unet_levels"]
+import math
+
+__all__ = ["as_unet_model", "costs_per_level", "parameters_per_level", "unet_depth", "unet_levels"]
 
 
 def as_unet_model(model_or_config):
@@ -87,6 +94,19 @@ def unet_levels(model) -> dict:
     return levels
 
 
+def _parts(depth: int) -> list[str]:
+    return (
+        [f"enc{i}" for i in range(1, depth + 1)]
+        + ["bottleneck"]
+        + [f"dec{i}" for i in range(depth, 0, -1)]
+        + ["classifier"]
+    )
+
+
+def _part_of(layer_name: str) -> str:
+    return layer_name if layer_name == "classifier" else layer_name.split("_", 1)[0]
+
+
 def parameters_per_level(model) -> dict:
     """Trainable and non-trainable parameters of each part of the U, in the order of the U.
 
@@ -94,16 +114,9 @@ def parameters_per_level(model) -> dict:
     "classifier": n}``; the values add up to ``model.count_params()``.
     """
     model = as_unet_model(model)
-    depth = unet_depth(model)
-    parts = (
-        [f"enc{i}" for i in range(1, depth + 1)]
-        + ["bottleneck"]
-        + [f"dec{i}" for i in range(depth, 0, -1)]
-        + ["classifier"]
-    )
-    counts = dict.fromkeys(parts, 0)
+    counts = dict.fromkeys(_parts(unet_depth(model)), 0)
     for layer in model.layers:
-        part = layer.name if layer.name == "classifier" else layer.name.split("_", 1)[0]
+        part = _part_of(layer.name)
         if part in counts:
             counts[part] += layer.count_params()
         elif layer.count_params():
@@ -111,3 +124,37 @@ def parameters_per_level(model) -> dict:
                 f"Layer {layer.name!r} has parameters but belongs to no level; name it enc<i>_..., bottleneck_..., dec<i>_... or classifier."
             )
     return counts
+
+
+def costs_per_level(model, *, bytes_per_value: int = 4) -> dict:
+    """Parameters, multiply-adds and activation bytes of each part of the U, for one image.
+
+    Returns ``{part: {"parameters": n, "macs": n, "activation_bytes": n}}`` with the parts of
+    :func:`parameters_per_level`, in the order of the U. A decoder level ``dec<i>`` holds its whole
+    block: upsampling, the convolution that may follow it, crop, merge and both 3x3 convolutions.
+    The parts add up to ``count_params``, ``count_macs`` and ``activation_bytes`` of
+    :mod:`~unet_course.analysis.profiling`, except that the input image belongs to no part (its
+    bytes are in ``activation_bytes`` only). Every other layer must belong to a part (named
+    ``enc<i>_...``, ``bottleneck_...``, ``dec<i>_...`` or ``classifier``).
+    """
+    import keras
+
+    from unet_course.analysis import profiling
+
+    model = as_unet_model(model)
+    parts = _parts(unet_depth(model))
+    costs = {part: {"parameters": 0, "macs": 0, "activation_bytes": 0} for part in parts}
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        part = _part_of(layer.name)
+        if part not in costs:
+            raise ValueError(
+                f"Layer {layer.name!r} belongs to no level; name it enc<i>_..., bottleneck_..., dec<i>_... or classifier "
+                "so that its cost is counted."
+            )
+        shape = profiling._shape_of(layer.output)
+        costs[part]["parameters"] += profiling.count_params(layer)
+        costs[part]["macs"] += profiling.layer_macs(layer)
+        costs[part]["activation_bytes"] += bytes_per_value * math.prod(shape[1:])
+    return costs

@@ -1,4 +1,4 @@
-"""Exercises of notebook 03 (the encoder): a conv block, an encoder, a receptive field."""
+"""Exercises of notebook 03 (the encoder): a conv block, an encoder, a receptive field, a dilated one."""
 
 from __future__ import annotations
 
@@ -32,6 +32,15 @@ def receptive_field_of(layer_specs):
     r, j = 1, 1
     for kernel, stride in layer_specs:
         r = r + (kernel - 1) * j
+        j = j * stride
+    return r
+
+
+def receptive_field_dilated(layer_specs):
+    r, j = 1, 1
+    for kernel, stride, dilation in layer_specs:
+        span = dilation * (kernel - 1) + 1  # k taps, d pixels apart
+        r = r + (span - 1) * j
         j = j * stride
     return r
 
@@ -526,4 +535,101 @@ q3 = exercise(
     cases=_rf_cases,
     coerce=_as_number,
     success="correct! The paper's bottleneck sees 140x140 input pixels; VGG16's last pooling sees 212x212.",
+)
+
+
+# ---------------------------------------------------------------- q4: receptive field with dilation
+
+_DILATED_EXAMPLES = {
+    "one 3x3 conv with dilation 2": [(3, 1, 2)],
+    "one 5x5 conv with dilation 3": [(5, 1, 3)],
+    "3x3 convs with dilations 1, 2 and 4 (a context module)": [(3, 1, 1), (3, 1, 2), (3, 1, 4)],
+    "ResNet's stem (7x7 conv, stride 2; 3x3 pool, stride 2), then a 3x3 conv with dilation 2": [
+        (7, 2, 1),
+        (3, 2, 1),
+        (3, 1, 2),
+    ],
+    "a 3x3 conv, a 2x2 pool, then a 3x3 conv with dilation 3": [(3, 1, 1), (2, 2, 1), (3, 1, 3)],
+    "plain layers (dilation 1 everywhere): exercise 3's case": [(3, 1, 1), (3, 1, 1), (2, 2, 1), (3, 1, 1)],
+}
+
+
+def _dilated_variant(specs, *, span=None, jump=None, use_jump=True, start=1):
+    """The receptive field computed with one of the typical mistakes."""
+    r, j = start, 1
+    for k, s, d in specs:
+        width = span(k, d) if span else d * (k - 1) + 1
+        r = r + (width - 1) * (j if use_jump else 1)
+        j = jump(j, s, d) if jump else j * s
+    return r
+
+
+def _dilated_cases():
+    cases = []
+    for label, specs in _DILATED_EXAMPLES.items():
+        expected = receptive_field_dilated(specs)
+        mistakes = distinct(
+            (
+                (
+                    _dilated_variant(specs, span=lambda k, d: k),
+                    "On {label} you returned {got}, expected {expected}: you ignore the dilation. A kernel of k taps "
+                    "spread d pixels apart is wider than k pixels: count the pixels from its first tap to its last.",
+                ),
+                (
+                    _dilated_variant(specs, span=lambda k, d: k * d),
+                    "On {label} you returned {got}, expected {expected}: you take the kernel as k * d pixels wide. "
+                    "Between k taps there are k - 1 gaps of d pixels: from the first tap to the last is "
+                    "d * (k - 1) + 1 pixels (a 3x3 kernel with dilation 2 spans 5, not 6).",
+                ),
+                (
+                    _dilated_variant(specs, jump=lambda j, s, d: j * s * d),
+                    "On {label} you returned {got}, expected {expected}: you multiply the jump by the dilation. "
+                    "Dilation spreads the taps of the kernel, not the units of the output: a dilated convolution "
+                    "with stride 1 keeps every position, so only the stride changes the jump.",
+                ),
+                (
+                    _dilated_variant(specs, use_jump=False),
+                    "On {label} you returned {got}, expected {expected}: the dilated span is right, but after a "
+                    "stride-2 layer neighbouring units are 2 input pixels apart: multiply the widening by the jump, "
+                    "as in exercise 3.",
+                ),
+                (
+                    expected - 1,
+                    "On {label} you returned {got}, expected {expected}: start from r = 1 (a pixel sees itself), not 0.",
+                ),
+            ),
+            expected,
+        )
+        cases.append(
+            Case(
+                f"{label} {specs}",
+                (specs,),
+                mistakes=mistakes,
+                otherwise="On {label} you returned {got}, expected {expected}.",
+                on_error="Each layer is now a triple (kernel_size, stride, dilation): unpack three values, "
+                "e.g. `for k, s, d in layer_specs:`.",
+            )
+        )
+    return cases
+
+
+q4 = exercise(
+    "q4",
+    "receptive field with dilation",
+    notebook=NOTEBOOK,
+    reference=receptive_field_dilated,
+    target="receptive_field_dilated",
+    hint=(
+        "Start from exercise 3's two numbers, r and j. Only one thing is new: how many pixels of its input a "
+        "dilated kernel covers. Draw 3 taps with dilation 2 on a row of pixels and count from the first to the last.",
+        "Between k taps there are k - 1 gaps, each d pixels wide. Use that width where exercise 3 used k; the "
+        "jump still changes with the stride alone.",
+    ),
+    cases=_dilated_cases,
+    coerce=_as_number,
+    success=(
+        "correct! A dilated kernel of k taps d apart spans d * (k - 1) + 1 pixels of its input: three 3x3 "
+        "convolutions with dilations 1, 2, 4 see 15x15 pixels without any pooling, where plain ones see 7x7 "
+        "(the atrous convolution of DeepLab)."
+    ),
 )

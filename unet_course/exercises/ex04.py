@@ -1,4 +1,4 @@
-"""Exercises of notebook 04 (upsampling): transposed-convolution size, by hand, parameters."""
+"""Exercises of notebook 04 (upsampling): transposed-convolution size, by hand, parameters, 'same' cropping."""
 
 from __future__ import annotations
 
@@ -25,6 +25,13 @@ def transposed_conv2d(x, kernel, stride):
         for j in range(n_cols):
             out[i * stride : i * stride + k, j * stride : j * stride + k] += x[i, j] * kernel
     return out
+
+
+def transposed_conv2d_same(x, kernel, stride):
+    """Single-channel transposed convolution with padding='same' (kernel_size >= stride): n * stride per axis."""
+    full = transposed_conv2d(x, kernel, stride)
+    start = (kernel.shape[0] - stride) // 2  # the overhang is kernel_size - stride: the odd pixel goes at the end
+    return full[start : start + x.shape[0] * stride, start : start + x.shape[1] * stride]
 
 
 def transpose_conv_params(in_channels, out_channels, kernel_size):
@@ -278,3 +285,145 @@ def q3(answer):
             )
         raise Mistake(f"For {label} you returned {got}, but keras.layers.Conv2DTranspose has {expected} parameters.")
     return "correct! The same formula as for Conv2D: a transposed convolution has exactly the weights of the convolution it transposes."
+
+
+# ---------------------------------------------------------------- q4: 'same' padding, the crop
+
+
+def _keras_transpose_same(x, kernel, stride):
+    """What keras.layers.Conv2DTranspose(padding='same') computes with this kernel (one channel, no bias)."""
+    import keras
+
+    layer = keras.layers.Conv2DTranspose(1, kernel.shape[0], strides=stride, padding="same", use_bias=False)
+    layer.build((1,) + x.shape + (1,))
+    layer.set_weights([kernel[:, :, None, None].astype("float32")])
+    return np.asarray(keras.ops.convert_to_numpy(layer(x[None, :, :, None].astype("float32"))))[0, :, :, 0]
+
+
+def _q4_cases():
+    rng = np.random.default_rng(7)
+    return [
+        ("a 3x3 input, a 3x3 kernel, stride 2 (overhang 1)", rng.normal(size=(3, 3)), rng.normal(size=(3, 3)), 2),
+        ("a 3x4 input, a 4x4 kernel, stride 2 (overhang 2)", rng.normal(size=(3, 4)), rng.normal(size=(4, 4)), 2),
+        ("a 2x4 input, a 5x5 kernel, stride 2 (overhang 3)", rng.normal(size=(2, 4)), rng.normal(size=(5, 5)), 2),
+        ("a 4x3 input, a 3x3 kernel, stride 1 (overhang 2)", rng.normal(size=(4, 3)), rng.normal(size=(3, 3)), 1),
+        ("a 3x2 input, a 2x2 kernel, stride 2 (no overhang)", rng.normal(size=(3, 2)), rng.normal(size=(2, 2)), 2),
+        ("a 2x3 input, a 7x7 kernel, stride 3 (overhang 4)", rng.normal(size=(2, 3)), rng.normal(size=(7, 7)), 3),
+    ]
+
+
+def _windows(full, shape):
+    """Every (top, left) at which a window of ``shape`` fits in ``full``."""
+    return [(a, b) for a in range(full.shape[0] - shape[0] + 1) for b in range(full.shape[1] - shape[1] + 1)]
+
+
+def _count(number: int, unit: str) -> str:
+    return f"{number} {unit}{'' if number == 1 else 's'}"
+
+
+def _crop_axis_text(got: int, want: int, overhang: int, names) -> str:
+    first, last, unit = names
+    if got == want:
+        return ""
+    if overhang % 2 and got == want + 1:
+        return (
+            f"with an odd overhang ({_count(overhang, unit)}) you cut the extra {unit} at the {first}; Keras cuts it "
+            f"at the {last}: (kernel_size - stride) // 2 = {want} at the {first}"
+        )
+    if got == 0:
+        return f"you cut nothing at the {first} and the whole overhang ({_count(overhang, unit)}) at the {last}"
+    if got == overhang:
+        return f"you cut the whole overhang ({_count(overhang, unit)}) at the {first} and none at the {last}"
+    return f"you start at {unit} {got} instead of {want}"
+
+
+@exercise(
+    "q4",
+    "transposed convolution with 'same' padding",
+    notebook=NOTEBOOK,
+    reference=transposed_conv2d_same,
+    hint=(
+        "Compute the full ('valid') output first, as in exercise 2: it is (n - 1) * stride + kernel_size long on "
+        "each axis. 'same' keeps n * stride of it. How many pixels hang over, and on which side does Keras cut them?",
+        "The overhang is kernel_size - stride pixels per axis. Keras cuts half of it, rounded down, at the start "
+        "(top and left) and the rest at the end: try Conv2DTranspose(1, 4, strides=2, padding='same') and "
+        "(1, 5, strides=2) on a tiny input to see where the odd pixel goes.",
+    ),
+)
+def q4(answer):
+    for label, x, kernel, stride in _q4_cases():
+        got = call(answer, x.copy(), kernel.copy(), stride, describe=f"on {label}")
+        try:
+            got = np.asarray(got, dtype=float)
+        except (TypeError, ValueError):
+            raise Mistake(
+                f"On {label} your function returned {type(got).__name__}; return a 2-D NumPy array."
+            ) from None
+        expected = _keras_transpose_same(x, kernel, stride)
+        k, (rows, cols) = kernel.shape[0], x.shape
+        overhang = k - stride
+        full = transposed_conv2d(x, kernel, stride)
+        if got.shape != expected.shape:
+            if got.shape == full.shape and overhang:
+                raise Mistake(
+                    f"On {label} your output is {got.shape}: the full, uncropped ('valid') output. With "
+                    f"padding='same' Keras crops the overhang of kernel_size - stride = {_count(overhang, 'pixel')} "
+                    "per axis, "
+                    f"so that the output is n * stride: {expected.shape}."
+                )
+            if got.shape == (rows * stride - overhang, cols * stride - overhang) and overhang:
+                raise Mistake(
+                    f"On {label} your output is {got.shape}: you cut kernel_size - stride = {_count(overhang, 'pixel')} from "
+                    f"*each* side. That is the whole overhang of an axis: split it between the start and the end, "
+                    f"so that n * stride remain: {expected.shape}."
+                )
+            if got.shape == (rows, cols):
+                raise Mistake(
+                    f"On {label} your output is {got.shape}, the input's size. A transposed convolution with "
+                    f"'same' padding multiplies the size by the stride: {expected.shape}."
+                )
+            raise Mistake(f"On {label} your output has shape {got.shape}, but Conv2DTranspose gives {expected.shape}.")
+        if np.allclose(got, expected, atol=1e-4):
+            continue
+        start = overhang // 2
+        found = [
+            w
+            for w in _windows(full, got.shape)
+            if np.allclose(got, full[w[0] : w[0] + rows * stride, w[1] : w[1] + cols * stride], atol=1e-4)
+        ]
+        if found:
+            top, left = found[0]
+            texts = [
+                text
+                for text in (
+                    _crop_axis_text(top, start, overhang, ("top", "bottom", "row")),
+                    _crop_axis_text(left, start, overhang, ("left", "right", "column")),
+                )
+                if text
+            ]
+            raise Mistake(
+                f"On {label} your values are the right transposed convolution, cropped at the wrong place: your "
+                f"window starts at row {top}, column {left}, Keras's at row {start}, column {start}: "
+                f"{'; and '.join(texts)}."
+            )
+        window = (slice(start, start + rows * stride), slice(start, start + cols * stride))
+        if np.allclose(got, _overwrite(x, kernel, stride)[window], atol=1e-4):
+            raise Mistake(
+                f"On {label} the crop is right, but overlapping footprints overwrite each other: use += so that "
+                "overlapping products add up."
+            )
+        if np.allclose(got, transposed_conv2d(x, kernel[::-1, ::-1], stride)[window], atol=1e-4):
+            raise Mistake(
+                f"On {label} your result matches a flipped kernel. Keras does not flip it: x[i, j] * kernel lands "
+                "with kernel[0, 0] at (i * stride, j * stride) of the full output."
+            )
+        worst = np.unravel_index(np.argmax(np.abs(got - expected)), got.shape)
+        raise Mistake(
+            f"On {label} your output has the right shape but is no window of the full transposed convolution; it "
+            f"differs from Conv2DTranspose(padding='same'), e.g. at {tuple(int(v) for v in worst)}: "
+            f"{got[worst]:.3f} instead of {expected[worst]:.3f}."
+        )
+    return (
+        "correct! 'same' keeps n * stride pixels: Keras cuts the overhang, kernel_size - stride, half at the start "
+        "(rounded down) and the rest at the end. For U-Net's kernel 2, stride 2 there is nothing to cut."
+    )

@@ -1,4 +1,4 @@
-"""Exercises of notebook 05 (decoder and skips): centre crop and the decoder block."""
+"""Exercises of notebook 05 (decoder and skips): centre crop, the decoder block, and the paper's valid-padding block."""
 
 from __future__ import annotations
 
@@ -39,6 +39,21 @@ def my_decoder_block(x, skip, num_filters):
     x = layers.Concatenate()([skip, x])
     x = layers.Conv2D(num_filters, 3, padding="same", activation="relu")(x)
     x = layers.Conv2D(num_filters, 3, padding="same", activation="relu")(x)
+    return x
+
+
+def valid_decoder_block(x, skip, num_filters):
+    """The paper's decoder block: up-convolution, centre-crop the larger skip, concatenate, two valid 3x3 convs."""
+    from keras import layers
+
+    x = layers.Conv2DTranspose(num_filters, 2, strides=2)(x)
+    extra_h = skip.shape[1] - x.shape[1]
+    extra_w = skip.shape[2] - x.shape[2]
+    crop = ((extra_h // 2, extra_h - extra_h // 2), (extra_w // 2, extra_w - extra_w // 2))
+    skip = layers.Cropping2D(crop)(skip)
+    x = layers.Concatenate()([skip, x])
+    x = layers.Conv2D(num_filters, 3, padding="valid", activation="relu")(x)
+    x = layers.Conv2D(num_filters, 3, padding="valid", activation="relu")(x)
     return x
 
 
@@ -209,8 +224,23 @@ def _numpy(value) -> np.ndarray:
     return np.asarray(keras.ops.convert_to_numpy(value))
 
 
-def _decoder_reference(x, skip, up, convs, *, skip_first=True, up_relu=False, relu=(True, True), activation="relu"):
-    """What the task's block computes with the learner's layers' weights (NumPy arrays in, out)."""
+def _decoder_reference(
+    x,
+    skip,
+    up,
+    convs,
+    *,
+    skip_first=True,
+    up_relu=False,
+    relu=(True, True),
+    activation="relu",
+    padding="same",
+    crop_start=None,
+):
+    """What the task's block computes with the learner's layers' weights (NumPy arrays in, out).
+
+    ``crop_start`` = (top, left): the skip is cut to the upsampled size from there (the valid block).
+    """
     import keras
 
     weights = up.get_weights()
@@ -218,10 +248,13 @@ def _decoder_reference(x, skip, up, convs, *, skip_first=True, up_relu=False, re
     y = y + weights[1] if len(weights) > 1 else y
     if up_relu:
         y = np.maximum(y, 0)
+    if crop_start is not None:
+        top, left = crop_start
+        skip = skip[:, top : top + y.shape[1], left : left + y.shape[2]]
     y = np.concatenate([skip, y] if skip_first else [y, skip], axis=-1)
     for conv, with_relu in zip(convs, relu):
         weights = conv.get_weights()
-        y = _numpy(keras.ops.conv(y, weights[0], strides=1, padding="same")) + (weights[1] if len(weights) > 1 else 0)
+        y = _numpy(keras.ops.conv(y, weights[0], strides=1, padding=padding)) + (weights[1] if len(weights) > 1 else 0)
         if with_relu:
             y = np.maximum(y, 0) if activation == "relu" else _numpy(keras.activations.get(activation)(y))
     return y
@@ -236,21 +269,10 @@ def _axis_name(axis) -> str:
     return {0: "the batch axis", 1: "the height", 2: "the width", -3: "the height", -2: "the width"}.get(axis, "")
 
 
-def _check_decoder(answer, x_shape, skip_shape, num_filters):
-    import keras
+def _check_upsampling(model, label, shape, x_shape, skip_shape, num_filters):
+    """Step 1 of every decoder block: one 2x2 transposed convolution of stride 2 with num_filters filters."""
     from keras import layers
 
-    label = f"x of shape {(None, *x_shape)}, skip of shape {(None, *skip_shape)} and num_filters={num_filters}"
-    x_in = keras.Input(x_shape, name="x")
-    skip_in = keras.Input(skip_shape, name="skip")
-    out = call(answer, x_in, skip_in, num_filters, describe=f"on {label}")
-    if not isinstance(out, keras.KerasTensor):
-        raise Mistake(
-            f"On {label} your function returned {type(out).__name__}; return the output tensor of the last layer."
-        )
-    shape = tuple(out.shape)
-    model = keras.Model([x_in, skip_in], out)
-    # 1. the upsampling: a 2x2 transposed convolution of stride 2, with num_filters filters
     transposes = layers_of(model, layers.Conv2DTranspose)
     resizes = layers_of(model, layers.UpSampling2D, layers.Resizing, "Resize")
     if not transposes:
@@ -299,7 +321,11 @@ def _check_decoder(answer, x_shape, skip_shape, num_filters):
             f"On {label} your transposed convolution has {up.filters} filters{why}; give it num_filters = "
             f"{num_filters} filters, like the two convolutions after it."
         )
-    # 2. the merge: a concatenation with the skip, along the channels
+    return up
+
+
+def _check_concatenation(model):
+    """Step 2: the skip concatenated along the channels."""
     concats = layers_of(model, "Concatenate")
     if not concats:
         if layers_of(model, "Add"):
@@ -318,7 +344,12 @@ def _check_decoder(answer, x_shape, skip_shape, num_filters):
                 "along the channel axis, the last one (axis=-1): the skip's features and the upsampled ones lie "
                 "side by side at every pixel. (keras.ops.concatenate's default is axis=0.)"
             )
-    # 3. the two 3x3 convolutions, same padding, num_filters filters
+
+
+def _check_convolutions(model, label, num_filters, padding="same"):
+    """Step 3: two plain 3x3 convolutions with num_filters filters and the task's padding."""
+    from keras import layers
+
     convs = [c for c in layers_of(model, layers.Conv2D) if not isinstance(c, layers.Conv2DTranspose)]
     if len(convs) != 2:
         raise Mistake(
@@ -336,16 +367,43 @@ def _check_decoder(answer, x_shape, skip_shape, num_filters):
                 f"On {label} your Conv2D number {index} has {conv.filters} filters; give it num_filters = "
                 f"{num_filters} (not the channel count of x or of the skip)."
             )
-        if conv.padding != "same":
+        if conv.padding != padding:
+            why = (
+                "which keeps the skip's size (valid padding trims 1 pixel per side)"
+                if padding == "same"
+                else "the paper's unpadded convolutions: each trims 1 pixel per side, so the block's output is 4 "
+                "pixels smaller than the cropped skip"
+            )
             raise Mistake(
-                f"Your Conv2D number {index} has padding={conv.padding!r}; the task asks for "
-                "padding='same', which keeps the skip's size (valid padding trims 1 pixel per side)."
+                f"Your Conv2D number {index} has padding={conv.padding!r}; the task asks for padding={padding!r}, {why}."
             )
         if tuple(conv.strides) != (1, 1) or tuple(conv.dilation_rate) != (1, 1):
             raise Mistake(
                 f"Your Conv2D number {index} has strides {tuple(conv.strides)} and dilation "
                 f"{tuple(conv.dilation_rate)}; the task's convolutions are plain (stride 1, dilation 1)."
             )
+    return convs
+
+
+def _check_decoder(answer, x_shape, skip_shape, num_filters):
+    import keras
+
+    label = f"x of shape {(None, *x_shape)}, skip of shape {(None, *skip_shape)} and num_filters={num_filters}"
+    x_in = keras.Input(x_shape, name="x")
+    skip_in = keras.Input(skip_shape, name="skip")
+    out = call(answer, x_in, skip_in, num_filters, describe=f"on {label}")
+    if not isinstance(out, keras.KerasTensor):
+        raise Mistake(
+            f"On {label} your function returned {type(out).__name__}; return the output tensor of the last layer."
+        )
+    shape = tuple(out.shape)
+    model = keras.Model([x_in, skip_in], out)
+    # 1. the upsampling: a 2x2 transposed convolution of stride 2, with num_filters filters
+    up = _check_upsampling(model, label, shape, x_shape, skip_shape, num_filters)
+    # 2. the merge: a concatenation with the skip, along the channels
+    _check_concatenation(model)
+    # 3. the two 3x3 convolutions, same padding, num_filters filters
+    convs = _check_convolutions(model, label, num_filters)
     expected = (None, skip_shape[0], skip_shape[1], num_filters)
     if shape != expected:
         raise Mistake(
@@ -421,3 +479,163 @@ def q2(answer):
     for x_shape, skip_shape, num_filters in [((4, 6, 16), (8, 12, 8), 8), ((3, 5, 6), (6, 10, 4), 5)]:
         _check_decoder(answer, x_shape, skip_shape, num_filters)
     return "correct! Concatenation order does not matter to the network: [skip, x] and [x, skip] learn the same block."
+
+
+# --------------------------------------------------------------------------------------
+# q3: the paper's decoder block, valid padding: the skip is larger and must be cropped
+# --------------------------------------------------------------------------------------
+
+_VALID_CASES = [  # x shape, skip shape, num_filters: the skip is larger than the upsampled x
+    ((14, 14, 16), (32, 32, 8), 8),  # even differences (4 on each axis: 2 cut per side)
+    ((5, 7, 6), (13, 16, 4), 4),  # odd difference in height (3), even in width (2); not square
+    ((28, 28, 8), (64, 64, 4), 4),  # the paper's deepest level (56 vs 64) with fewer channels
+]
+
+_CONCAT_ERROR = ("`Concatenate` layer requires inputs with matching shapes", "must have the same shape except")
+
+
+def _mismatch_hint(text: str) -> bool:
+    return text.startswith("Your function raised") and any(phrase in text for phrase in _CONCAT_ERROR)
+
+
+def _check_valid_decoder(answer, x_shape, skip_shape, num_filters):
+    import keras
+    from keras import layers
+
+    up_h, up_w = 2 * x_shape[0], 2 * x_shape[1]
+    extra_h, extra_w = skip_shape[0] - up_h, skip_shape[1] - up_w
+    top, left = extra_h // 2, extra_w // 2
+    label = f"x of shape {(None, *x_shape)}, skip of shape {(None, *skip_shape)} and num_filters={num_filters}"
+    x_in = keras.Input(x_shape, name="x")
+    skip_in = keras.Input(skip_shape, name="skip")
+    try:
+        out = call(answer, x_in, skip_in, num_filters, describe=f"on {label}")
+    except Mistake as mistake:
+        if _mismatch_hint(str(mistake)):
+            raise Mistake(
+                f"{mistake} The upsampled x is {up_h}x{up_w} and the skip {skip_shape[0]}x{skip_shape[1]}: a "
+                f"concatenation needs equal heights and widths. Crop the skip's centre to exactly {up_h}x{up_w} "
+                "before concatenating (layers.Cropping2D, or a slice); with an odd difference cut the extra pixel "
+                "at the bottom and on the right, as in exercise 1."
+            ) from None
+        raise
+    if not isinstance(out, keras.KerasTensor):
+        raise Mistake(
+            f"On {label} your function returned {type(out).__name__}; return the output tensor of the last layer."
+        )
+    shape = tuple(out.shape)
+    model = keras.Model([x_in, skip_in], out)
+    if layers_of(model, layers.Conv2DTranspose) and layers_of(model, layers.Resizing, "Resize"):
+        raise Mistake(
+            "Your block resizes a tensor (Resizing) besides the transposed convolution. The paper does not shrink "
+            "the skip: it cuts out its centre, so that every kept pixel is a real encoder feature at its own place."
+        )
+    pads = layers_of(model, layers.ZeroPadding2D, "Pad")
+    if pads:
+        raise Mistake(
+            f"Your block pads a tensor ({type(pads[0]).__name__}) to make the sizes match. The paper crops the "
+            "larger skip instead: padding the upsampled x would surround it with zeros that the valid "
+            "convolutions then read as if they were image content."
+        )
+    up = _check_upsampling(model, label, shape, x_shape, skip_shape, num_filters)
+    _check_concatenation(model)
+    convs = _check_convolutions(model, label, num_filters, padding="valid")
+    expected = (None, up_h - 4, up_w - 4, num_filters)
+    if shape != expected:
+        raise Mistake(
+            f"On {label} your output has shape {shape}, expected {expected}: the upsampled x is {up_h}x{up_w}, the "
+            "skip cropped to that size, and each of the two valid 3x3 convolutions trims 1 pixel per side."
+        )
+    for crop in layers_of(model, layers.Cropping2D):
+        got = tuple(tuple(int(v) for v in pair) for pair in crop.cropping)
+        want = ((top, extra_h - top), (left, extra_w - left))
+        if got != want:
+            texts = [
+                text
+                for text in (
+                    _axis_text(got[0][0], top, extra_h, ("top", "bottom", "row")),
+                    _axis_text(got[1][0], left, extra_w, ("left", "right", "column")),
+                )
+                if text
+            ]
+            raise Mistake(
+                f"On {label} your Cropping2D cuts {got}, the centre crop is {want}"
+                + (f": {'; and '.join(texts)}." if texts else ".")
+            )
+    # behaviour, with the learner's own weights
+    rng = np.random.default_rng(1)
+    x_value = rng.normal(size=(2, *x_shape)).astype("float32")
+    skip_a = rng.normal(size=(2, *skip_shape)).astype("float32")
+    skip_b = rng.normal(size=(2, *skip_shape)).astype("float32")
+    out_a = _numpy(model([x_value, skip_a], training=False))
+    if np.allclose(out_a, _numpy(model([x_value, skip_b], training=False))):
+        raise Mistake(
+            "Your block ignores the skip: changing the skip features does not change the output. Concatenate the "
+            "cropped skip with the upsampled x."
+        )
+    reference = (x_value, skip_a, up, convs)
+    options = dict(padding="valid")
+    for skip_first in (True, False):
+        for up_relu in (False, True):
+            if _matches(out_a, reference, skip_first=skip_first, up_relu=up_relu, crop_start=(top, left), **options):
+                return
+    wrong_places = {
+        (0, 0): "you kept the skip's top-left corner. U-Net crops the *centre*: cut the same amount from each side",
+        (extra_h, extra_w): "you kept the skip's bottom-right corner. Cut half of the difference on each side",
+        (top + extra_h % 2, left + extra_w % 2): "with an odd difference you cut the extra pixel at the top (or "
+        "left); the course cuts it at the bottom and on the right, as keras.layers.Cropping2D does in merge_skip",
+        (left, top): "you swapped the row and column offsets: the first axis is the height, the second the width",
+    }
+    for start, text in wrong_places.items():
+        if start == (top, left):
+            continue
+        for skip_first in (True, False):
+            if any(
+                _matches(out_a, reference, skip_first=skip_first, up_relu=u, crop_start=start, **options)
+                for u in (False, True)
+            ):
+                raise Mistake(f"On {label} your block is right except for the crop: {text}.")
+    for skip_first in (True, False):
+        for relu, text in (
+            ((False, True), "the first 3x3 convolution has no ReLU after it"),
+            ((True, False), "the second 3x3 convolution has no ReLU after it (your output has negative values)"),
+            ((False, False), "your 3x3 convolutions have no activation: neither is followed by a ReLU"),
+        ):
+            if any(
+                _matches(
+                    out_a, reference, skip_first=skip_first, up_relu=u, relu=relu, crop_start=(top, left), **options
+                )
+                for u in (False, True)
+            ):
+                raise Mistake(
+                    f"With your block's own weights I compared it with the task's block: {text}. Give them "
+                    "activation='relu' (or add ReLU layers)."
+                )
+    raise Mistake(
+        "Your block has the task's layers, but with their own weights it computes something else than "
+        "transposed convolution -> centre crop of the skip -> concatenation -> 3x3 conv + ReLU -> 3x3 conv + ReLU "
+        "(valid padding). Check the order of the steps and that the skip is cropped to its centre, not resized."
+    )
+
+
+@exercise(
+    "q3",
+    "the paper's decoder block (valid padding)",
+    notebook=NOTEBOOK,
+    reference=valid_decoder_block,
+    hint=(
+        "Build exercise 2's block with padding='valid' and run it: the concatenation fails. Compare the two "
+        "shapes it complains about: which tensor is larger, and by how much on each axis?",
+        "The skip is larger than the upsampled x. Work out on each axis how many pixels to cut before and after, "
+        "from the two shapes (skip.shape[1], x.shape[1], ...), and cut them with a Cropping2D layer before the "
+        "concatenation; the convolutions then use padding='valid'.",
+    ),
+)
+def q3(answer):
+    for x_shape, skip_shape, num_filters in _VALID_CASES:
+        _check_valid_decoder(answer, x_shape, skip_shape, num_filters)
+    return (
+        "correct! This is the paper's expanding step: with valid convolutions the encoder's features are larger "
+        "than the upsampled tensor, so they are centre-cropped (64 -> 56 at the deepest level, 568 -> 392 at the "
+        "top), and each valid 3x3 convolution then trims 1 pixel per side."
+    )
