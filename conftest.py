@@ -34,7 +34,67 @@ def _needs(path: Path) -> list[str]:
         return []
 
 
+# Package tests that do not hold on one Keras backend, each with its reason (`make test-backends`
+# runs tests/ under each backend; `-rs` prints the reasons). "skip": the test measures something
+# TensorFlow-specific by design; "xfail": a known problem on that backend, still run (non-strict),
+# so that a fix shows as XPASS. A key is a test id, a test without its parameters, or a file.
+_TORCH_NLL_BUG = (
+    "xfail",
+    "Keras's sparse_categorical_crossentropy on (N, H, W, C) probabilities fails in backward "
+    "('grad_input must be contiguous'): PyTorch issue 175084 (nll_loss2d, non-contiguous 4D input), "
+    "in torch 2.13.0 and 2.14.1; the course's own losses avoid it",
+)
+BACKEND_EXCEPTIONS = {
+    "jax": {
+        "tests/test_benchmark_quality.py::test_both_recipes_ran_within_the_budget": (
+            "skip",
+            "the test allows 30 s for the first batch (TensorFlow's tracing); JAX compiles the textbook "
+            "U-Net's whole train step in it: 37 s on a lightly loaded 2-core CPU, 163 s on a busy one",
+        ),
+        "tests/test_training_fit.py::test_seeded_runs_repeat": (
+            "xfail",
+            "on JAX two seeded train_segmenter runs in one process sometimes differ (one fixed other loss "
+            "history, seen under CPU load); passes alone",
+        ),
+    },
+    "torch": {
+        "tests/test_training_fit.py::test_seeded_runs_repeat": (
+            "xfail",
+            "on PyTorch two seeded train_segmenter runs in one process differed by 0.1-0.2% (seen once, "
+            "under CPU load)",
+        ),
+        "tests/test_models_unet.py::test_every_option_builds_runs_and_trains": _TORCH_NLL_BUG,
+        "tests/test_models_unet.py::test_mixed_precision_model_trains_and_round_trips": _TORCH_NLL_BUG,
+        "tests/test_models_backbones.py::test_frozen_encoder_trains_the_decoder_only_and_keeps_batch_norm_statistics": (
+            _TORCH_NLL_BUG
+        ),
+        "tests/test_models_backbones.py::test_unfrozen_batch_norm_does_update_its_statistics": _TORCH_NLL_BUG,
+        "tests/test_benchmarks.py": _TORCH_NLL_BUG,  # the baseline of benchmarks/run.py
+        "tests/test_benchmark_quality.py": _TORCH_NLL_BUG,  # the textbook U-Net of benchmarks/quality.py
+    },
+}
+
+
+def _exception_for(nodeid: str, exceptions: dict):
+    for key, value in exceptions.items():
+        if nodeid == key or nodeid.startswith((key + "[", key + "::")):
+            return value
+    return None, None
+
+
+def _mark_backend_exceptions(items) -> None:
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    exceptions = BACKEND_EXCEPTIONS.get(backend, {})
+    for item in items:
+        kind, reason = _exception_for(item.nodeid, exceptions)
+        if kind == "skip":
+            item.add_marker(pytest.mark.skip(reason=f"KERAS_BACKEND={backend}: {reason}"))
+        elif kind == "xfail":
+            item.add_marker(pytest.mark.xfail(reason=f"KERAS_BACKEND={backend}: {reason}", strict=False))
+
+
 def pytest_collection_modifyitems(config, items):
+    _mark_backend_exceptions(items)
     cache: dict[Path, list[str]] = {}
     reason = None
     for item in items:

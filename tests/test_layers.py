@@ -31,7 +31,7 @@ def _imports(path: Path) -> set[str]:
         for group in re.findall(r"^\s*from unet_course import ([\w, ]+)", text, re.M)
         for m in re.split(r",\s*", group)
     }
-    return found - {"config", "_validation", "REPOSITORY", "BRANCH"}
+    return found - {"config", "_validation", "REPOSITORY", "RELEASE"}
 
 
 @pytest.mark.parametrize("part", sorted(ALLOWED))

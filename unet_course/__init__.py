@@ -34,7 +34,11 @@ from unet_course import config as _config  # noqa: F401
 
 __version__ = "0.1.0"
 
-#: The course's public home. Colab badges and the Colab install cell are built from it,
-#: so a fork changes this one line (and runs ``make student`` and the tests).
+#: The course's public home. Colab badges and the Colab install cell are built from it and
+#: from :data:`RELEASE`, so a fork changes this one line and runs ``unet-course colab-links``
+#: (which rewrites the badges and setup cells of every notebook and of the README).
 REPOSITORY = "unet-course/unet-course"
-BRANCH = "main"
+#: The release tag the Colab badges open and the Colab setup cell installs: a tag, not a moving
+#: branch, so that a notebook opened in Colab runs with the package it was written and run with.
+#: It follows ``__version__``; each release is tagged ``vX.Y.Z`` (README, "Releasing").
+RELEASE = f"v{__version__}"

@@ -38,14 +38,17 @@ def pick(*, fast, full):
 
 
 def data_dir() -> Path:
-    """Where datasets live: ``$UNET_COURSE_DATA``, else the clone's ``data/``, else ``~/.unet_course/data``."""
+    """Where datasets live: ``$UNET_COURSE_DATA``; on Colab ``/content/unet_course_data``; else the
+    clone's ``data/``, else ``~/.unet_course/data``."""
     env = os.environ.get("UNET_COURSE_DATA")
     if env:
         return Path(env).expanduser()
+    if "google.colab" in sys.modules:  # Colab's session disk, shown in its Files pane
+        return Path("/content/unet_course_data")
     repo_data = Path(__file__).resolve().parent.parent / "data"
     if (repo_data / "README.md").exists():  # a clone of the course (editable install)
         return repo_data
-    return Path.home() / ".unet_course" / "data"  # installed from a wheel, e.g. on Colab
+    return Path.home() / ".unet_course" / "data"  # installed from a wheel or from git
 
 
 def cache_dir() -> Path:
@@ -136,12 +139,14 @@ def environment() -> dict[str, str]:
         info["TensorFlow"] = "not installed"
     devices = _devices()
     info["Devices"] = ", ".join(devices)
-    info["GPU"] = (
-        "yes"
-        if any("GPU" in d.upper() or "CUDA" in d.upper() for d in devices)
-        else "no (CPU only: fine for this course)"
-    )
-    info["Colab"] = "yes" if "google.colab" in sys.modules else "no"
+    on_colab = "google.colab" in sys.modules
+    if any("GPU" in d.upper() or "CUDA" in d.upper() for d in devices):
+        info["GPU"] = "yes"
+    elif on_colab:
+        info["GPU"] = "no (fine for this course; Runtime > Change runtime type > GPU trains faster)"
+    else:
+        info["GPU"] = "no (CPU only: fine for this course)"
+    info["Colab"] = f"yes (data in {data_dir()})" if on_colab else "no"
     info["FAST mode"] = "on (small data, few epochs: for tests)" if is_fast() else "off (full runs)"
     return info
 

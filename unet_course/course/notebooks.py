@@ -1,7 +1,9 @@
 """Notebook tooling: Colab badges, the shared setup cell, student copies, execution.
 
-- Colab badges and the Colab install line are built from :data:`unet_course.REPOSITORY`;
-  ``tests/test_notebooks.py`` checks that every notebook carries exactly these.
+- Colab badges and the Colab install line are built from :data:`unet_course.REPOSITORY` and
+  :data:`unet_course.RELEASE` (a tag); ``tests/test_course_notebooks.py`` and
+  ``tests/test_colab.py`` check that every notebook and the README carry exactly these, and
+  :func:`sync_colab_links` (``unet-course colab-links``) rewrites them after either changes.
 - Student copies: every code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` is
   replaced by ``# YOUR CODE HERE`` and ``raise NotImplementedError()`` (nbgrader's
   convention), and a note says this is the exercise copy. Prose that names the markers is
@@ -25,16 +27,22 @@ from pathlib import Path
 
 import nbformat
 
-from unet_course import BRANCH, REPOSITORY
+from unet_course import RELEASE, REPOSITORY
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUDENT_DIR = "student"
 CHECK_OUTPUT = "# NBVAL_CHECK_OUTPUT"
 
 
+#: Where every Colab link of the course starts: the repository at the release tag.
+COLAB_PREFIX = f"https://colab.research.google.com/github/{REPOSITORY}/blob/{RELEASE}/"
+#: The Colab install line of the setup cell: the package at the same tag.
+COLAB_INSTALL = f'%pip install --quiet "unet-course @ git+https://github.com/{REPOSITORY}@{RELEASE}"'
+
+
 def colab_url(relative_path: str) -> str:
     """Open-in-Colab address of a notebook, from its path in the repository."""
-    return f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/{relative_path}"
+    return f"{COLAB_PREFIX}{relative_path}"
 
 
 def badge_markdown(relative_path: str) -> str:
@@ -47,11 +55,50 @@ SETUP_CELL = f"""# Setup. On Colab, first install the course (about a minute); e
 import sys
 
 if "google.colab" in sys.modules:
-    %pip install --quiet "unet-course @ git+https://github.com/{REPOSITORY}@{BRANCH}"
+    {COLAB_INSTALL}
 
 from unet_course import config
 
 config.setup()"""
+
+
+_ANY_COLAB_PREFIX = re.compile(r"https://colab\.research\.google\.com/github/[^/\s)]+/[^/\s)]+/blob/[^/\s)]+/")
+_ANY_COLAB_INSTALL = re.compile(r'%pip install --quiet "unet-course @ git\+https://github\.com/[^"@]+@[^"]+"')
+
+
+def colab_links(text: str) -> str:
+    """``text`` with every Colab link and Colab install line pointed at the current release."""
+    text = _ANY_COLAB_PREFIX.sub(COLAB_PREFIX, text)
+    return _ANY_COLAB_INSTALL.sub(COLAB_INSTALL, text)
+
+
+def sync_colab_links(root=".") -> list[Path]:
+    """Point the Colab badges and setup cells of every notebook, and the README, at the release.
+
+    After a change of :data:`unet_course.REPOSITORY` (a fork) or of the version (a release),
+    this rewrites the cell sources under ``root/notebooks`` (student copies too) and
+    ``root/README.md``; outputs are not touched (the Colab install line only runs on Colab).
+    Returns the files it changed.
+    """
+    root = Path(root)
+    changed = []
+    for path in sorted((root / "notebooks").glob("*.ipynb")) + sorted(
+        (root / "notebooks" / STUDENT_DIR).glob("*.ipynb")
+    ):
+        notebook = nbformat.read(path, as_version=4)
+        before = [cell.source for cell in notebook.cells]
+        for cell in notebook.cells:
+            cell.source = colab_links(cell.source)
+        if [cell.source for cell in notebook.cells] != before:
+            nbformat.write(notebook, path)
+            changed.append(path)
+    readme = root / "README.md"
+    if readme.exists():
+        text = readme.read_text(encoding="utf-8")
+        if colab_links(text) != text:
+            readme.write_text(colab_links(text), encoding="utf-8")
+            changed.append(readme)
+    return changed
 
 
 STUDENT_NOTE = (
