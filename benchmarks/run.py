@@ -387,7 +387,63 @@ def bench_predict(s: _Setup, repeats: int, min_time: float) -> list[Result]:
     return results
 
 
-BENCHMARKS = (bench_train_step, bench_forward, bench_iou_metric, bench_loss, bench_upsampling, bench_predict)
+def bench_export(s: _Setup, repeats: int, min_time: float) -> list[Result]:
+    """Inference through the exported SavedModel against the Keras model it came from.
+
+    ``unet_course.deploy.export_model`` writes the model as a TensorFlow SavedModel (the artifact
+    TensorFlow Serving runs); ours calls it, loaded back with ``load_exported`` (TensorFlow runs
+    the graph, no Keras model), on a batch of ``4 x image_size`` square images (512x512 in full
+    mode), batch 1 and batch 8; the baseline is the Keras model's ``predict_on_batch`` on the
+    same batch. Both return the probabilities; the checks give both rates in images/s.
+    """
+    import tempfile
+
+    from unet_course.deploy import export_model, load_exported
+
+    size = 4 * s.sizes["image_size"]
+    model = build_unet(
+        (None, None, s.sizes["channels"]), NUM_CLASSES, depth=s.sizes["depth"], base_filters=s.sizes["base_filters"]
+    )
+    model.set_weights(s.ours.get_weights())
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        exported = load_exported(export_model(model, Path(folder) / "unet" / "1"))
+        rng = np.random.default_rng(SEED)
+        for batch in (1, 8):
+            images = rng.random((batch, size, size, s.sizes["channels"])).astype("float32")
+            difference = float(np.max(np.abs(exported(images) - np.asarray(model.predict_on_batch(images)))))
+            timing = compare(
+                lambda x=images: exported(x),
+                lambda x=images: model.predict_on_batch(x),
+                repeats=repeats,
+                min_time=min_time,
+            )
+            checks = {
+                "input": f"{images.shape}",
+                "images/s (exported SavedModel)": f"{batch / timing.ours:.2f}",
+                "images/s (Keras model)": f"{batch / timing.baseline:.2f}",
+                "max |probability difference|": f"{difference:.1e}",
+            }
+            results.append(
+                Result(
+                    f"export: {size}x{size}, batch {batch}",
+                    timing,
+                    "the same model in Keras (predict_on_batch); ours: its SavedModel (export_model, run by tf.saved_model.load)",
+                    checks,
+                )
+            )
+    return results
+
+
+BENCHMARKS = (
+    bench_train_step,
+    bench_forward,
+    bench_iou_metric,
+    bench_loss,
+    bench_upsampling,
+    bench_predict,
+    bench_export,
+)
 
 
 def notebook_09_section(path: Path = HERE.parent / "notebooks" / "09_isbi_paper_experiment.ipynb") -> list[str]:
@@ -526,7 +582,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--output",
         type=Path,
         default=None,
-        help=f"Markdown file to write (default {RESULTS_PATH.relative_to(HERE.parent)} in full mode, none with --quick)",
+        help=f"Markdown file to write (default {RESULTS_PATH.relative_to(HERE.parent)} in full mode, none with --quick "
+        "or --only)",
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=[b.__name__.removeprefix("bench_") for b in BENCHMARKS],
+        help="run these benchmarks only (e.g. --only export); RESULTS.md is then not written unless --output is given",
     )
     args = parser.parse_args(argv)
     if args.repeats is None:
@@ -537,7 +600,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.min_time = 0.0 if args.quick else 0.2
     if args.min_time < 0:
         parser.error(f"--min-time must be 0 or more, got {args.min_time}.")
-    if args.output is None and not args.quick:
+    if args.output is None and not args.quick and not args.only:
         args.output = RESULTS_PATH
     return args
 
@@ -551,6 +614,8 @@ def main(argv=None) -> list[Result]:
     setup = _Setup(**sizes)
     results: list[Result] = []
     for bench in BENCHMARKS:
+        if args.only and bench.__name__.removeprefix("bench_") not in args.only:
+            continue
         out = bench(setup, args.repeats, args.min_time)
         for r in out if isinstance(out, list) else [out]:
             results.append(r)

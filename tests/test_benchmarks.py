@@ -44,10 +44,14 @@ def quick_run(bench, tmp_path_factory):
 
 def test_every_benchmark_gives_a_positive_ratio(quick_run):
     results, _ = quick_run
-    assert {r.name for r in results if not r.name.startswith("predict:")} == EXPECTED
+    assert {r.name for r in results if not r.name.startswith(("predict:", "export:"))} == EXPECTED
     assert [r.name for r in results if r.name.startswith("predict:")] == [
         "predict: 64x64, whole",
         "predict: 64x64, tiles of 32",
+    ]
+    assert [r.name for r in results if r.name.startswith("export:")] == [
+        "export: 64x64, batch 1",
+        "export: 64x64, batch 8",
     ]
     for r in results:
         assert math.isfinite(r.ratio) and r.ratio > 0, r.name
@@ -86,6 +90,22 @@ def test_predict_checks(quick_run):
     # whole-image predict is the model call and an argmax: the same class ids as the baseline
     assert by_name["predict: 64x64, whole"].checks["pixels equal to the baseline's class ids"] == "100.00%"
     assert float(by_name["predict: 64x64, tiles of 32"].checks["images/s (ours)"]) > 0
+
+
+def test_export_checks(quick_run):
+    results, _ = quick_run
+    for batch in (1, 8):
+        checks = next(r for r in results if r.name == f"export: 64x64, batch {batch}").checks
+        assert checks["input"] == f"({batch}, 64, 64, 3)"
+        assert float(checks["images/s (exported SavedModel)"]) > 0 and float(checks["images/s (Keras model)"]) > 0
+        assert float(checks["max |probability difference|"]) < 1e-5  # the same graph, run by TensorFlow
+
+
+def test_only_runs_the_named_benchmarks_and_writes_no_results_by_default(bench):
+    args = bench.parse_args(["--only", "export", "predict"])
+    assert args.only == ["export", "predict"] and args.output is None
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--only", "nothing"])
 
 
 def test_notebook_09_section_copies_the_committed_table(bench):

@@ -140,3 +140,46 @@ def test_bad_arguments_give_actionable_value_errors(kwargs, phrase):
 def test_none_sizes_allowed_with_same_padding():
     model = build_unet((None, None, 3), 2, depth=2, base_filters=2)
     assert model.predict(np.zeros((1, 16, 24, 3), "float32"), verbose=0).shape == (1, 16, 24, 2)
+
+
+@pytest.fixture
+def dtype_policy():
+    """Set a global dtype policy for one test, and put the previous one back."""
+    previous = keras.config.dtype_policy()
+    yield keras.config.set_dtype_policy
+    keras.config.set_dtype_policy(previous)
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_keeps_the_classifier_in_float32(dtype_policy, policy):
+    dtype_policy(policy)
+    model = build_unet((32, 32, 3), 3, depth=2, base_filters=4, batch_norm=True)
+    half = policy.split("_")[1]
+    assert model.get_layer("enc1_conv1").compute_dtype == half  # the blocks compute in 16 bits
+    assert model.get_layer("enc1_conv1").variable_dtype == "float32"  # with float32 weights
+    classifier = model.get_layer("classifier")
+    assert classifier.dtype_policy.name == "float32" and classifier.compute_dtype == "float32"
+    assert model.output.dtype == "float32"  # the softmax and the loss in float32
+    out = keras.ops.convert_to_numpy(model(np.random.default_rng(0).random((2, 32, 32, 3)).astype("float32")))
+    assert out.dtype == np.float32 and np.allclose(out.sum(-1), 1.0, atol=1e-5)
+
+
+def test_mixed_precision_model_trains_and_round_trips(dtype_policy, tmp_path):
+    dtype_policy("mixed_bfloat16")
+    model = build_unet((16, 16, 1), 2, depth=1, base_filters=4)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    x = np.random.default_rng(1).random((4, 16, 16, 1)).astype("float32")
+    loss = float(model.train_on_batch(x, (x[..., 0] > 0.5).astype("int32")))
+    assert np.isfinite(loss)
+    model.save(tmp_path / "mixed.keras")
+    dtype_policy("float32")  # the file keeps each layer's policy, whatever the global one
+    loaded = keras.models.load_model(tmp_path / "mixed.keras")
+    assert loaded.get_layer("enc1_conv1").compute_dtype == "bfloat16"
+    assert loaded.get_layer("classifier").compute_dtype == "float32"
+
+
+@pytest.mark.parametrize("policy", ["float32", "bfloat16"])
+def test_the_classifier_follows_a_policy_that_is_not_mixed(dtype_policy, policy):
+    dtype_policy(policy)
+    model = build_unet((16, 16, 1), 2, depth=1, base_filters=4)
+    assert model.get_layer("classifier").compute_dtype == policy == model.output.dtype

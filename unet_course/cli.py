@@ -3,10 +3,12 @@
     unet-course check                     print the environment (versions, backend, devices)
     unet-course student-notebooks         regenerate notebooks/student/ from the course notebooks
     unet-course run-notebooks [PATH...]   execute notebooks top to bottom, in place (full mode)
+    unet-course colab-links               point the Colab badges and setup cells at unet_course.RELEASE
     unet-course grade STUDENT_DIR         run a class's notebooks, write a CSV of exercise results
     unet-course train    --images DIR --masks DIR --num-classes K --out DIR [...]
                          [--padding {same,valid}] [--elastic] [--weight-map]
                          [--encoder NAME [--encoder-weights hed|imagenet|FILE] [--freeze-encoder]]
+                         [--devices N]
     unet-course evaluate --model FILE --images DIR --masks DIR [--ignore-index V] [--json FILE]
     unet-course predict  --model FILE --images DIR --out DIR [--probabilities]
 
@@ -55,6 +57,17 @@ def _student(args) -> int:
         return 2
     for path in written:
         print(f"wrote {path}")
+    return 0
+
+
+def _colab_links(args) -> int:
+    from unet_course import RELEASE, REPOSITORY
+    from unet_course.course.notebooks import sync_colab_links
+
+    changed = sync_colab_links(args.root)
+    for path in changed:
+        print(f"rewrote the Colab links of {path}")
+    print(f"every Colab badge and setup cell points at {REPOSITORY} {RELEASE} ({len(changed)} file(s) changed)")
     return 0
 
 
@@ -356,6 +369,8 @@ def _train(args) -> int:
     _positive("--epochs", args.epochs)
     _positive("--crop-size", args.crop_size)
     _positive("--batch-size", args.batch_size)
+    _positive("--devices", args.devices)
+    replicas = _replicas(args.devices)
     if args.val_fraction is not None and not 0 < args.val_fraction < 1:
         raise CommandError(f"--val-fraction must lie between 0 and 1 (e.g. 0.2), got {args.val_fraction}.")
     if (args.val_images is None) != (args.val_masks is None):
@@ -366,6 +381,11 @@ def _train(args) -> int:
         raise CommandError("give either --val-images/--val-masks or --val-fraction, not both.")
     out = _check_out(args.out, args.overwrite)
     recipe = _train_recipe(args)
+    if replicas is not None:
+        try:
+            print(f"--devices {args.devices}: {replicas.describe(args.batch_size or recipe.batch_size)}")
+        except ValueError as error:
+            raise CommandError(f"--devices {args.devices}: {' '.join(str(error).split())}") from None
     epochs, budget = args.epochs, args.time_budget
     if epochs is None and budget is None:
         budget = DEFAULT_TIME_BUDGET
@@ -422,6 +442,7 @@ def _train(args) -> int:
             batch_size=args.batch_size,
             seed=args.seed,
             out_dir=out,
+            devices=args.devices,
             verbose="auto",
         )
         interrupted = getattr(result, "stopped_by", None) == "interrupted"
@@ -464,6 +485,7 @@ def _train(args) -> int:
         "stopped_by": "interrupted" if interrupted else getattr(result, "stopped_by", None),
         "recipe": _recipe_dict(getattr(result, "recipe", None) or recipe),
         "weight_map": bool(args.weight_map),
+        "devices": args.devices or 1,
         "num_classes": args.num_classes,
         "ignore_index": args.ignore_index,
         "train_images": train_pairs.stems,
@@ -474,6 +496,24 @@ def _train(args) -> int:
     print(format_report(report, worst=3))
     print(f"wrote {', '.join(n for n in TRAIN_OUTPUTS if (out / n).exists())} to {out}")
     return 130 if interrupted else 0
+
+
+def _replicas(devices):
+    """The data-parallel engine for ``--devices N`` (N > 1), set up before TensorFlow starts; else None.
+
+    On a machine without GPUs the CPU is split into N logical devices, which TensorFlow allows
+    only before it runs anything, so this comes first. oneDNN is switched off for that run
+    (unless the user set ``TF_ENABLE_ONEDNN_OPTS``): its ``Conv2D`` fails on the empty replica
+    share of a validation batch smaller than N (tensorflow/tensorflow#112639).
+    """
+    if devices is None or devices == 1:
+        return None
+    from unet_course.training.distribute import data_parallel
+
+    try:
+        return data_parallel(devices)
+    except (ValueError, RuntimeError) as error:
+        raise CommandError(f"--devices {devices}: {' '.join(str(error).split())}") from None
 
 
 def _recipe_dict(recipe):
@@ -609,6 +649,13 @@ def _add_model_commands(sub):
         "--freeze-encoder", action="store_true", help="keep the encoder's weights fixed: train the decoder only"
     )
     train.add_argument("--batch-size", type=int, help="crops per batch (default: the recipe's)")
+    train.add_argument(
+        "--devices",
+        type=int,
+        help="train data-parallel on N devices: N GPUs, or the CPU split into N logical devices "
+        "(tf.distribute.MirroredStrategy on TensorFlow, keras.distribution.DataParallel on JAX); "
+        "--batch-size is the global batch, split evenly across them",
+    )
     train.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     train.add_argument("--overwrite", action="store_true", help="write into a non-empty --out")
     train.add_argument(
@@ -649,7 +696,24 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def _without_onednn_for_devices(argv) -> None:
+    """``train --devices N`` (N > 1): TF_ENABLE_ONEDNN_OPTS=0, before anything imports TensorFlow.
+
+    Read from the raw arguments because building the parser already imports Keras (the
+    encoders' names); see :func:`_replicas` for why.
+    """
+    import os
+
+    for i, arg in enumerate(argv):
+        value = arg.split("=", 1)[1] if arg.startswith("--devices=") else None
+        if arg == "--devices" and i + 1 < len(argv):
+            value = argv[i + 1]
+        if value is not None and value.isdigit() and int(value) > 1 and "tensorflow" not in sys.modules:
+            os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+
 def main(argv=None) -> int:
+    _without_onednn_for_devices(list(sys.argv[1:] if argv is None else argv))
     parser = _Parser(prog="unet-course", description="Tools of the unet-course U-Net course.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("check", help="print versions, backend and devices").set_defaults(func=_check)
@@ -660,6 +724,11 @@ def main(argv=None) -> int:
         "--force", action="store_true", help="overwrite copies a learner has run, after saving them as .ipynb.backup"
     )
     student.set_defaults(func=_student)
+    links = sub.add_parser(
+        "colab-links", help="point every notebook's Colab badge and setup cell, and the README's, at the release"
+    )
+    links.add_argument("--root", default=".", help="the clone of the course (default: here)")
+    links.set_defaults(func=_colab_links)
     run = sub.add_parser("run-notebooks", help="execute notebooks top to bottom, in place")
     run.add_argument("paths", nargs="*", help="notebooks to run (default: every course notebook)")
     run.add_argument("--notebooks", default="notebooks")

@@ -7,10 +7,15 @@ shows every layer by a readable name in ``model.summary()`` (``enc2_conv1``, ``d
 
 The same functions work on a symbolic ``keras.Input`` (to build a model) and on a real
 array (to try a block on a dummy tensor, as the notebooks do).
+
+Under a mixed-precision policy (``keras.config.set_dtype_policy("mixed_bfloat16")``, or
+``"mixed_float16"`` on a GPU) every block computes in 16 bits with float32 weights, and
+:func:`classifier` stays in float32: the softmax and the loss need its range and precision.
 """
 
 from __future__ import annotations
 
+import keras
 from keras import layers
 
 from unet_course._validation import check_choice, check_positive_int
@@ -129,6 +134,21 @@ def merge_skip(x, skip, mode: str = "concat", *, name: str | None = None):
             )
         return layers.Add(name=_name(name, "add"))([skip, x])
     return layers.Concatenate(name=_name(name, "concat"))([skip, x])
+
+
+def classifier(x, num_classes: int, activation="softmax", *, name: str | None = "classifier"):
+    """The 1x1 convolution from features to per-pixel class scores (``activation`` applied).
+
+    Under a mixed-precision policy (compute dtype ``float16`` or ``bfloat16``, variables in
+    ``float32``) this layer computes in float32, as the Keras mixed-precision guide advises
+    for a model's last layer: the probabilities, and the log of them in the loss, keep their
+    precision (a bfloat16 probability has 3 significant digits, 0.999 and 1.0 are the same
+    number), and the model's output is float32. Under any other policy it follows the policy.
+    """
+    num_classes = check_positive_int("num_classes", num_classes)
+    policy = keras.config.dtype_policy()
+    mixed = policy.compute_dtype != policy.variable_dtype
+    return layers.Conv2D(num_classes, 1, activation=activation, name=name, dtype="float32" if mixed else None)(x)
 
 
 def decoder_block(

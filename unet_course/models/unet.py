@@ -10,18 +10,22 @@ The paper's network (Ronneberger, Fischer and Brox, 2015, figure 1)::
 
 With ``padding="same"`` (the usual modern choice) the output has the input's height and
 width, which must then be divisible by ``2 ** depth``.
+
+Mixed precision: build the model after ``keras.config.set_dtype_policy("mixed_bfloat16")``
+(CPU, recent GPUs) or ``"mixed_float16"`` (GPU); the blocks then compute in 16 bits and the
+``classifier`` in float32 (:func:`~unet_course.models.blocks.classifier`).
 """
 
 from __future__ import annotations
 
 import keras
-from keras import layers
 
 from unet_course._validation import check_choice, check_positive_int
 from unet_course.models.blocks import (
     PADDING_MODES,
     SKIP_MODES,
     UPSAMPLING_MODES,
+    classifier,
     conv_block,
     decoder_block,
     encoder_block,
@@ -160,5 +164,5 @@ def build_unet(
             name=f"dec{level + 1}",
             **options,
         )
-    outputs = layers.Conv2D(num_classes, 1, activation=output_activation, name="classifier")(x)
+    outputs = classifier(x, num_classes, output_activation)  # float32 under mixed precision
     return keras.Model(inputs, outputs, name=name)

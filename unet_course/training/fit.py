@@ -65,6 +65,7 @@ class TrainResult:
     validation_images: list = field(default_factory=list, repr=False)
     validation_masks: list = field(default_factory=list, repr=False)
     first_step_seconds: float | None = None  # the first step also builds the graph
+    devices: int = 1  # replicas of data-parallel training (train_segmenter's devices=)
 
     @property
     def images_per_second(self) -> float:
@@ -465,6 +466,7 @@ def train_segmenter(
     out_dir=None,
     live_every: int | None = None,
     budget_after_first_step: bool = False,
+    devices: int | None = None,
     callbacks=(),
     verbose="auto",
 ) -> TrainResult:
@@ -494,8 +496,19 @@ def train_segmenter(
         live_every: show a validation image's prediction every N epochs (notebooks).
         budget_after_first_step: count ``time_budget`` from the end of the first step (which
             also builds the graph): for comparisons at equal training time.
+        devices: train data-parallel on this many devices (GPUs; on a machine without them,
+            the CPU split into logical devices, which only works before the backend has run
+            anything): ``tf.distribute.MirroredStrategy`` on TensorFlow,
+            ``keras.distribution.DataParallel`` on JAX, batch norm over the global batch
+            (:mod:`unet_course.training.distribute`). The batch size is the global batch and
+            must split evenly; the recipe's learning rate is kept (see
+            :func:`~unet_course.training.distribute.scaled_learning_rate`). ``None``/``1``:
+            one device, plain Keras.
     """
     recipe = get_recipe(recipe)
+    from unet_course.training.distribute import data_parallel
+
+    replicas = data_parallel(devices)  # first: splitting the CPU must precede any TensorFlow op
     if not isinstance(num_classes, int) or num_classes < 2:
         raise ValueError(
             f"num_classes must be an integer >= 2, got {num_classes!r}: a binary task has 2 classes "
@@ -550,11 +563,54 @@ def train_segmenter(
                 f"Training images of {smallest} pixels are too small for {what}; they need at least {2**depth}."
             )
     recipe = recipe.replace(crop_size=crop, batch_size=batch)
+    replicas.per_replica_batch(batch)  # a ValueError when the global batch does not split evenly
+    if has_validation:
+        _check_validation_shares(replicas, val_images, valid)
+    with replicas.scope():
+        result = _train_prepared(
+            replicas, recipe, images, masks, val_images, val_masks, weights, num_classes, ignore_index,
+            class_weights, has_validation, valid, crop, output_size, batch, epochs, time_budget, seed, out_dir,
+            live_every, budget_after_first_step, callbacks, verbose,
+        )  # fmt: skip
+    result.devices = replicas.count
+    return result
 
+
+def _check_validation_shares(replicas, val_images, valid: bool) -> None:
+    """A clear error where TensorFlow's oneDNN ``Conv2D`` would fail on an empty replica share.
+
+    On a CPU split into logical devices, a validation batch smaller than the number of replicas
+    leaves a replica an empty share, and oneDNN's ``Conv2D`` returns the wrong shape for it
+    (tensorflow/tensorflow#112639). Validation batches hold 2 images of one size, else 1
+    (images of several sizes, or the tiles of ``padding="valid"``, counted as 1 here).
+    """
+    import os
+
+    if replicas.count == 1 or replicas.backend != "tensorflow" or os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "0":
+        return
+    if not all(name.startswith("cpu") for name in replicas.devices):
+        return  # GPUs do not run oneDNN
+    same_size = len({image.shape for image in val_images}) == 1 and not valid
+    smallest = (len(val_images) % 2 or 2) if same_size else 1
+    if smallest < replicas.count:
+        raise ValueError(
+            f"devices={replicas.count} on the CPU: a validation batch of {smallest} image(s) leaves a replica "
+            "nothing to compute, and TensorFlow's oneDNN Conv2D fails on an empty share "
+            "(tensorflow/tensorflow#112639). Start Python with TF_ENABLE_ONEDNN_OPTS=0 (unet-course train "
+            "--devices sets it), or validate on an even number of images of one size with devices=2."
+        )
+
+
+def _train_prepared(
+    replicas, recipe, images, masks, val_images, val_masks, weights, num_classes, ignore_index, class_weights,
+    has_validation, valid, crop, output_size, batch, epochs, time_budget, seed, out_dir, live_every,
+    budget_after_first_step, callbacks, verbose,
+):  # fmt: skip
+    """The rest of :func:`train_segmenter`, inside the replicas' scope: build, compile, fit."""
     seed_everything(seed)
     mean, variance = normalization_statistics(images) if recipe.normalize else (None, None)
     channels = images[0].shape[-1]
-    model = build_model(recipe, channels, num_classes, mean=mean, variance=variance)
+    model = replicas.prepare(build_model(recipe, channels, num_classes, mean=mean, variance=variance))
     from unet_course.metrics import IoUScore
 
     # valid padding: the validation tiles mark pixels outside the image (or owned by another
