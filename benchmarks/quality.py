@@ -601,7 +601,10 @@ def write_report(runs, pipelines, datasets, *, threads, path, command, append=Fa
                 per_seed = ", ".join(_fmt(r.metrics[m]) for r in rs)
                 cells.append(f"**{_fmt(by_recipe[recipe][m])}** ({per_seed})")
             steps = ", ".join(str(r.steps) for r in rs)
-            speed = f"{_mean([r.images_per_second for r in rs]):.1f} / {_mean([r.steady_images_per_second for r in rs]):.1f}"
+            speed = (
+                f"{_mean([r.images_per_second for r in rs]):.1f} / "
+                f"{_mean([r.steady_images_per_second for r in rs]):.1f}"
+            )
             lines.append(f"| {recipe} | " + " | ".join(cells) + f" | {steps} | {speed} |")
         wins = {
             m: by_recipe["course"][m] > by_recipe["textbook"][m]

@@ -197,7 +197,8 @@ class _Setup:
         self.plain_params = self.plain.count_params()
         if self.ours_params != self.plain_params:
             raise AssertionError(
-                f"build_unet has {self.ours_params} parameters, the plain Keras U-Net {self.plain_params}: not the same architecture."
+                f"build_unet has {self.ours_params} parameters, the plain Keras U-Net {self.plain_params}: "
+                "not the same architecture."
             )
         # Same weights in both: then the same outputs show the same computation, not just the same size.
         self.plain.set_weights(self.ours.get_weights())
@@ -206,7 +207,8 @@ class _Setup:
         )
         if difference > 1e-5:
             raise AssertionError(
-                f"With the same weights, build_unet and the plain U-Net differ by {difference:.2e}: not the same architecture."
+                f"With the same weights, build_unet and the plain U-Net differ by {difference:.2e}: "
+                "not the same architecture."
             )
         self.max_output_difference = difference
         for model in (self.ours, self.plain):
@@ -235,7 +237,8 @@ def bench_train_step(s: _Setup, repeats: int, min_time: float) -> Result:
     return Result(
         "train step: build_unet",
         timing,
-        f"hand-written plain Keras functional U-Net, same architecture (train_on_batch, {s.sizes['optimizer']}, sparse CE)",
+        f"hand-written plain Keras functional U-Net, same architecture "
+        f"(train_on_batch, {s.sizes['optimizer']}, sparse CE)",
         s.architecture_checks(),
     )
 
@@ -292,7 +295,8 @@ def bench_loss(s: _Setup, repeats: int, min_time: float) -> Result:
     return Result(
         "loss: CrossEntropyDiceLoss",
         timing,
-        "keras.losses.SparseCategoricalCrossentropy: cross-entropy ALONE, so the ratio is the cost of the added Dice term (eager)",
+        "keras.losses.SparseCategoricalCrossentropy: cross-entropy ALONE, "
+        "so the ratio is the cost of the added Dice term (eager)",
         checks,
     )
 
@@ -428,7 +432,8 @@ def bench_export(s: _Setup, repeats: int, min_time: float) -> list[Result]:
                 Result(
                     f"export: {size}x{size}, batch {batch}",
                     timing,
-                    "the same model in Keras (predict_on_batch); ours: its SavedModel (export_model, run by tf.saved_model.load)",
+                    "the same model in Keras (predict_on_batch); "
+                    "ours: its SavedModel (export_model, run by tf.saved_model.load)",
                     checks,
                 )
             )
@@ -461,7 +466,8 @@ def notebook_09_section(path: Path = HERE.parent / "notebooks" / "09_isbi_paper_
                     "",
                     "## ISBI 2012: the paper's experiment (notebook 09)",
                     "",
-                    "Copied from the committed full run of `notebooks/09_isbi_paper_experiment.ipynb` (`make notebooks`);",
+                    "Copied from the committed full run of `notebooks/09_isbi_paper_experiment.ipynb` "
+                    "(`make notebooks`);",
                     "the notebook names every reason the rows are not comparable. Lower is better.",
                     "",
                     "```",
@@ -533,22 +539,27 @@ def markdown(
     ]
     lines += [f"- {key}: {value}" for key, value in machine().items()]
     lines += [
-        f"- Mode: {mode} (input {sizes['image_size']}x{sizes['image_size']}x{sizes['channels']}, batch {sizes['batch']}, "
-        f"base_filters {sizes['base_filters']}, depth {sizes['depth']}, {NUM_CLASSES} classes, optimizer {sizes['optimizer']})",
-        f"- Timing: 1 warm-up call, then the median of {repeats} repeats (each at least {min_time:g} s of calls), time.perf_counter",
+        f"- Mode: {mode} (input {sizes['image_size']}x{sizes['image_size']}x{sizes['channels']}, "
+        f"batch {sizes['batch']}, base_filters {sizes['base_filters']}, depth {sizes['depth']}, "
+        f"{NUM_CLASSES} classes, optimizer {sizes['optimizer']})",
+        f"- Timing: 1 warm-up call, then the median of {repeats} repeats (each at least {min_time:g} s of calls), "
+        "time.perf_counter",
         "",
-        "| benchmark | ours (ms) | baseline (ms) | ratio ours/baseline | paired ratios: median [min–max] | the baseline is |",
+        "| benchmark | ours (ms) | baseline (ms) | ratio ours/baseline "
+        "| paired ratios: median [min–max] | the baseline is |",
         "|---|---:|---:|---:|---:|---|",
     ]
     for r in results:
         lines.append(
-            f"| {r.name} | {_ms(r.timing.ours)} | {_ms(r.timing.baseline)} | **{r.ratio:.2f}** | {_paired(r.timing)} | {r.baseline_is} |"
+            f"| {r.name} | {_ms(r.timing.ours)} | {_ms(r.timing.baseline)} | **{r.ratio:.2f}** | {_paired(r.timing)} | "
+            f"{r.baseline_is} |"
         )
     if any(r.timing.noisy for r in results):
         lines += [
             "",
-            f"*noisy*: the per-repeat ratios of that row span more than a factor of {NOISY_SPREAD:g}; the machine was busy "
-            "(see the load average). Read its ratio as a rough value and re-run on a quieter machine, or with more `--repeats`.",
+            f"*noisy*: the per-repeat ratios of that row span more than a factor of {NOISY_SPREAD:g}; "
+            "the machine was busy (see the load average). "
+            "Read its ratio as a rough value and re-run on a quieter machine, or with more `--repeats`.",
         ]
     lines += ["", "## Checks", ""]
     seen = set()

@@ -22,7 +22,8 @@ ATOL = 1e-5  # the same float32 graph, run by Keras or by TensorFlow: equal to r
 
 
 def _trained_course_model(depth=2):
-    """The course recipe's model (normalisation inside, batch norm), a few steps trained: moving averages that matter."""
+    """The course recipe's model (normalisation inside, batch norm), a few steps trained:
+    moving averages that matter."""
     keras.utils.set_random_seed(0)
     recipe = RECIPES["course"].replace(base_filters=4, depth=depth)
     model = build_model(recipe, 3, 4, mean=[0.4, 0.5, 0.6], variance=[0.05, 0.06, 0.07])

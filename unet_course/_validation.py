@@ -38,7 +38,8 @@ def as_mask_array(name: str, mask) -> np.ndarray:
     if np.issubdtype(array.dtype, np.floating):
         if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
             raise ValueError(
-                f"{name} holds fractional values (e.g. {array.ravel()[~(array.ravel() == np.round(array.ravel()))][:3]}); "
+                f"{name} holds fractional values (e.g. "
+                f"{array.ravel()[~(array.ravel() == np.round(array.ravel()))][:3]}); "
                 "masks hold class ids or 0/1. Threshold probabilities first (probabilities > 0.5) "
                 "or take the argmax over the class axis."
             )

@@ -406,7 +406,8 @@ def _train(args) -> int:
     else:
         train_pairs, val_pairs = _split(pairs, args.val_fraction or 0.2, args.seed)
         print(
-            f"holding out {len(val_pairs.stems)} of {len(pairs.stems)} images for validation: {', '.join(val_pairs.stems)}"
+            f"holding out {len(val_pairs.stems)} of {len(pairs.stems)} images for validation: "
+            f"{', '.join(val_pairs.stems)}"
         )
     print(
         f"training on {len(train_pairs.stems)} images, validating on {len(val_pairs.stems)}; {args.num_classes} classes"

@@ -173,8 +173,9 @@ class _Runner:
         expected = batch.shape[1:3] if self.output_size is None else tuple(self.output_size)
         if out.shape[1:3] != expected:
             raise ValueError(
-                f"The model turned a {batch.shape[1]}x{batch.shape[2]} input into {out.shape[1]}x{out.shape[2]}; predict "
-                "needs a model whose output has its input's size (padding='same'), or, for a model whose output is "
+                f"The model turned a {batch.shape[1]}x{batch.shape[2]} input into {out.shape[1]}x{out.shape[2]}; "
+                "predict needs a model whose output has its input's size (padding='same'), "
+                "or, for a model whose output is "
                 "smaller (padding='valid'), a fixed input size: build it with e.g. input_shape=(572, 572, 1), and "
                 "predict then uses overlap tiles."
             )

@@ -31,7 +31,8 @@ def as_unet_model(model_or_config):
         config = dict(model_or_config)
         if "input_shape" not in config or "num_classes" not in config:
             raise ValueError(
-                f"A config needs at least 'input_shape' and 'num_classes' (the arguments of build_unet), got keys {sorted(config)}."
+                "A config needs at least 'input_shape' and 'num_classes' (the arguments of build_unet), "
+                f"got keys {sorted(config)}."
             )
         return build_unet(config.pop("input_shape"), config.pop("num_classes"), **config)
     if not hasattr(model_or_config, "layers"):
@@ -121,7 +122,8 @@ def parameters_per_level(model) -> dict:
             counts[part] += layer.count_params()
         elif layer.count_params():
             raise ValueError(
-                f"Layer {layer.name!r} has parameters but belongs to no level; name it enc<i>_..., bottleneck_..., dec<i>_... or classifier."
+                f"Layer {layer.name!r} has parameters but belongs to no level; "
+                "name it enc<i>_..., bottleneck_..., dec<i>_... or classifier."
             )
     return counts
 
@@ -150,8 +152,8 @@ def costs_per_level(model, *, bytes_per_value: int = 4) -> dict:
         part = _part_of(layer.name)
         if part not in costs:
             raise ValueError(
-                f"Layer {layer.name!r} belongs to no level; name it enc<i>_..., bottleneck_..., dec<i>_... or classifier "
-                "so that its cost is counted."
+                f"Layer {layer.name!r} belongs to no level; name it enc<i>_..., bottleneck_..., dec<i>_... "
+                "or classifier so that its cost is counted."
             )
         shape = profiling._shape_of(layer.output)
         costs[part]["parameters"] += profiling.count_params(layer)

@@ -32,7 +32,8 @@ def count_params(model_or_layer) -> int:
     """Number of weights (trainable and not) of a built Keras layer or model."""
     if not getattr(model_or_layer, "built", False):
         raise ValueError(
-            f"{getattr(model_or_layer, 'name', model_or_layer)!r} is not built yet; call it on an input (or build a Model) first."
+            f"{getattr(model_or_layer, 'name', model_or_layer)!r} is not built yet; "
+            "call it on an input (or build a Model) first."
         )
     return int(sum(math.prod(w.shape) for w in model_or_layer.weights))
 
@@ -61,7 +62,8 @@ def layer_macs(layer) -> int:
         if "fixed input size" in str(error):
             raise
         raise ValueError(
-            f"Layer {layer.name!r} has no single input/output shape; use it once in a functional model (keras.Model(inputs, outputs))."
+            f"Layer {layer.name!r} has no single input/output shape; use it once in a functional model "
+            "(keras.Model(inputs, outputs))."
         ) from None
     if isinstance(layer, keras.layers.Conv2DTranspose):
         kh, kw = layer.kernel_size

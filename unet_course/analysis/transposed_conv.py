@@ -50,7 +50,8 @@ def _as_channels(x, kernel):
         raise ValueError(f"x must be (height, width) or (height, width, channels), got shape {x.shape}.")
     if kernel.ndim != 4 or kernel.shape[0] != kernel.shape[1]:
         raise ValueError(
-            f"kernel must be (k, k) or (k, k, out_channels, in_channels) like a Conv2DTranspose kernel, got shape {kernel.shape}."
+            "kernel must be (k, k) or (k, k, out_channels, in_channels) like a Conv2DTranspose kernel, "
+            f"got shape {kernel.shape}."
         )
     if kernel.shape[3] != x.shape[2]:
         raise ValueError(f"kernel expects {kernel.shape[3]} input channels (its last axis) but x has {x.shape[2]}.")

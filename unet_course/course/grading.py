@@ -90,7 +90,8 @@ def __unet_course_grade(module_name, targets, out_path):
         answer = space[name]
         reference = exercise.reference
         if answer is reference or getattr(answer, "__module__", "").startswith("unet_course."):
-            results[exercise.name] = [False, f"`{name}` is the course's own code ({getattr(answer, '__module__', '')}), "
+            results[exercise.name] = [False, f"`{name}` is the course's own code \
+({getattr(answer, '__module__', '')}), "
                                              "not a definition of yours: write it in the exercise cell."]
             continue
         verdict = exercise.verdict(answer)

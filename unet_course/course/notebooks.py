@@ -477,9 +477,10 @@ class StudentCheckPlan:
     ``notebook``: the reduced notebook to run (None when the whole copy must run); ``cells``: for
     each of its code cells, the index of the copy's code cell it comes from; ``kinds``: for each,
     ``"setup"``, ``"exercise"``, ``"calls ex"``, ``"reads an exercise"`` (a lesson cell that reads
-    what one of those set) or ``"imports"`` (the import statements of a lesson cell); ``exercises``: the copy's code-cell indices of the exercise cells; ``mismatches``: lesson
-    cells of the copy that are not the course's cell at the same position (nbval's run of the course
-    does not cover them); ``full_run``: why the reduced notebook would not show it (None if it does).
+    what one of those set) or ``"imports"`` (the import statements of a lesson cell); ``exercises``:
+    the copy's code-cell indices of the exercise cells; ``mismatches``: lesson cells of the copy that
+    are not the course's cell at the same position (nbval's run of the course does not cover them);
+    ``full_run``: why the reduced notebook would not show it (None if it does).
     """
 
     notebook: object = None

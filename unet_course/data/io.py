@@ -124,7 +124,8 @@ def load_pairs(image_dir, mask_dir, value_map: dict | None = None) -> tuple[np.n
     for image_path, image, mask in zip(images_paths, images, masks):
         if image.shape[:2] != mask.shape:
             raise ValueError(
-                f"{image_path.name}: the image is {image.shape[:2]} but its mask is {mask.shape}; they must be the same size."
+                f"{image_path.name}: the image is {image.shape[:2]} but its mask is {mask.shape}; "
+                "they must be the same size."
             )
     return np.stack(images), np.stack(masks)
 
@@ -296,7 +297,8 @@ def load_folder_pairs(image_dir, mask_dir, num_classes: int, ignore_index: int |
     """
     if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
         raise ValueError(
-            f"the number of classes must be a whole number of at least 2 (background and one class), got {num_classes!r}."
+            "the number of classes must be a whole number of at least 2 (background and one class), "
+            f"got {num_classes!r}."
         )
     image_paths = list_images(image_dir, "images")
     mask_paths = {p.stem: p for p in list_images(mask_dir, "masks")}

@@ -109,7 +109,8 @@ def fetch(url: str, target: Path, sha256: str) -> Path:
     except Exception as error:  # network: get_file already removed the partial file
         target.unlink(missing_ok=True)
         raise ConnectionError(
-            f"Could not download {url} ({error}). Check your internet connection, or copy the files by hand into {target.parent}."
+            f"Could not download {url} ({error}). Check your internet connection, "
+            f"or copy the files by hand into {target.parent}."
         ) from None
     finally:
         if interactive:

@@ -76,7 +76,8 @@ def check_pairs(images, masks, *, num_classes: int | None = None, ignore_index: 
             channels = image.shape[-1]
         elif image.shape[-1] != channels:
             raise ValueError(
-                f"Image {index} has {image.shape[-1]} channels but image 0 has {channels}; convert all to grey or all to RGB."
+                f"Image {index} has {image.shape[-1]} channels but image 0 has {channels}; "
+                "convert all to grey or all to RGB."
             )
         if mask.ndim == 3 and mask.shape[-1] == 1:
             masks[index] = mask = mask[..., 0]
@@ -86,12 +87,14 @@ def check_pairs(images, masks, *, num_classes: int | None = None, ignore_index: 
             )
         if mask.shape != image.shape[:2]:
             raise ValueError(
-                f"Image {index} is {image.shape[:2]} but its mask is {mask.shape}; they must have the same height and width."
+                f"Image {index} is {image.shape[:2]} but its mask is {mask.shape}; "
+                "they must have the same height and width."
             )
         if not np.issubdtype(mask.dtype, np.integer):
             if not np.all(np.mod(mask, 1) == 0):
                 raise ValueError(
-                    f"Mask {index} holds non-integer values (e.g. {mask.ravel()[np.mod(mask.ravel(), 1) != 0][0]}); masks hold class ids."
+                    f"Mask {index} holds non-integer values (e.g. {mask.ravel()[np.mod(mask.ravel(), 1) != 0][0]}); "
+                    "masks hold class ids."
                 )
         if num_classes is not None:
             values = np.unique(mask)
@@ -101,11 +104,13 @@ def check_pairs(images, masks, *, num_classes: int | None = None, ignore_index: 
                     f" (or the ignore value {ignore_index})" if ignore_index is not None else ""
                 )
                 raise ValueError(
-                    f"Mask {index} holds the values {bad[:6]}, outside the classes {allowed}; check num_classes and the masks."
+                    f"Mask {index} holds the values {bad[:6]}, outside the classes {allowed}; "
+                    "check num_classes and the masks."
                 )
         if image.dtype.kind == "f" and (np.nanmax(image) > 1.0 + 1e-6 or np.nanmin(image) < -1e-6):
             raise ValueError(
-                f"Image {index} has values in [{image.min():.3g}, {image.max():.3g}]; scale images to [0, 1] (divide 8-bit images by 255)."
+                f"Image {index} has values in [{image.min():.3g}, {image.max():.3g}]; "
+                "scale images to [0, 1] (divide 8-bit images by 255)."
             )
     if weights is not None:
         weights = _as_list("weights", weights, "Pass (N, H, W) per-pixel weights.")
@@ -144,12 +149,14 @@ def _output_size(output_size, crop) -> tuple[int, int] | None:
     pair = (output_size, output_size) if isinstance(output_size, (int, np.integer)) else tuple(output_size)
     if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in pair):
         raise ValueError(
-            f"output_size must be a positive int or (height, width), got {output_size!r}; e.g. 388 for the paper's 572 crops."
+            f"output_size must be a positive int or (height, width), got {output_size!r}; "
+            "e.g. 388 for the paper's 572 crops."
         )
     pair = (int(pair[0]), int(pair[1]))
     if crop is None:
         raise ValueError(
-            "output_size needs examples of one size to centre-crop the masks in: give crop_size (the model's input size)."
+            "output_size needs examples of one size to centre-crop the masks in: "
+            "give crop_size (the model's input size)."
         )
     for label, inner, outer in zip(("height", "width"), pair, crop):
         if inner > outer or (outer - inner) % 2:

@@ -77,7 +77,10 @@ DATASETS: tuple[DatasetInfo, ...] = (
         licence="BDD100K licence (custom terms, see the official site)",
         url="https://www.bdd100k.com/",
         citation="Yu et al., BDD100K: A Diverse Driving Dataset for Heterogeneous Multitask Learning, CVPR 2020",
-        notes="the 10,000 segmentation images overlap with the videos' frames but are not a subset of them (official docs)",
+        notes=(
+            "the 10,000 segmentation images overlap with the videos' frames but are not a subset of them "
+            "(official docs)"
+        ),
     ),
     DatasetInfo(
         key="camvid",
@@ -90,7 +93,10 @@ DATASETS: tuple[DatasetInfo, ...] = (
         access="free download",
         licence="see the official site",
         url="http://mi.eng.cam.ac.uk/research/projects/VideoRec/CamVid/",
-        citation="Brostow, Fauqueur & Cipolla, Semantic object classes in video: a high-definition ground truth database, Pattern Recognition Letters 30(2), 2009",
+        citation=(
+            "Brostow, Fauqueur & Cipolla, Semantic object classes in video: "
+            "a high-definition ground truth database, Pattern Recognition Letters 30(2), 2009"
+        ),
     ),
     DatasetInfo(
         key="cityscapes",
@@ -140,9 +146,14 @@ DATASETS: tuple[DatasetInfo, ...] = (
         images="30 training slices with labels; 30 test slices, labels withheld",
         resolution="512 x 512, 8-bit grey",
         access="free download",
-        licence="no licence stated; the challenge asks you to cite Cardona et al. 2010 and Arganda-Carreras et al. 2015",
+        licence=(
+            "no licence stated; the challenge asks you to cite Cardona et al. 2010 and Arganda-Carreras et al. 2015"
+        ),
         url="https://downloads.imagej.net/ISBI-2012-challenge.zip",
-        citation="Arganda-Carreras et al., Crowdsourcing the creation of image segmentation algorithms for connectomics, Front. Neuroanat. 9:142, 2015; data: Cardona et al., PLoS Biol 8(10): e1000502, 2010",
+        citation=(
+            "Arganda-Carreras et al., Crowdsourcing the creation of image segmentation algorithms for connectomics, "
+            "Front. Neuroanat. 9:142, 2015; data: Cardona et al., PLoS Biol 8(10): e1000502, 2010"
+        ),
         notes="notebook 09 trains on it; Ronneberger et al. 2015 report their results on it in Table 1",
     ),
     DatasetInfo(

@@ -120,7 +120,8 @@ def unet_weight_map(
             raise ValueError(f"class_weights must be 'balanced', a list of weights or None, got {class_weights!r}.")
         if ids.max() >= len(per_class):
             raise ValueError(
-                f"The mask holds class {int(ids.max())} but class_weights has {len(per_class)} entries; give one per class."
+                f"The mask holds class {int(ids.max())} but class_weights has {len(per_class)} entries; "
+                "give one per class."
             )
         weights = per_class[ids].astype(np.float32)
     objects = mask == foreground

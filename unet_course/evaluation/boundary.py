@@ -127,7 +127,8 @@ def evaluate_variants(models: dict, images, masks, *, width: int = 2, batch_size
         num_classes = probabilities.shape[-1]
         if num_classes < 2:
             raise ValueError(
-                f"Model {name!r} has {num_classes} output channel; evaluate_variants expects a softmax over 2 or more classes."
+                f"Model {name!r} has {num_classes} output channel; "
+                "evaluate_variants expects a softmax over 2 or more classes."
             )
         predictions = probabilities.argmax(-1)
         rows.append(

@@ -243,7 +243,8 @@ def threshold_sweep(masks, foreground_probabilities, thresholds=None, ignore_ind
     values = np.unique(truth)
     if not np.isin(values, [0, 1]).all():
         raise ValueError(
-            f"threshold_sweep is for binary masks (0/1), but the masks hold {values[:6].tolist()}; pass (mask == k) for class k."
+            f"threshold_sweep is for binary masks (0/1), but the masks hold {values[:6].tolist()}; "
+            "pass (mask == k) for class k."
         )
     if prob.size and (prob.min() < 0 or prob.max() > 1):
         raise ValueError(f"foreground_probabilities must lie in [0, 1], got values from {prob.min()} to {prob.max()}.")
@@ -283,7 +284,8 @@ def _row_value(row, key):
     if key not in row or isinstance(row[key], dict):
         options = [k for k, v in row.items() if isinstance(v, (int, float)) and k != "pixels"]
         raise ValueError(
-            f"key={key!r} is not a per-image score; use one of {options}, 'iou:NAME', 'dice:NAME' or a function of the row."
+            f"key={key!r} is not a per-image score; use one of {options}, 'iou:NAME', "
+            "'dice:NAME' or a function of the row."
         )
     return row[key]
 

@@ -254,7 +254,8 @@ class Exercise:
         print(f"{mark} {self.name} ({self.title}): {message}")
         if not passed:
             print(
-                f"   Try again, or ask for help: {self._handle()}.hint() gives a hint, {self._handle()}.solution() shows an answer."
+                f"   Try again, or ask for help: {self._handle()}.hint() gives a hint, "
+                f"{self._handle()}.solution() shows an answer."
             )
         self._log(passed, message)
 

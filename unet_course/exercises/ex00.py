@@ -103,7 +103,8 @@ def _fraction_cases():
 def _as_float(got, case):
     if isinstance(got, (str, bytes, bool, np.bool_)):
         raise Mistake(
-            f"On {case.label} your function returned {type(got).__name__} {got!r:.60}; return one number between 0 and 1."
+            f"On {case.label} your function returned {type(got).__name__} {got!r:.60}; "
+            "return one number between 0 and 1."
         )
     try:
         return float(np.asarray(got).reshape(()))  # a number, also a 0-d array

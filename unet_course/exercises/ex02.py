@@ -84,7 +84,8 @@ def _binary_examples():
 def _as_float(got, case):
     if isinstance(got, (str, bytes, bool, np.bool_)):
         raise Mistake(
-            f"On {case.label} your function returned {type(got).__name__} {got!r:.60}; return one number between 0 and 1."
+            f"On {case.label} your function returned {type(got).__name__} {got!r:.60}; "
+            "return one number between 0 and 1."
         )
     values = None
     try:
@@ -176,7 +177,8 @@ def _binary_cases(metric, name, convention, specific):
             mistakes.append(
                 (
                     float(inter),
-                    f"On {{label}} you returned {{got}}: the number of overlapping pixels. Divide it ({name} is a ratio).",
+                    "On {label} you returned {got}: the number of overlapping pixels. "
+                    f"Divide it ({name} is a ratio).",
                 )
             )
         if np.ndim(y_true) == 3:
@@ -244,7 +246,8 @@ def _iou_specific(y_true, y_pred, inter, union, size_a, size_b, pixels):
         ),
         (
             inter / pixels,
-            f"On {{label}} you returned {{got}} = |A ∩ B| / number of pixels ({pixels}). Divide by the union instead ({union}).",
+            f"On {{label}} you returned {{got}} = |A ∩ B| / number of pixels ({pixels}). "
+            f"Divide by the union instead ({union}).",
         ),
     ]
     if inter:
@@ -392,7 +395,8 @@ def _mean_iou_cases():
         mistakes += [
             (
                 float(np.mean(scores[1:])),
-                "On {label} you returned {got}, the mean over the foreground classes only. Include the background, class 0.",
+                "On {label} you returned {got}, the mean over the foreground classes only. "
+                "Include the background, class 0.",
             ),
             (
                 float(np.mean(y_true == y_pred)),

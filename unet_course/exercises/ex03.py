@@ -127,7 +127,8 @@ def _structure_problems(model, what: str) -> None:
     ]
     if others:
         raise Mistake(
-            f"{what} uses a {type(others[0]).__name__} layer; the exercise asks for plain 3x3 convolutions, layers.Conv2D."
+            f"{what} uses a {type(others[0]).__name__} layer; "
+            "the exercise asks for plain 3x3 convolutions, layers.Conv2D."
         )
 
 
@@ -183,7 +184,10 @@ def _check_block(answer, num_filters: int, padding: str):
 
     height, width, channels = _BLOCK_INPUT
     inputs = keras.Input(_BLOCK_INPUT)
-    label = f"on an input of shape (None, {height}, {width}, {channels}) with num_filters={num_filters}, padding={padding!r}"
+    label = (
+        f"on an input of shape (None, {height}, {width}, {channels}) "
+        f"with num_filters={num_filters}, padding={padding!r}"
+    )
     out = call(answer, inputs, num_filters, padding=padding, describe=label)
     if isinstance(out, (tuple, list)):
         raise Mistake(
@@ -227,9 +231,9 @@ def _check_block(answer, num_filters: int, padding: str):
         return
     variants = {
         "the first convolution has no ReLU after it (the second has)": dict(first="none"),
-        "the second convolution has no ReLU after it: your block's output has negative values, a ReLU's never does": dict(
-            second="none"
-        ),
+        (
+            "the second convolution has no ReLU after it: your block's output has negative values, a ReLU's never does"
+        ): dict(second="none"),
         "neither convolution is followed by a ReLU": dict(first="none", second="none"),
         "each ReLU comes *before* its convolution instead of after it": dict(relu_first=True),
     }
@@ -264,7 +268,10 @@ def _check_block(answer, num_filters: int, padding: str):
 def q1(answer):
     for num_filters, padding in _BLOCK_CASES:
         _check_block(answer, num_filters, padding)
-    return "correct! Two 3x3 conv + ReLU, the building block of every U-Net level (the package's unet_course.models.conv_block)."
+    return (
+        "correct! Two 3x3 conv + ReLU, the building block of every U-Net level "
+        "(the package's unet_course.models.conv_block)."
+    )
 
 
 # ---------------------------------------------------------------- q2: encoder
@@ -304,7 +311,8 @@ def _check_encoder(answer, height: int, width: int, channels: int, base_filters:
         )
     if not isinstance(skips, (list, tuple)) or not all(_is_tensor(s) for s in skips):
         raise Mistake(
-            "The first value you return must be a list of tensors, one skip per level (append the features of each level)."
+            "The first value you return must be a list of tensors, one skip per level "
+            "(append the features of each level)."
         )
     if not _is_tensor(pooled):
         raise Mistake(
@@ -312,7 +320,8 @@ def _check_encoder(answer, height: int, width: int, channels: int, base_filters:
         )
     if len(skips) != depth:
         raise Mistake(
-            f"{_first_up(label)} you returned {len(skips)} skip(s); an encoder of depth {depth} has one per level: {depth}."
+            f"{_first_up(label)} you returned {len(skips)} skip(s); "
+            f"an encoder of depth {depth} has one per level: {depth}."
         )
     expected_hw = [(height // 2**level, width // 2**level) for level in range(depth)]
     expected_channels = [base_filters * 2**level for level in range(depth)]
@@ -336,7 +345,8 @@ def _check_encoder(answer, height: int, width: int, channels: int, base_filters:
         )
     if depth > 1 and len(set(got_channels)) == 1:
         raise Mistake(
-            f"{_first_up(label)} all your skips have {got_channels[0]} channels: the channels must double at each level "
+            f"{_first_up(label)} all your skips have {got_channels[0]} channels: "
+            "the channels must double at each level "
             f"({', '.join(map(str, expected_channels))}), use base_filters * 2**level."
         )
     if got_channels != expected_channels:
@@ -346,8 +356,10 @@ def _check_encoder(answer, height: int, width: int, channels: int, base_filters:
         )
     if got_hw != expected_hw:
         raise Mistake(
-            f"{_first_up(label)} your skips are {[_size(hw) for hw in got_hw]}, expected {[_size(hw) for hw in expected_hw]}: "
-            "inside a level the size stays the same (padding='same', encoder_block's default), and each pooling halves it."
+            f"{_first_up(label)} your skips are {[_size(hw) for hw in got_hw]}, "
+            f"expected {[_size(hw) for hw in expected_hw]}: "
+            "inside a level the size stays the same (padding='same', encoder_block's default), "
+            "and each pooling halves it."
         )
     last = (height // 2**depth, width // 2**depth)
     if _hw(pooled) != last:
@@ -355,8 +367,9 @@ def _check_encoder(answer, height: int, width: int, channels: int, base_filters:
         raise Mistake(f"{_first_up(label)} your pooled tensor is {_size(_hw(pooled))}, expected {_size(last)}.{hint}")
     if pooled.shape[-1] != expected_channels[-1]:
         raise Mistake(
-            f"Your pooled tensor has {pooled.shape[-1]} channels, expected {expected_channels[-1]}: return the last level's "
-            "pooled features as they are (the bottleneck's conv block comes later, in notebook 06)."
+            f"Your pooled tensor has {pooled.shape[-1]} channels, expected {expected_channels[-1]}: "
+            "return the last level's pooled features as they are "
+            "(the bottleneck's conv block comes later, in notebook 06)."
         )
     model = keras.Model(inputs, [*skips, pooled])
     average = layers_of(model, layers.AveragePooling2D, "AveragePool")
@@ -486,11 +499,13 @@ def _rf_cases():
                     (
                         _jump_first(specs),
                         "On {label} you returned {got}, expected {expected}: you update the jump before the receptive "
-                        "field. A layer's kernel spans the jump of its *input*: first r = r + (k - 1) * j, then j = j * s.",
+                        "field. A layer's kernel spans the jump of its *input*: "
+                        "first r = r + (k - 1) * j, then j = j * s.",
                     ),
                     (
                         expected - 1,
-                        "On {label} you returned {got}, expected {expected}: start from r = 1 (a pixel sees itself), not 0.",
+                        "On {label} you returned {got}, expected {expected}: "
+                        "start from r = 1 (a pixel sees itself), not 0.",
                     ),
                     (
                         1 + sum(k for k, _ in specs),
@@ -510,7 +525,8 @@ def _as_number(got, case):
     if isinstance(got, (tuple, list)):
         pair = " (not the pair r, j)" if len(got) == 2 else ""
         raise Mistake(
-            f"On {case.label} you returned {len(got)} values {got!r:.40}; return one number, the receptive field r{pair}."
+            f"On {case.label} you returned {len(got)} values {got!r:.40}; return one number, "
+            f"the receptive field r{pair}."
         )
     try:
         return float(got)
@@ -595,7 +611,8 @@ def _dilated_cases():
                 ),
                 (
                     expected - 1,
-                    "On {label} you returned {got}, expected {expected}: start from r = 1 (a pixel sees itself), not 0.",
+                    "On {label} you returned {got}, expected {expected}: "
+                    "start from r = 1 (a pixel sees itself), not 0.",
                 ),
             ),
             expected,

@@ -96,7 +96,8 @@ def q1(answer):
                 )
             if got == n * s:
                 raise Mistake(
-                    f"For {label} you returned n * stride = {got}, the 'same' size. With 'valid' padding nothing is cropped: "
+                    f"For {label} you returned n * stride = {got}, the 'same' size. "
+                    "With 'valid' padding nothing is cropped: "
                     f"the last footprint hangs over by kernel_size - stride, so {expected}."
                 )
             if got == n * s + k:
@@ -111,7 +112,8 @@ def q1(answer):
         else:
             if got == (n - 1) * s + k:
                 raise Mistake(
-                    f"For {label} you returned {got}, the 'valid' size. 'same' crops the overhang: the output is n * stride = {expected}."
+                    f"For {label} you returned {got}, the 'valid' size. 'same' crops the overhang: "
+                    f"the output is n * stride = {expected}."
                 )
             if got == -(-n // s) and s > 1:
                 raise Mistake(
@@ -120,8 +122,8 @@ def q1(answer):
                 )
         if n > k and got == (n - k) // s + 1:
             raise Mistake(
-                f"For {label} you returned {got}: that is the size after an ordinary (strided) convolution, which shrinks. "
-                f"A transposed convolution goes the other way and grows: {expected}."
+                f"For {label} you returned {got}: that is the size after an ordinary (strided) convolution, "
+                f"which shrinks. A transposed convolution goes the other way and grows: {expected}."
             )
         raise Mistake(f"For {label} you returned {got}, expected {expected}.")
     return "correct! In U-Net (kernel 2, stride 2) both paddings give the same size: (n - 1) * 2 + 2 = 2n."
@@ -190,7 +192,8 @@ def q2(answer):
             rows, cols = x.shape
             if got.shape == (rows * stride, cols * stride):
                 raise Mistake(
-                    f"On {label} your output is {got.shape}, n * stride per axis: the last footprint hangs over the edge. "
+                    f"On {label} your output is {got.shape}, n * stride per axis: "
+                    "the last footprint hangs over the edge. "
                     f"Make room for it: (n - 1) * stride + k gives {expected.shape}."
                 )
             if got.shape == (rows - 1 + kernel.shape[0], cols - 1 + kernel.shape[0]) and stride > 1:
@@ -203,7 +206,8 @@ def q2(answer):
             continue
         if np.allclose(got, _overwrite(x, kernel, stride), atol=1e-4):
             raise Mistake(
-                f"On {label} the overlapping footprints overwrite each other: use += so that overlapping products add up."
+                f"On {label} the overlapping footprints overwrite each other: "
+                "use += so that overlapping products add up."
             )
         if np.allclose(got, transposed_conv2d(x, kernel[::-1, ::-1], stride), atol=1e-4):
             raise Mistake(
@@ -214,7 +218,8 @@ def q2(answer):
             got, transposed_conv2d(x, kernel.T, stride), atol=1e-4
         ):
             raise Mistake(
-                f"On {label} rows and columns are swapped somewhere: the first index is the row (i), the second the column (j)."
+                f"On {label} rows and columns are swapped somewhere: the first index is the row (i), "
+                "the second the column (j)."
             )
         if np.allclose(got, np.trunc(expected), atol=1e-4) and not np.allclose(expected, np.trunc(expected)):
             raise Mistake(
@@ -275,16 +280,21 @@ def q3(answer):
             )
         if got == k * k * c_out + c_out and c_in > 1:
             raise Mistake(
-                f"For {label} you returned {got}: every output channel reads every input channel, so multiply by in_channels too."
+                f"For {label} you returned {got}: every output channel reads every input channel, "
+                "so multiply by in_channels too."
             )
         if got == k * c_in * c_out + c_out and k > 1:
             raise Mistake(f"For {label} you returned {got}: the kernel is k x k, so use kernel_size squared.")
         if got == weights + c_in and c_in != c_out:
             raise Mistake(
-                f"For {label} you returned {got}: there is one bias per *output* channel ({c_out}), not per input channel."
+                f"For {label} you returned {got}: there is one bias per *output* channel ({c_out}), "
+                "not per input channel."
             )
         raise Mistake(f"For {label} you returned {got}, but keras.layers.Conv2DTranspose has {expected} parameters.")
-    return "correct! The same formula as for Conv2D: a transposed convolution has exactly the weights of the convolution it transposes."
+    return (
+        "correct! The same formula as for Conv2D: "
+        "a transposed convolution has exactly the weights of the convolution it transposes."
+    )
 
 
 # ---------------------------------------------------------------- q4: 'same' padding, the crop
@@ -373,7 +383,8 @@ def q4(answer):
                 )
             if got.shape == (rows * stride - overhang, cols * stride - overhang) and overhang:
                 raise Mistake(
-                    f"On {label} your output is {got.shape}: you cut kernel_size - stride = {_count(overhang, 'pixel')} from "
+                    f"On {label} your output is {got.shape}: you cut kernel_size - stride = "
+                    f"{_count(overhang, 'pixel')} from "
                     f"*each* side. That is the whole overhang of an axis: split it between the start and the end, "
                     f"so that n * stride remain: {expected.shape}."
                 )

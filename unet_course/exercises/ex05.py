@@ -143,8 +143,9 @@ def q1(answer):
         if got.shape[:2] != (target_h, target_w):
             if got.size == 0:
                 raise Mistake(
-                    f"On {label} you returned an empty array {got.shape}. When there is nothing to cut, a slice such as "
-                    "skip[0:-0] is empty: -0 is 0. Slice with a start and a length instead: skip[top:top + target_height]."
+                    f"On {label} you returned an empty array {got.shape}. When there is nothing to cut, "
+                    "a slice such as skip[0:-0] is empty: -0 is 0. "
+                    "Slice with a start and a length instead: skip[top:top + target_height]."
                 )
             if got.shape[:2] == (target_w, target_h) and target_h != target_w:
                 raise Mistake(
@@ -183,7 +184,8 @@ def q1(answer):
         got_top, got_left = where
         if (got_top, got_left) == (0, 0):
             raise Mistake(
-                f"On {label} you took the top-left corner. U-Net crops the *centre*: cut the same amount from each side."
+                f"On {label} you took the top-left corner. U-Net crops the *centre*: "
+                "cut the same amount from each side."
             )
         if (got_top, got_left) == (extra_h, extra_w):
             raise Mistake(
@@ -375,7 +377,8 @@ def _check_convolutions(model, label, num_filters, padding="same"):
                 "pixels smaller than the cropped skip"
             )
             raise Mistake(
-                f"Your Conv2D number {index} has padding={conv.padding!r}; the task asks for padding={padding!r}, {why}."
+                f"Your Conv2D number {index} has padding={conv.padding!r}; "
+                f"the task asks for padding={padding!r}, {why}."
             )
         if tuple(conv.strides) != (1, 1) or tuple(conv.dilation_rate) != (1, 1):
             raise Mistake(

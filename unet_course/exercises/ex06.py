@@ -122,7 +122,8 @@ def _check_unet(model, input_shape, num_classes, depth, base_filters):
     label = f"assemble_unet({input_shape}, {num_classes}, depth={depth}, base_filters={base_filters})"
     if not isinstance(model, keras.Model):
         raise Mistake(
-            f"{label} returned {type(model).__name__}, not a keras.Model. End with `return keras.Model(inputs, outputs)`."
+            f"{label} returned {type(model).__name__}, not a keras.Model. "
+            "End with `return keras.Model(inputs, outputs)`."
         )
     if len(model.outputs) != 1:
         raise Mistake(f"{label} has {len(model.outputs)} outputs; a U-Net has one: the 1x1 classifier's.")
@@ -203,14 +204,16 @@ def _check_unet(model, input_shape, num_classes, depth, base_filters):
     bottleneck = [c for c in convs if c.filters == base_filters * 2**depth]
     if not bottleneck:
         raise Mistake(
-            f"{label} has no bottleneck: no convolution has base_filters * 2**depth = {base_filters * 2**depth} filters. "
+            f"{label} has no bottleneck: "
+            f"no convolution has base_filters * 2**depth = {base_filters * 2**depth} filters. "
             "Between the last encoder level and the first decoder level comes conv_block(x, base_filters * 2**depth)."
         )
     expected_convs = 4 * depth + 3
     if len(convs) != expected_convs:
         raise Mistake(
             f"{label} has {len(convs)} Conv2D layers; a U-Net of depth {depth} has {expected_convs}: "
-            f"2 per encoder level ({2 * depth}), 2 in the bottleneck, 2 per decoder level ({2 * depth}) and the 1x1 classifier."
+            f"2 per encoder level ({2 * depth}), 2 in the bottleneck, "
+            f"2 per decoder level ({2 * depth}) and the 1x1 classifier."
         )
     if model.count_params() != reference.count_params():
         got_filters = sorted({c.filters for c in convs + transposes if tuple(c.kernel_size) != (1, 1)})
@@ -254,7 +257,9 @@ def q1(answer):
             num_classes,
             depth,
             base_filters,
-            describe=f"for input_shape={input_shape}, num_classes={num_classes}, depth={depth}, base_filters={base_filters}",
+            describe=(
+                f"for input_shape={input_shape}, num_classes={num_classes}, depth={depth}, base_filters={base_filters}"
+            ),
         )
         _check_unet(model, input_shape, num_classes, depth, base_filters)
     # the paper's size: same padding needs a multiple of 16, and padding does not change the count
@@ -262,7 +267,8 @@ def q1(answer):
     count = paper.count_params() if isinstance(paper, keras.Model) else None
     if count is None:
         raise Mistake(
-            f"For depth=4, base_filters=64 and 2 classes your function returned {type(paper).__name__}, not a keras.Model."
+            f"For depth=4, base_filters=64 and 2 classes your function returned {type(paper).__name__}, "
+            "not a keras.Model."
         )
     if count != PAPER_PARAMETERS:
         raise Mistake(

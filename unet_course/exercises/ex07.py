@@ -82,14 +82,16 @@ def q1(answer):
         counts = np.bincount(mask.ravel(), minlength=num_classes)[:num_classes].astype(float)
         if np.allclose(got, counts / counts.sum()) or np.allclose(got, counts / counts.max()):
             raise Mistake(
-                f"On {label} you returned {got.round(3).tolist()}: the class frequencies, which make the common class count "
-                "MORE. A weight must grow as the class gets rarer: largest count / count."
+                f"On {label} you returned {got.round(3).tolist()}: the class frequencies, "
+                "which make the common class count MORE. "
+                "A weight must grow as the class gets rarer: largest count / count."
             )
         present = counts > 0
         if np.allclose(got[present] / got[present].max(), expected[present] / expected[present].max()):
             raise Mistake(
-                f"On {label} your weights {got.round(3).tolist()} have the right ratios but another scale; the course's "
-                "convention gives the most frequent class weight 1 (largest count / count), so the loss keeps its usual size."
+                f"On {label} your weights {got.round(3).tolist()} have the right ratios but another scale; "
+                "the course's convention gives the most frequent class weight 1 (largest count / count), "
+                "so the loss keeps its usual size."
             )
         raise Mistake(f"On {label} you returned {got.round(3).tolist()}, expected {expected.round(3).tolist()}.")
     return (
@@ -130,7 +132,8 @@ def q2(answer):
             raise Mistake("Return two arrays: (image, mask).") from None
         if new_image.shape != image.shape or new_mask.shape != mask.shape:
             raise Mistake(
-                f"You returned shapes {new_image.shape} and {new_mask.shape}; a flip keeps the shapes {image.shape} and {mask.shape}."
+                f"You returned shapes {new_image.shape} and {new_mask.shape}; "
+                f"a flip keeps the shapes {image.shape} and {mask.shape}."
             )
         if np.array_equal(new_image, image[::-1]) or np.array_equal(new_mask, mask[::-1]):
             raise Mistake(

@@ -114,8 +114,9 @@ def q1(answer):
             )
         if np.isclose(g_pool, g_per) and np.isclose(g_per, per_image):
             raise Mistake(
-                f"On {label} both of your numbers are the per-image mean ({per_image:.4f}). Pooling adds the "
-                f"intersections ({inter.sum()}) and the unions ({union.sum()}) of all images before dividing: {pooled:.4f}."
+                f"On {label} both of your numbers are the per-image mean ({per_image:.4f}). "
+                f"Pooling adds the intersections ({inter.sum()}) and the unions ({union.sum()}) of all images "
+                f"before dividing: {pooled:.4f}."
             )
         if np.isclose(g_pool, g_per) and np.isclose(g_per, pooled):
             raise Mistake(

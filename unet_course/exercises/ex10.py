@@ -302,12 +302,14 @@ def _q2_check_one(answer, index):
     if not model.trainable_weights or got == 0:
         raise Mistake(
             f"On {label} nothing is left to train (you returned {got:,}): you froze the whole model "
-            "(model.trainable = False, or every layer). Freeze the encoder only: model.get_layer('encoder').trainable = False."
+            "(model.trainable = False, or every layer). Freeze the encoder only: "
+            "model.get_layer('encoder').trainable = False."
         )
     if got == total:
         raise Mistake(
             f"On {label} you returned {got:,}, model.count_params(): every weight of the model, trainable or not, "
-            f"the frozen encoder's included. Count model.trainable_weights after freezing: {decoder_trainable:,} expected."
+            "the frozen encoder's included. Count model.trainable_weights after freezing: "
+            f"{decoder_trainable:,} expected."
         )
     if got == trainable_before:
         raise Mistake(

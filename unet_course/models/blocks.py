@@ -104,7 +104,8 @@ def _center_crop_amounts(skip_shape, target_shape):
     for axis, (big, small) in enumerate(zip(skip_shape[1:3], target_shape[1:3])):
         if big is None or small is None:
             raise ValueError(
-                "padding='valid' needs a fixed input size to crop the skip connections; give input_shape with a height and width."
+                "padding='valid' needs a fixed input size to crop the skip connections; "
+                "give input_shape with a height and width."
             )
         extra = big - small
         if extra < 0:
@@ -130,7 +131,8 @@ def merge_skip(x, skip, mode: str = "concat", *, name: str | None = None):
     if mode == "add":
         if skip.shape[-1] != x.shape[-1]:
             raise ValueError(
-                f"skip='add' needs equal channel counts, got {skip.shape[-1]} (skip) and {x.shape[-1]} (decoder); use skip='concat'."
+                f"skip='add' needs equal channel counts, got {skip.shape[-1]} (skip) and {x.shape[-1]} (decoder); "
+                "use skip='concat'."
             )
         return layers.Add(name=_name(name, "add"))([skip, x])
     return layers.Concatenate(name=_name(name, "concat"))([skip, x])

@@ -518,7 +518,8 @@ def train_segmenter(
         raise ValueError(f"time_budget must be a positive number of seconds, got {time_budget!r}.")
     if weights is not None and recipe.loss != "ce":
         raise ValueError(
-            f"Per-pixel weights need a cross-entropy loss; this recipe's loss is {recipe.loss!r}. Use recipe.replace(loss='ce')."
+            f"Per-pixel weights need a cross-entropy loss; this recipe's loss is {recipe.loss!r}. "
+            "Use recipe.replace(loss='ce')."
         )
     images, masks, weights = check_pairs(
         images, masks, num_classes=num_classes, ignore_index=ignore_index, weights=weights
