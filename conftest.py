@@ -111,3 +111,16 @@ def pytest_collection_modifyitems(config, items):
                 reason = "" if ok else where
             if reason:
                 item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(autouse=True)
+def _graph_mode_after_each_test():
+    """``config.setup()`` runs ``tf.function`` eagerly in FAST mode (for notebooks, where tracing
+    a 2-step fit costs more than the steps). A package test that calls it (through ``unet-course
+    check``, say) must not leave the tests after it, in the same worker, without graph mode."""
+    yield
+    import sys
+
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and hasattr(tf, "config"):
+        tf.config.run_functions_eagerly(False)

@@ -1,6 +1,8 @@
 """unet_course.config: FAST mode, setup(), data paths."""
 
+import keras
 import numpy as np
+import pytest
 
 from unet_course import config
 
@@ -10,6 +12,18 @@ def test_fast_mode_switch(monkeypatch):
     assert config.is_fast() and config.pick(fast=1, full=2) == 1
     monkeypatch.setenv("UNET_COURSE_FAST", "0")
     assert not config.is_fast() and config.pick(fast=1, full=2) == 2
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.function is TensorFlow's")
+def test_setup_runs_eagerly_only_in_fast_mode(monkeypatch):
+    import tensorflow as tf
+
+    monkeypatch.setenv("UNET_COURSE_FAST", "1")
+    config.setup(verbose=False)
+    assert tf.config.functions_run_eagerly()
+    monkeypatch.setenv("UNET_COURSE_FAST", "0")
+    config.setup(verbose=False)
+    assert not tf.config.functions_run_eagerly()
 
 
 def test_setup_seeds_and_reports(capsys):

@@ -208,6 +208,23 @@ def test_two_replicas_train_like_one_on_jax():
     _assert_same_training(one, two)
 
 
+@pytest.mark.parametrize("eager", [False, True])
+def test_the_worker_runs_tf_functions_as_its_caller_does(monkeypatch, eager):
+    import tensorflow as tf
+
+    sent = {}
+
+    def fake_run(command, **kwargs):
+        sent.update(json.loads(command[-1]))
+        return subprocess.CompletedProcess(command, 1, "", "stopped by the test")
+
+    monkeypatch.setattr(distribute.subprocess, "run", fake_run)
+    tf.config.run_functions_eagerly(eager)  # conftest gives graph mode back after the test
+    with pytest.raises(RuntimeError, match="stopped by the test"):
+        run_replicas(1, backend="tensorflow", steps=1)
+    assert sent["run_eagerly"] is eager
+
+
 def test_a_failing_worker_reports_its_error():
     with pytest.raises(RuntimeError, match=r"worker for \[1\] replica\(s\) failed(.|\n)*base_filters"):
         run_replicas(1, backend="tensorflow", base_filters=0, steps=1)

@@ -151,6 +151,28 @@ def environment() -> dict[str, str]:
     return info
 
 
+def _eager_when_fast() -> None:
+    """In FAST mode on TensorFlow, run ``tf.function`` eagerly; in full mode, in graphs.
+
+    A FAST notebook trains for one or two steps, and on TensorFlow tracing the train step
+    costs more than the steps themselves (a 2-step fit: about 8 s traced, 2-3 s eager).
+    This is only for tests: full runs (the committed outputs) and the package's own tests
+    run in graph mode, as a learner's notebook does. Only ``setup()`` calls it, so
+    notebooks alone are affected.
+    """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return
+    import warnings
+
+    import tensorflow as tf
+
+    tf.config.run_functions_eagerly(is_fast())
+    # tf.data traces its map functions all the same, and says so on every dataset.
+    warnings.filterwarnings("ignore", message="Even though the `tf.config.experimental_run_functions_eagerly`")
+
+
 def setup(seed: int = SEED, *, verbose: bool = True) -> None:
     """Prepare a notebook: quiet logs, seed everything, print the environment.
 
@@ -161,6 +183,7 @@ def setup(seed: int = SEED, *, verbose: bool = True) -> None:
     import_backend()
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     seed_everything(seed)
+    _eager_when_fast()
     info = environment()
     if verbose:
         width = max(len(k) for k in info)

@@ -410,13 +410,15 @@ def run_replicas(devices, *, backend: str | None = None, timeout: float = 900, *
     (``True``/``False``, or a list with one value per run); ``timing_rounds`` and
     ``timing_steps``: after training, every model trains ``timing_steps`` more steps in turn,
     ``timing_rounds`` times, for its images/s (``0`` rounds: the training steps are timed).
+    On TensorFlow the worker runs ``tf.function`` as the caller does (eagerly after
+    ``tf.config.run_functions_eagerly(True)``, which ``config.setup()`` sets in FAST mode).
 
     Returns, for each run, a dict: ``losses`` (the ``loss`` of the log after each step: the
     mean over the steps so far), ``weights_sum`` (the sum of every weight's absolute value
     after training), ``step_seconds`` (each step's wall-clock time; the first also builds the
     graph), ``images_per_second`` (the global batch over the median timed step: see
     ``timing_rounds``; ``timed_seconds`` holds those steps' times),
-    ``replicas``, ``devices``, ``engine``, ``backend``, ``global_batch`` and
+    ``replicas``, ``devices``, ``engine``, ``backend``, ``global_batch``, ``run_eagerly`` and
     ``per_replica_batch``: one dict for a number, a list of them for a list.
     """
     counts = [devices] if isinstance(devices, int) else list(devices)
@@ -441,6 +443,9 @@ def run_replicas(devices, *, backend: str | None = None, timeout: float = 900, *
         env["JAX_NUM_CPU_DEVICES"] = str(max(counts))
         flags = [f for f in env.get("XLA_FLAGS", "").split() if "xla_force_host_platform_device_count" not in f]
         env["XLA_FLAGS"] = " ".join([*flags, f"--xla_force_host_platform_device_count={max(counts)}"])
+    # The worker runs tf.function as its caller does: eagerly in a FAST notebook (config.setup),
+    # in graphs everywhere else.
+    settings["run_eagerly"] = backend == "tensorflow" and _caller_runs_eagerly()
     command = [sys.executable, "-m", "unet_course.training.distribute", json.dumps(settings)]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
     for line in reversed(done.stdout.splitlines()):
@@ -451,11 +456,20 @@ def run_replicas(devices, *, backend: str | None = None, timeout: float = 900, *
     raise RuntimeError(f"The {backend} worker for {counts} replica(s) failed (exit status {done.returncode}):\n{tail}")
 
 
+def _caller_runs_eagerly() -> bool:
+    tf = sys.modules.get("tensorflow")
+    return bool(tf is not None and hasattr(tf, "config") and tf.config.functions_run_eagerly())
+
+
 def _worker(settings: dict) -> list[dict]:
     """What ``python -m unet_course.training.distribute SETTINGS`` runs (see :func:`run_replicas`)."""
     counts = settings["devices"] if isinstance(settings["devices"], list) else [settings["devices"]]
     if max(counts) > 1:
         data_parallel(max(counts))  # the CPU split first, before the backend starts
+    if settings.get("run_eagerly"):
+        import tensorflow as tf
+
+        tf.config.run_functions_eagerly(True)
     synchronized = settings["synchronized_batch_norm"]
     if not isinstance(synchronized, list):
         synchronized = [synchronized] * len(counts)
@@ -555,6 +569,7 @@ def _train_once(settings: dict, count: int, synchronized: bool) -> dict:
         "global_batch": batch,
         "per_replica_batch": replicas.per_replica_batch(batch),
         "synchronized_batch_norm": synchronized,
+        "run_eagerly": bool(settings.get("run_eagerly")),
         "losses": recorder.losses,
         "weights_sum": float(sum(np.abs(np.asarray(w, np.float64)).sum() for w in model.get_weights())),
         "step_seconds": [float(s) for s in seconds],
