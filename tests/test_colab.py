@@ -71,10 +71,14 @@ def test_colab_links_rewrites_an_old_reference_and_nothing_else(tmp_path):
     (tmp_path / "README.md").write_text(
         f"[![Open In Colab](badge.svg)]({old_badge}notebooks/00_welcome_and_setup.ipynb)\n"
     )
+    learners = tmp_path / "notebooks" / "my_notes.ipynb"  # not a course notebook: left as it is
+    learners.write_text(course.read_text())
+    learners_before = learners.read_bytes()
 
     changed = nbtools.sync_colab_links(tmp_path)
 
     assert changed == [course, tmp_path / "README.md"]  # the student copy was already right
+    assert learners.read_bytes() == learners_before
     fixed = nbformat.read(course, as_version=4)
     assert fixed.cells[0].source == nbformat.read(NOTEBOOKS[0], as_version=4).cells[0].source
     assert next(c for c in fixed.cells if c.cell_type == "code").source == nbtools.SETUP_CELL

@@ -76,15 +76,15 @@ def sync_colab_links(root=".") -> list[Path]:
     """Point the Colab badges and setup cells of every notebook, and the README, at the release.
 
     After a change of :data:`unet_course.REPOSITORY` (a fork) or of the version (a release),
-    this rewrites the cell sources under ``root/notebooks`` (student copies too) and
+    this rewrites the cell sources of the course notebooks under ``root/notebooks`` (student
+    copies too; see :func:`course_notebooks`) and
     ``root/README.md``; outputs are not touched (the Colab install line only runs on Colab).
     Returns the files it changed.
     """
     root = Path(root)
     changed = []
-    for path in sorted((root / "notebooks").glob("*.ipynb")) + sorted(
-        (root / "notebooks" / STUDENT_DIR).glob("*.ipynb")
-    ):
+    # the course's NN_name notebooks only: a learner's own notebooks beside them are left alone
+    for path in course_notebooks(root / "notebooks") + course_notebooks(root / "notebooks" / STUDENT_DIR):
         notebook = nbformat.read(path, as_version=4)
         before = [cell.source for cell in notebook.cells]
         for cell in notebook.cells:

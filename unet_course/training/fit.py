@@ -45,6 +45,7 @@ from unet_course.training.recipes import Recipe, get_recipe
 
 #: Epochs when only a time budget is given: training ends on the budget, not on this.
 _MANY_EPOCHS = 100_000
+VALIDATION_BATCH = 2  # images (or valid-padding tiles) per validation batch
 
 
 @dataclass
@@ -397,7 +398,13 @@ def overlap_tiles(image, mask, input_size: int, output_size: int, *, divisor: in
 
 
 def validation_dataset(
-    images, masks, depth: int, batch_size: int = 2, *, input_size: int | None = None, fill_label: int = 255
+    images,
+    masks,
+    depth: int,
+    batch_size: int = VALIDATION_BATCH,
+    *,
+    input_size: int | None = None,
+    fill_label: int = 255,
 ):
     """The validation set for ``model.fit``, batched and cached.
 
@@ -569,9 +576,11 @@ def train_segmenter(
         _check_validation_shares(replicas, val_images, valid)
     with replicas.scope():
         result = _train_prepared(
-            replicas, recipe, images, masks, val_images, val_masks, weights, num_classes, ignore_index,
-            class_weights, has_validation, valid, crop, output_size, batch, epochs, time_budget, seed, out_dir,
-            live_every, budget_after_first_step, callbacks, verbose,
+            replicas, recipe, images, masks, val_images, val_masks,
+            weights=weights, num_classes=num_classes, ignore_index=ignore_index, class_weights=class_weights,
+            has_validation=has_validation, valid=valid, crop=crop, output_size=output_size, batch=batch,
+            epochs=epochs, time_budget=time_budget, seed=seed, out_dir=out_dir, live_every=live_every,
+            budget_after_first_step=budget_after_first_step, callbacks=callbacks, verbose=verbose,
         )  # fmt: skip
     result.devices = replicas.count
     return result
@@ -582,8 +591,9 @@ def _check_validation_shares(replicas, val_images, valid: bool) -> None:
 
     On a CPU split into logical devices, a validation batch smaller than the number of replicas
     leaves a replica an empty share, and oneDNN's ``Conv2D`` returns the wrong shape for it
-    (tensorflow/tensorflow#112639). Validation batches hold 2 images of one size, else 1
-    (images of several sizes, or the tiles of ``padding="valid"``, counted as 1 here).
+    (tensorflow/tensorflow#112639). Validation batches hold ``VALIDATION_BATCH`` images of one
+    size, else 1 (images of several sizes; the tiles of ``padding="valid"`` are counted as 1
+    here, which errs on the side of the error).
     """
     import os
 
@@ -592,7 +602,7 @@ def _check_validation_shares(replicas, val_images, valid: bool) -> None:
     if not all(name.startswith("cpu") for name in replicas.devices):
         return  # GPUs do not run oneDNN
     same_size = len({image.shape for image in val_images}) == 1 and not valid
-    smallest = (len(val_images) % 2 or 2) if same_size else 1
+    smallest = (len(val_images) % VALIDATION_BATCH or VALIDATION_BATCH) if same_size else 1
     if smallest < replicas.count:
         raise ValueError(
             f"devices={replicas.count} on the CPU: a validation batch of {smallest} image(s) leaves a replica "
@@ -603,7 +613,7 @@ def _check_validation_shares(replicas, val_images, valid: bool) -> None:
 
 
 def _train_prepared(
-    replicas, recipe, images, masks, val_images, val_masks, weights, num_classes, ignore_index, class_weights,
+    replicas, recipe, images, masks, val_images, val_masks, *, weights, num_classes, ignore_index, class_weights,
     has_validation, valid, crop, output_size, batch, epochs, time_budget, seed, out_dir, live_every,
     budget_after_first_step, callbacks, verbose,
 ):  # fmt: skip
