@@ -74,7 +74,9 @@ def test_builds_grey_and_rgb_trains_and_round_trips(encoder, tmp_path):
     out = np.asarray(model(x))
     assert out.shape == (2, 64, 64, 3)
     np.testing.assert_allclose(out.sum(-1), 1.0, atol=1e-5)  # softmax over the classes
-    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")  # sgd: no optimizer slots to save
+    # sgd: no optimizer slots to save; eagerly: tracing a train step of each encoder costs more than
+    # the step (graph mode is what the training tests run)
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", run_eagerly=True)
     loss = model.train_on_batch(x, np.random.default_rng(1).integers(0, 3, (2, 64, 64)))
     assert np.isfinite(loss)
 
