@@ -14,9 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-# tf.data traces its map functions even when tf.function runs eagerly, and says so
-pytestmark = pytest.mark.filterwarnings("ignore:Even though the `tf.config.experimental_run_functions_eagerly`")
-
 QUALITY_PY = Path(__file__).resolve().parent.parent / "benchmarks" / "quality.py"
 
 
@@ -43,20 +40,7 @@ def tiny(quality):
 
 @pytest.fixture(scope="module")
 def report(quality, tiny, tmp_path_factory):
-    # tf.function eagerly, on TensorFlow: tracing two train steps (about 30 s here) would be
-    # most of this smoke test, and it checks the report, not the speed
-    import keras
-
-    eager = keras.backend.backend() == "tensorflow"
-    if eager:
-        import tensorflow as tf
-
-        tf.config.run_functions_eagerly(True)
-    try:
-        runs, pipelines = quality.run_benchmark({"shapes": tiny}, [3], [0], pipeline_seconds=0.2, log=lambda *a: None)
-    finally:
-        if eager:
-            tf.config.run_functions_eagerly(False)
+    runs, pipelines = quality.run_benchmark({"shapes": tiny}, [3], [0], pipeline_seconds=0.2, log=lambda *a: None)
     path = tmp_path_factory.mktemp("quality") / "RESULTS_quality.md"
     verdicts = quality.write_report(runs, pipelines, {"shapes": tiny}, threads=1, path=path, command="test")
     return runs, pipelines, verdicts, path.read_text()
