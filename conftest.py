@@ -77,10 +77,6 @@ BACKEND_EXCEPTIONS = {
         ),
         "tests/test_models_unet.py::test_every_option_builds_runs_and_trains": _TORCH_NLL_BUG,
         "tests/test_models_unet.py::test_mixed_precision_model_trains_and_round_trips": _TORCH_NLL_BUG,
-        "tests/test_models_backbones.py::test_frozen_encoder_trains_the_decoder_only_and_keeps_batch_norm_statistics": (
-            _TORCH_NLL_BUG
-        ),
-        "tests/test_models_backbones.py::test_unfrozen_batch_norm_does_update_its_statistics": _TORCH_NLL_BUG,
         "tests/test_benchmarks.py": _TORCH_NLL_BUG,  # the baseline of benchmarks/run.py
         "tests/test_benchmark_quality.py": _TORCH_NLL_BUG,  # the textbook U-Net of benchmarks/quality.py
     },

@@ -251,9 +251,17 @@ def StepTimer(skip=3):  # noqa: N802 (a factory: keras is imported only after se
         def __init__(self):
             super().__init__()
             self.times = []
+            self.start = None
+
+        def on_train_begin(self, logs=None):
+            self.start = time.perf_counter()
 
         def on_train_batch_end(self, batch, logs=None):
             self.times.append(time.perf_counter())
+
+        def batch_ends(self):
+            """Seconds from the start of ``fit`` to the end of each batch."""
+            return [t - self.start for t in self.times]
 
         def images_per_second(self, batch_size):
             if len(self.times) <= skip + 1:
@@ -337,6 +345,8 @@ class Run:
     crop_size: int
     source: str = ""
     steady_images_per_second: float = float("nan")
+    batch_ends: tuple = ()  # seconds from the start of fit to the end of each batch
+    stopped_by: str = "time budget"
 
     @property
     def images_per_second(self) -> float:
@@ -379,6 +389,7 @@ def train_textbook(data: Data, seed: int, budget: float) -> Run:
         "plain Keras in quality.py",
     )
     run.steady_images_per_second = timer.images_per_second(TEXTBOOK["batch_size"])
+    run.batch_ends = tuple(timer.batch_ends())
     return run
 
 
@@ -417,6 +428,8 @@ def train_course(data: Data, seed: int, budget: float) -> Run:
         "unet_course.training.train_segmenter(recipe='course')",
     )
     run.steady_images_per_second = timer.images_per_second(recipe.batch_size)
+    run.batch_ends = tuple(timer.batch_ends())
+    run.stopped_by = result.stopped_by
     return run
 
 

@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import pytest
 
+from unet_course.losses import CrossEntropy
 from unet_course.models import (
     ENCODERS,
     backbones,
@@ -59,17 +60,28 @@ def n_params(variables):
 
 
 @pytest.mark.parametrize("encoder", ALL)
-def test_builds_grey_and_rgb_trains_and_round_trips(encoder, tmp_path):
+def test_builds_grey_and_rgb_from_a_weights_file_trains_and_round_trips(encoder, tmp_path):
     keras.utils.set_random_seed(0)
     grey = build_backbone_unet((64, 64, 1), 1, encoder=encoder)
     assert grey.output_shape == (None, 64, 64, 1)
     assert grey.get_layer("classifier").activation.__name__ == "sigmoid"
     assert grey.get_layer("encoder").count_params() == PUBLISHED[encoder]  # grey is repeated, not a new conv
     assert tuple(grey(images(1, channels=1)).shape) == (1, 64, 64, 1)
+    # weights=None trains too (binary: one sigmoid channel, the course's cross-entropy handles it)
+    grey.compile(optimizer="sgd", loss=CrossEntropy(), run_eagerly=True)
+    assert np.isfinite(grey.train_on_batch(images(2, channels=1), np.zeros((2, 64, 64), "int32")))
 
-    model = build_backbone_unet((64, 64, 3), 3, encoder=encoder, upsampling="bilinear")
+    # RGB, from a weights file of the encoder (written here: a randomly initialised one)
+    keras.utils.set_random_seed(1)
+    source = build_encoder(encoder, (64, 64, 3))
+    weights_file = tmp_path / f"{encoder}.weights.h5"
+    source.save_weights(weights_file)
+    keras.utils.set_random_seed(2)
+    model = build_backbone_unet((64, 64, 3), 3, encoder=encoder, upsampling="bilinear", encoder_weights=weights_file)
     assert model.name == f"unet_{encoder}"
     assert model.get_layer("encoder").count_params() == PUBLISHED[encoder]
+    for got, want in zip(model.get_layer("encoder").get_weights(), source.get_weights()):
+        np.testing.assert_array_equal(got, want)
     x = images()
     out = keras.ops.convert_to_numpy(model(x))
     assert out.shape == (2, 64, 64, 3)
@@ -77,8 +89,6 @@ def test_builds_grey_and_rgb_trains_and_round_trips(encoder, tmp_path):
     # sgd: no optimizer slots to save; eagerly: tracing a train step of each encoder costs more than
     # the step (graph mode is what the training tests run); the course's cross-entropy, which
     # trains on every backend (Keras's sparse one fails in PyTorch's backward: conftest.py)
-    from unet_course.losses import CrossEntropy
-
     model.compile(optimizer="sgd", loss=CrossEntropy(), run_eagerly=True)
     loss = model.train_on_batch(x, np.random.default_rng(1).integers(0, 3, (2, 64, 64)))
     assert np.isfinite(loss)
@@ -158,7 +168,7 @@ def test_frozen_encoder_trains_the_decoder_only_and_keeps_batch_norm_statistics(
     before_bn, before_conv = np.asarray(bn.moving_mean).copy(), np.asarray(conv.kernel).copy()
     before_classifier = np.asarray(frozen.get_layer("classifier").kernel).copy()
     x, y = images(2, 32) * 4, np.random.default_rng(0).integers(0, 2, (2, 32, 32))
-    frozen.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+    frozen.compile(optimizer=keras.optimizers.SGD(0.1), loss=CrossEntropy(), run_eagerly=True)
     frozen.train_on_batch(x, y)
     np.testing.assert_array_equal(np.asarray(bn.moving_mean), before_bn)  # inference mode: statistics kept
     np.testing.assert_array_equal(np.asarray(conv.kernel), before_conv)
@@ -170,7 +180,7 @@ def test_frozen_encoder_trains_the_decoder_only_and_keeps_batch_norm_statistics(
     # fine-tuning: the encoder trains, its batch norm stays in inference mode
     set_encoder_trainable(frozen, True)
     assert n_params(frozen.trainable_weights) == frozen.count_params() - statistics - gamma_beta
-    frozen.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+    frozen.compile(optimizer=keras.optimizers.SGD(0.1), loss=CrossEntropy(), run_eagerly=True)
     frozen.train_on_batch(x, y)
     np.testing.assert_array_equal(np.asarray(bn.moving_mean), before_bn)
     assert not np.allclose(np.asarray(conv.kernel), before_conv)
@@ -186,7 +196,7 @@ def test_unfrozen_batch_norm_does_update_its_statistics():
     model = build_backbone_unet((32, 32, 3), 2, encoder="mobilenetv2")
     bn = model.get_layer("encoder").get_layer("bn_Conv1")
     before = np.asarray(bn.moving_mean).copy()
-    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    model.compile(optimizer="sgd", loss=CrossEntropy(), run_eagerly=True)
     model.train_on_batch(images(2, 32) * 4, np.zeros((2, 32, 32), "int32"))
     assert not np.allclose(np.asarray(bn.moving_mean), before)
 

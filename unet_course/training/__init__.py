@@ -10,10 +10,11 @@
 - :mod:`~unet_course.training.fit`: :func:`train_segmenter` (data in, trained model out),
   :func:`train` (``model.fit`` with the course's callbacks), :func:`build_model`,
   :func:`valid_crop` and :func:`overlap_tiles` (training a valid-padding U-Net, the paper's)
-- :mod:`~unet_course.training.callbacks`: ``TimeBudget``, ``BestWeights``, ``LivePrediction``
+- :mod:`~unet_course.training.callbacks`: ``TimeBudget``, ``CosineDecay``, ``BestWeights``,
+  ``LivePrediction``
 """
 
-from unet_course.training.callbacks import BestWeights, LivePrediction, TimeBudget
+from unet_course.training.callbacks import BestWeights, CosineDecay, LivePrediction, TimeBudget
 from unet_course.training.fit import (
     TrainResult,
     build_model,
@@ -32,6 +33,7 @@ __all__ = [
     "RECIPES",
     "TEXTBOOK",
     "BestWeights",
+    "CosineDecay",
     "LivePrediction",
     "Recipe",
     "TimeBudget",

@@ -1,7 +1,8 @@
-"""Callbacks for ``model.fit``: a wall-clock budget, the best weights, a live prediction.
+"""Callbacks for ``model.fit``: a wall-clock budget, a learning-rate decay that fits it, the best
+weights, a live prediction.
 
 Everything else the course uses is Keras's own (``ModelCheckpoint``, ``CSVLogger``,
-``EarlyStopping``): these three fill gaps, they do not replace ``fit``.
+``EarlyStopping``): these four fill gaps, they do not replace ``fit``.
 """
 
 from __future__ import annotations
@@ -76,6 +77,73 @@ class TimeBudget(keras.callbacks.Callback):
         if self.elapsed() + self.validation_seconds >= self.seconds:
             self.model.stop_training = True
             self.stopped = True
+
+
+class CosineDecay(keras.callbacks.Callback):
+    """Cosine decay of the learning rate from ``peak`` to ``peak * final`` over the whole run.
+
+    The run's length is known before it starts (``total_steps``, from epochs x steps per
+    epoch) or only as a wall-clock budget (``budget``, the run's
+    :class:`TimeBudget`): then the progress is the fraction of the budget used, so the rate
+    reaches its floor when the budget ends, however fast the machine is. With both, the
+    one that ends the run first decides. An optional linear warm-up over ``warmup_steps``
+    comes first.
+
+    Keras's ``LearningRateScheduler`` sets the rate once per epoch; this one sets it before a
+    batch whenever it has moved by more than 1% of ``peak`` (about a hundred updates per run,
+    whatever its length). On JAX the model's state is synced first (``jax_state_sync``), as a
+    callback that writes a variable during an epoch must.
+    """
+
+    def __init__(
+        self,
+        peak: float,
+        *,
+        total_steps: int | None = None,
+        budget: TimeBudget | None = None,
+        final: float = 0.0,
+        warmup_steps: int = 0,
+    ):
+        super().__init__()
+        if total_steps is None and budget is None:
+            raise ValueError("CosineDecay needs total_steps or a TimeBudget: the decay must know when the run ends.")
+        if not peak > 0:
+            raise ValueError(f"peak learning rate must be positive, got {peak!r}.")
+        self.peak, self.final = float(peak), float(final)
+        self.total_steps, self.budget = total_steps, budget
+        self.warmup_steps = int(warmup_steps)
+        self.step = 0
+        self.current = None
+        self.rates: list[tuple[int, float]] = []  # (step, rate) at each update
+
+    def progress(self) -> float:
+        """The fraction of the run done, in [0, 1]."""
+        done = 0.0
+        if self.total_steps:
+            done = self.step / self.total_steps
+        if self.budget is not None and self.budget.start is not None:
+            used = (self.budget.elapsed() + self.budget.validation_seconds) / self.budget.seconds
+            done = max(done, used)
+        return min(max(done, 0.0), 1.0)
+
+    def rate(self) -> float:
+        if self.step < self.warmup_steps:
+            return self.peak * (self.step + 1) / self.warmup_steps
+        cosine = 0.5 * (1.0 + math.cos(math.pi * self.progress()))
+        return self.peak * (self.final + (1.0 - self.final) * cosine)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        rate = self.rate()
+        if self.current is not None and abs(rate - self.current) <= 0.01 * self.peak:
+            return
+        if keras.backend.backend() == "jax":
+            self.model.jax_state_sync()
+        self.model.optimizer.learning_rate.assign(rate)
+        self.current = rate
+        self.rates.append((self.step, rate))
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
 
 
 class BestWeights(keras.callbacks.Callback):

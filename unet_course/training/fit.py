@@ -40,7 +40,7 @@ from unet_course.data.pipeline import (
     steps_per_epoch,
     stitch_tiles,
 )
-from unet_course.training.callbacks import BestWeights, LivePrediction, TimeBudget
+from unet_course.training.callbacks import BestWeights, CosineDecay, LivePrediction, TimeBudget
 from unet_course.training.recipes import Recipe, get_recipe
 
 #: Epochs when only a time budget is given: training ends on the budget, not on this.
@@ -109,6 +109,8 @@ def train(
     callbacks=(),
     verbose="auto",
     budget_after_first_step: bool = False,
+    cosine_decay: bool = False,
+    warmup_steps: int = 0,
 ) -> TrainResult:
     """``model.fit`` with the course's callbacks; returns a :class:`TrainResult`.
 
@@ -121,6 +123,11 @@ def train(
     data; :func:`train_segmenter` monitors ``val_mean_iou``) are restored at the
     end, however training ended (also on Ctrl-C). With ``out_dir``, the best model is
     saved as ``out_dir/model.keras`` and the history as ``out_dir/history.csv``.
+
+    With ``cosine_decay=True`` the optimizer's learning rate falls from its value at the start
+    to 0 along a cosine (after ``warmup_steps`` of linear warm-up) over the whole run, whose
+    end is ``epochs`` (with ``steps_per_epoch``) or the end of ``time_budget``
+    (:class:`~unet_course.training.callbacks.CosineDecay`).
     """
     if epochs is None and time_budget is None:
         raise ValueError("Give epochs=N or time_budget=SECONDS (or both): training needs a way to end.")
@@ -137,6 +144,14 @@ def train(
     if time_budget is not None:
         budget = TimeBudget(time_budget, after_first_step=budget_after_first_step)
         all_callbacks.insert(0, budget)
+    if cosine_decay:
+        total = epochs * steps_per_epoch if epochs is not None and steps_per_epoch else None
+        if total is None and budget is None:
+            raise ValueError(
+                "cosine_decay needs to know when the run ends: give steps_per_epoch with epochs, or a time_budget."
+            )
+        peak = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+        all_callbacks.insert(1, CosineDecay(peak, total_steps=total, budget=budget, warmup_steps=warmup_steps))
     best_path = None
     if out_dir is not None:
         out_dir = Path(out_dir)
@@ -687,6 +702,8 @@ def _train_prepared(
         callbacks=callbacks,
         verbose=verbose,
         budget_after_first_step=budget_after_first_step,
+        cosine_decay=recipe.schedule == "cosine",
+        warmup_steps=recipe.warmup_steps if recipe.schedule == "cosine" else 0,
     )
     result.recipe = recipe
     result.depth = recipe.model_depth

@@ -31,7 +31,7 @@ from unet_course.data.augment import Augment
 
 LOSSES = ("ce", "dice", "ce_dice")
 OPTIMIZERS = ("adam", "adamw")
-SCHEDULES = ("constant", "warmup")
+SCHEDULES = ("constant", "warmup", "cosine")
 PADDINGS = ("same", "valid")
 #: The stride of a backbone U-Net's bottleneck: it halves its input 5 times.
 BACKBONE_DEPTH = 5
@@ -55,8 +55,10 @@ class Recipe:
         optimizer: ``"adam"`` or ``"adamw"``; ``learning_rate`` its (peak) rate;
             ``weight_decay`` for AdamW.
         schedule: ``"constant"``, or ``"warmup"``: a linear warm-up over ``warmup_steps``
-            then constant (a schedule that needs no total step count, so it works when
-            training stops on a time budget).
+            then constant (a schedule that needs no total step count), or ``"cosine"``:
+            (after ``warmup_steps`` of linear warm-up) a cosine decay to 0 over the whole run,
+            which ends after the epochs or at the end of the time budget
+            (:class:`~unet_course.training.callbacks.CosineDecay`).
         loss: ``"ce"`` (cross-entropy), ``"dice"`` or ``"ce_dice"``.
         augment: the :class:`~unet_course.data.augment.Augment` of each training crop.
         crop_size, batch_size: random square crops per step (for ``padding="valid"``: the
