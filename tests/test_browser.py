@@ -2,8 +2,10 @@
 
 nbval proves that every cell runs in a kernel; this module proves that a learner *sees* the
 widgets. One JupyterLab server (the course's environment, FAST mode, 127.0.0.1, a free port, a
-token) serves copies of the widget notebooks from a temporary folder; headless Chromium, driven
-by Playwright, opens each one in a page of its own (all at once, so that their kernels run side by
+token) serves, from a temporary folder, each widget notebook sliced to its widget cells and the
+cells they need (``unet_course.course.notebooks.cells_needed``: the rest nbval has run, and the
+browser adds nothing to it); headless Chromium, driven by Playwright, opens each one in a page
+of its own (all at once, so that their kernels run side by
 side), runs all cells from JupyterLab's Run menu and waits until no cell is left and the kernel is
 idle, then checks the page: no error or stderr output, every cell ran (in FAST mode), as many
 widgets rendered as the committed run shows, and moving a slider (and choosing a dropdown value,
@@ -81,10 +83,29 @@ def _notebook_needs(name: str) -> list[str]:
     return nb.get("metadata", {}).get("unet_course", {}).get("needs", [])
 
 
+def _widget_cells(name: str) -> list[int]:
+    """The code cells (indices among the code cells) that make or, in the committed run, show a widget."""
+    cells = [c for c in json.loads((NOTEBOOKS / f"{name}.ipynb").read_text())["cells"] if c["cell_type"] == "code"]
+    return [
+        i
+        for i, c in enumerate(cells)
+        if _MAKES_A_WIDGET.search("".join(c["source"])) or any(_WIDGET_VIEW in o.get("data", {}) for o in c["outputs"])
+    ]
+
+
+def _sliced(name: str):
+    """The notebook the browser runs: the widget cells and the cells they need (nbval runs the rest)."""
+    import nbformat
+
+    from unet_course.course.notebooks import sliced_notebook
+
+    return sliced_notebook(nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4), _widget_cells(name))
+
+
 def _code_cells(name: str) -> int:
-    """How many code cells Run All Cells executes (JupyterLab skips empty ones)."""
-    cells = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text())["cells"]
-    return sum(c["cell_type"] == "code" and bool("".join(c["source"]).strip()) for c in cells)
+    """How many code cells Run All Cells executes in the sliced notebook (JupyterLab skips empty ones)."""
+    sliced, _ = _sliced(name)
+    return sum(bool(c.source.strip()) for c in sliced.cells)
 
 
 def _committed_widget_views(name: str) -> int:
@@ -163,8 +184,10 @@ def lab(browser):
     work = Path(tempfile.mkdtemp(prefix="unet-course-lab-"))
     root = work / "notebooks"
     root.mkdir()
-    for name in WIDGET_NOTEBOOKS:  # copies: the committed notebooks are never written
-        shutil.copy(NOTEBOOKS / f"{name}.ipynb", root)
+    import nbformat
+
+    for name in WIDGET_NOTEBOOKS:  # sliced copies: the committed notebooks are never written
+        nbformat.write(_sliced(name)[0], root / f"{name}.ipynb")
     _write_settings(work / "settings")
     env = dict(os.environ)
     env.update(

@@ -245,3 +245,24 @@ def test_student_check_plan_finds_lesson_cells_the_course_run_does_not_cover():
         "code cell 1: its source is not the course notebook's",
         "code cell 2: tags ['raises-exception'] vs the course's []",
     ]
+
+
+def test_cells_needed_follows_binders_and_the_cells_that_may_change_an_object():
+    from unet_course.course.notebooks import cells_needed, sliced_notebook
+
+    notebook = nbformat.v4.new_notebook()
+    sources = [
+        "import numpy as np",  # 0: the setup is always kept
+        "x = 1",  # 1: read by the mutator 4
+        "y = 2",  # 2: only cell 5 reads it
+        "model = []",  # 3: binds what the target reads
+        "model.append(x)",  # 4: binds nothing, but reads model between its binder and the target
+        "np.random.seed(0)\nz = y",  # 5: reads np, which only an import binds: not a mutator
+        "print(model, np.pi)",  # 6: the target
+    ]
+    notebook.cells = [nbformat.v4.new_markdown_cell("# title")] + [nbformat.v4.new_code_cell(s) for s in sources]
+    assert cells_needed(notebook, [6]) == [0, 1, 3, 4, 6]
+    assert cells_needed(notebook, [5]) == [0, 2, 5]
+    sliced, keep = sliced_notebook(notebook, [6])
+    assert keep == [0, 1, 3, 4, 6] and [c.source for c in sliced.cells] == [sources[i] for i in keep]
+    assert all(c.cell_type == "code" and c.outputs == [] for c in sliced.cells)

@@ -43,6 +43,8 @@ def test_rate_by_time_follows_the_budget_including_the_room_kept_for_validation(
     assert decay.progress() == pytest.approx(0.5) and decay.rate() == pytest.approx(0.5)
     clock.now = 90  # the budget stops training here: the rate has reached its floor
     assert decay.rate() == pytest.approx(0.0, abs=1e-12)
+    clock.now, clock.validation_seconds = 60, 0  # the room kept for validation shrank: progress stays
+    assert decay.progress() == pytest.approx(1.0)
     # with both, whichever ends the run first decides
     both = CosineDecay(1.0, budget=_Clock(seconds=100), total_steps=4)
     both.step = 2

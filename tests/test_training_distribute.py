@@ -234,10 +234,14 @@ def test_a_failing_worker_reports_its_error():
 # the package's switch: train_segmenter(devices=N) and unet-course train --devices N
 # --------------------------------------------------------------------------------------
 
+# eagerly (on TensorFlow): this checks the package's wiring of devices=2, not tracing, and saves
+# about a third of the run; test_two_replicas_train_like_one_on_tensorflow trains in graph mode
 _SEGMENTER = """
 import json, sys
 from unet_course.training.distribute import use_cpu_devices
 use_cpu_devices(2)
+import tensorflow as tf
+tf.config.run_functions_eagerly(True)
 from unet_course.data.synthetic import make_shapes
 from unet_course.training import RECIPES, train_segmenter
 images, masks = make_shapes(8, 32, seed=0)

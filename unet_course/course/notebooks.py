@@ -467,6 +467,46 @@ def _lesson_copy_source(source: str) -> str:
     return "\n".join(line for line in source.split("\n") if line.strip() != CHECK_OUTPUT)
 
 
+def cells_needed(notebook, targets) -> list[int]:
+    """The code cells (indices among the code cells) that running ``targets`` needs, in order.
+
+    The first cell (the setup) and the targets, then, for every name a kept cell reads before
+    binding it: the last earlier cell that binds it and, unless only imports bind the name, every
+    cell between the two that reads it too (it may change the object: ``model.fit`` binds nothing
+    but trains ``model``); and so on for the cells added. State a cell leaves elsewhere (inside
+    modules, on disk) is not followed: a slice shows that the targets run, not that they print the
+    same numbers as the whole notebook. ``SyntaxError`` for a cell that is not Python.
+    """
+    cells = [c for c in notebook.cells if c.cell_type == "code"]
+    names = [_cell_names(c.source) for c in cells]
+    import_only = {n for x in names for n in x.bound} - {n for x in names for n in x.other}
+    keep = {0, *targets}
+    stack = sorted(keep)
+    while stack:
+        i = stack.pop()
+        for name in names[i].free:
+            binders = [j for j in range(i) if name in names[j].bound]
+            if not binders:
+                continue  # a builtin, or set by code the analysis does not see
+            wanted = {binders[-1]}
+            if name not in import_only:
+                wanted |= {j for j in range(binders[-1] + 1, i) if name in names[j].free}
+            for j in sorted(wanted - keep):
+                keep.add(j)
+                stack.append(j)
+    return sorted(keep)
+
+
+def sliced_notebook(notebook, targets):
+    """A notebook of the :func:`cells_needed` by ``targets``, outputs cleared; returns it and the kept indices."""
+    keep = cells_needed(notebook, targets)
+    cells = [c for c in notebook.cells if c.cell_type == "code"]
+    sliced = nbformat.v4.new_notebook(metadata=copy.deepcopy(notebook.metadata))
+    for i in keep:
+        sliced.cells.append(nbformat.v4.new_code_cell(cells[i].source, metadata=copy.deepcopy(cells[i].metadata)))
+    return sliced, keep
+
+
 _USES_EXERCISES = re.compile(r"\bex\.")
 
 

@@ -113,24 +113,31 @@ class CosineDecay(keras.callbacks.Callback):
         self.total_steps, self.budget = total_steps, budget
         self.warmup_steps = int(warmup_steps)
         self.step = 0
+        self._done = 0.0
         self.current = None
         self.rates: list[tuple[int, float]] = []  # (step, rate) at each update
 
     def progress(self) -> float:
-        """The fraction of the run done, in [0, 1]."""
-        done = 0.0
+        """The fraction of the run done, in [0, 1]; it never goes back (the budget's estimate of
+        the time kept for validation can shrink, and ``after_first_step`` restarts its clock)."""
+        done = self._done
         if self.total_steps:
-            done = self.step / self.total_steps
-        if self.budget is not None and self.budget.start is not None:
+            done = max(done, self.step / self.total_steps)
+        waiting = getattr(self.budget, "after_first_step", False) and self.budget.first_step_seconds is None
+        if self.budget is not None and self.budget.start is not None and not waiting:
             used = (self.budget.elapsed() + self.budget.validation_seconds) / self.budget.seconds
             done = max(done, used)
-        return min(max(done, 0.0), 1.0)
+        self._done = min(max(done, 0.0), 1.0)
+        return self._done
 
     def rate(self) -> float:
         if self.step < self.warmup_steps:
             return self.peak * (self.step + 1) / self.warmup_steps
         cosine = 0.5 * (1.0 + math.cos(math.pi * self.progress()))
         return self.peak * (self.final + (1.0 - self.final) * cosine)
+
+    def on_train_begin(self, logs=None):
+        self.step, self._done, self.current = 0, 0.0, None
 
     def on_train_batch_begin(self, batch, logs=None):
         rate = self.rate()
