@@ -132,3 +132,19 @@ def _graph_mode_after_each_test():
     tf = sys.modules.get("tensorflow")
     if tf is not None and hasattr(tf, "config"):
         tf.config.run_functions_eagerly(False)
+
+
+@pytest.fixture
+def eager():
+    """Run ``tf.function`` eagerly in this test (TensorFlow; other backends are unchanged).
+
+    For tests of what training does (files written, weights kept, masks cropped), not of how
+    it is traced: a few steps of a small model trace for longer than they run. The fixture
+    above gives graph mode back afterwards; the tests of the time budget and of the first
+    step's graph building stay in graph mode.
+    """
+    import tensorflow as tf
+
+    tf.config.run_functions_eagerly(True)
+    yield
+

@@ -480,6 +480,7 @@ def test_evaluate_and_predict_a_valid_model_in_overlap_tiles(tmp_path, capsys, v
 # ---- the real engine, end to end ------------------------------------------------------
 
 
+@pytest.mark.usefixtures("eager")
 def test_train_evaluate_predict_end_to_end(tmp_path, capsys):
     pytest.importorskip("unet_course.training")
     images, masks = make_folders(tmp_path, count=4, mask_scale=255)
@@ -612,6 +613,7 @@ def test_train_imagenet_offline_is_one_line_that_says_where_the_file_goes(tmp_pa
     )
 
 
+@pytest.mark.usefixtures("eager")
 def test_train_evaluate_predict_with_an_encoder_end_to_end(tmp_path, capsys, mobilenet_weights):
     images, masks = make_folders(tmp_path, count=4, size=(64, 64), extra_size=(70, 75), mask_scale=255)
     out = tmp_path / "run"

@@ -79,6 +79,7 @@ def test_time_budget_is_respected_per_batch(tmp_path):
     assert (tmp_path / "model.keras").exists() and (tmp_path / "history.csv").exists()
 
 
+@pytest.mark.usefixtures("eager")
 def test_epochs_best_model_saved_and_reloaded(tmp_path):
     x, y = disks(16)
     result = train_segmenter(x, y, x[:4], y[:4], num_classes=2, recipe=TINY, epochs=3, out_dir=tmp_path, verbose=0)
@@ -101,6 +102,7 @@ def test_it_learns_an_easy_task():
     assert metrics.per_class_iou(yv, prediction, 2)[1] > 0.7
 
 
+@pytest.mark.usefixtures("eager")
 def test_seeded_runs_repeat():
     x, y = disks(8)
     a = train_segmenter(x, y, num_classes=2, recipe=TINY, epochs=2, seed=3, verbose=0)
@@ -108,6 +110,7 @@ def test_seeded_runs_repeat():
     np.testing.assert_allclose(a.history["loss"], b.history["loss"], rtol=1e-5)
 
 
+@pytest.mark.usefixtures("eager")
 def test_interrupt_keeps_the_best_weights():
     class Interrupt(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -121,6 +124,7 @@ def test_interrupt_keeps_the_best_weights():
     assert result.stopped_by == "interrupted" and result.best_epoch in (1, 2)
 
 
+@pytest.mark.usefixtures("eager")
 def test_weight_map_as_sample_weight():
     x, y = disks(8)
     weights = [unet_weight_map(m) for m in y]
@@ -130,6 +134,7 @@ def test_weight_map_as_sample_weight():
         train_segmenter(x, y, num_classes=2, recipe=TINY, weights=weights, epochs=1, verbose=0)
 
 
+@pytest.mark.usefixtures("eager")
 def test_ignore_index_trains(tmp_path):
     x, y = disks(8)
     y = y.copy()
@@ -286,6 +291,7 @@ def encoder_batch_norms(model):
     return [layer for layer in model.get_layer("encoder").layers if isinstance(layer, keras.layers.BatchNormalization)]
 
 
+@pytest.mark.usefixtures("eager")
 def test_backbone_recipe_trains_validates_on_multiples_of_32_and_reloads(tmp_path):
     x, y = disks(8, size=64)
     xv, yv = disks(2, size=80, seed=5)  # 80 = 5 * 16: a depth-4 crop would keep 80, the backbone needs 64
@@ -305,6 +311,7 @@ def test_backbone_recipe_trains_validates_on_multiples_of_32_and_reloads(tmp_pat
     )
 
 
+@pytest.mark.usefixtures("eager")
 def test_backbone_with_a_weights_file_frozen_trains_the_decoder_only(tmp_path):
     from unet_course.models import build_encoder
 
