@@ -147,4 +147,3 @@ def eager():
 
     tf.config.run_functions_eagerly(True)
     yield
-
