@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import json
 import os
 import platform
 import statistics
@@ -393,27 +394,37 @@ def train_textbook(data: Data, seed: int, budget: float) -> Run:
     return run
 
 
-def train_course(data: Data, seed: int, budget: float) -> Run:
+def course_recipe(changes=None):
+    """``RECIPES["course"]``, or a candidate: ``RECIPES["course"].replace(**changes)`` (``--course-changes``)."""
+    from unet_course.training import RECIPES
+
+    return RECIPES["course"].replace(**changes) if changes else RECIPES["course"]
+
+
+def train_course(data: Data, seed: int, budget: float, changes=None) -> Run:
     """The course recipe, through the package: ``train_segmenter(..., recipe="course", time_budget=...)``.
+
+    ``changes`` (a dict) trains a candidate instead, ``RECIPES["course"].replace(**changes)``:
+    how a change to the default is measured before it is made.
 
     No validation data is passed: the held-out images are the test set and must not choose
     the model. Without validation, ``train_segmenter`` keeps the epoch with the lowest
     training loss (as any user running it without a validation set gets).
     """
-    from unet_course.training import RECIPES, train_segmenter
+    from unet_course.training import train_segmenter
 
     timer = StepTimer()
     result = train_segmenter(
         data.train_images,
         data.train_masks,
         num_classes=data.num_classes,
-        recipe="course",
+        recipe=course_recipe(changes),
         time_budget=budget,
         seed=seed,
         callbacks=[timer],
         verbose=0,
     )
-    recipe = result.recipe or RECIPES["course"]
+    recipe = result.recipe or course_recipe(changes)
     metrics = score(data, predict_classes(result.model, data.test_images))
     run = Run(
         data.name,
@@ -494,8 +505,11 @@ METRIC_LABELS = {
 LOADERS = {"isbi": load_isbi, "shapes": load_shapes}
 
 
-def run_benchmark(datasets: dict, budgets, seeds, *, pipeline_seconds=5.0, log=print):
-    """Both recipes for every dataset, budget and seed (textbook first, then course, same process)."""
+def run_benchmark(datasets: dict, budgets, seeds, *, pipeline_seconds=5.0, log=print, course_changes=None):
+    """Both recipes for every dataset, budget and seed (textbook first, then course, same process).
+
+    ``course_changes``: train ``RECIPES["course"].replace(**course_changes)`` as the course side.
+    """
     runs, pipelines = [], {}
     for name, data in datasets.items():
         pipelines[name] = {
@@ -507,8 +521,11 @@ def run_benchmark(datasets: dict, budgets, seeds, *, pipeline_seconds=5.0, log=p
         log(f"{name}: input pipeline alone, images/s: " + ", ".join(f"{k} {v:.0f}" for k, v in pipelines[name].items()))
         for budget in budgets:
             for seed in seeds:
-                for train in (train_textbook, train_course):
-                    run = train(data, seed, budget)
+                for recipe in ("textbook", "course"):
+                    if recipe == "textbook":
+                        run = train_textbook(data, seed, budget)
+                    else:
+                        run = train_course(data, seed, budget, course_changes)
                     runs.append(run)
                     log(
                         f"{name} budget {budget:g}s seed {seed} {run.recipe}: {run.steps} steps in {run.elapsed:.1f}s, "
@@ -566,10 +583,19 @@ def _fmt(x):
     return "nan" if x != x else f"{x:.3f}"
 
 
-def write_report(runs, pipelines, datasets, *, threads, path, command, append=False):
-    from unet_course.training import RECIPES
-
+def write_report(runs, pipelines, datasets, *, threads, path, command, append=False, course_changes=None):
     table, summary = summarize(runs)
+    if course_changes:
+        course_line = (
+            f'- **course**: a candidate, `RECIPES["course"].replace(**{course_changes!r})` (--course-changes), '
+            f"through `unet_course.training.train_segmenter(recipe=..., time_budget=...)`, no validation data: "
+            f"`{course_recipe(course_changes)}`"
+        )
+    else:
+        course_line = (
+            f'- **course**: `unet_course.training.train_segmenter(recipe="course", time_budget=...)`, no validation '
+            f'data; `RECIPES["course"]` = `{course_recipe()}`'
+        )
     lines = [
         "# Quality at equal wall-clock time: course recipe vs textbook U-Net",
         "",
@@ -586,8 +612,7 @@ def write_report(runs, pipelines, datasets, *, threads, path, command, append=Fa
         "",
         "- **textbook**: plain Keras in `quality.py`; images as loaded in [0, 1]; no normalisation layers;",
         "  Adam 1e-3; sparse categorical cross-entropy; random 128x128 crops + random flips; batch 8.",
-        f'- **course**: `unet_course.training.train_segmenter(recipe="course", time_budget=...)`, no validation data; '
-        f'`RECIPES["course"]` = `{RECIPES["course"]}`',
+        course_line,
         "",
         "Data:",
         "",
@@ -677,17 +702,38 @@ def main(argv=None):
     parser.add_argument("--isbi-root", default=str(ISBI_ROOT))
     parser.add_argument("--output", default=str(RESULTS_PATH))
     parser.add_argument(
+        "--course-changes",
+        type=json.loads,
+        default=None,
+        help='train a candidate, RECIPES["course"].replace(**CHANGES), as the course side: a JSON object, e.g. '
+        '\'{"precision": "mixed_bfloat16"}\'',
+    )
+    parser.add_argument(
         "--append", action="store_true", help="add this run's report at the end of --output instead of replacing it"
     )
     args = parser.parse_args(argv)
+    if args.course_changes is not None:
+        if not isinstance(args.course_changes, dict):
+            parser.error(f"--course-changes must be a JSON object, got {args.course_changes!r}")
+        try:
+            course_recipe(args.course_changes)
+        except (TypeError, ValueError) as error:
+            parser.error(f"--course-changes: {error}")
     if any(b <= 0 for b in args.budgets):
         parser.error(f"--budgets must be positive seconds, got {args.budgets}")
     set_threads(args.threads)
     datasets = {name: (load_isbi(args.isbi_root) if name == "isbi" else LOADERS[name]()) for name in args.datasets}
-    runs, pipelines = run_benchmark(datasets, args.budgets, args.seeds)
+    runs, pipelines = run_benchmark(datasets, args.budgets, args.seeds, course_changes=args.course_changes)
     command = "python benchmarks/quality.py " + " ".join(argv if argv is not None else sys.argv[1:])
     verdicts = write_report(
-        runs, pipelines, datasets, threads=args.threads, path=args.output, command=command, append=args.append
+        runs,
+        pipelines,
+        datasets,
+        threads=args.threads,
+        path=args.output,
+        command=command,
+        append=args.append,
+        course_changes=args.course_changes,
     )
     print(Path(args.output).read_text())
     return runs, pipelines, verdicts

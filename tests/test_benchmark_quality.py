@@ -111,3 +111,37 @@ def test_textbook_unet_is_the_stated_architecture(quality):
     )
     assert not any("Normalization" in k for k in kinds)
     assert model(keras.ops.zeros((1, 48, 64, 1))).shape == (1, 48, 64, 2)  # any size divisible by 16
+
+
+def test_a_candidate_recipe_is_trained_and_named_in_the_report(quality, tiny, report, tmp_path, monkeypatch):
+    runs, pipelines, _, _ = report
+    seen = {}
+    real = quality.train_course
+
+    def spy(data, seed, budget, changes=None):
+        seen["changes"] = changes
+        return runs[1]  # the course run the fixture trained: what is checked here is the wiring
+
+    monkeypatch.setattr(quality, "train_course", spy)
+    monkeypatch.setattr(quality, "train_textbook", lambda data, seed, budget: runs[0])
+    changes = {"precision": "mixed_bfloat16", "dice_weight": 0.5}
+    quality.run_benchmark(
+        {"shapes": tiny}, [3], [0], pipeline_seconds=0.05, log=lambda *a: None, course_changes=changes
+    )
+    assert seen["changes"] == changes
+    path = tmp_path / "r.md"
+    quality.write_report(runs, pipelines, {"shapes": tiny}, threads=1, path=path, command="t", course_changes=changes)
+    text = path.read_text()
+    assert "a candidate, `RECIPES[\"course\"].replace(**{'precision': 'mixed_bfloat16', 'dice_weight': 0.5})`" in text
+    assert "precision='mixed_bfloat16'" in text and "dice_weight=0.5" in text
+    assert real is not spy
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [("[1, 2]", "must be a JSON object"), ('{"dice_weight": -1}', "dice_weight must be"), ('{"nope": 1}', "nope")],
+)
+def test_bad_course_changes_stop_before_any_training(quality, capsys, value, message):
+    with pytest.raises(SystemExit):
+        quality.main(["--budgets", "1", "--datasets", "shapes", "--course-changes", value])
+    assert message in capsys.readouterr().err

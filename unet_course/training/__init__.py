@@ -26,7 +26,7 @@ from unet_course.training.fit import (
     train_segmenter,
     valid_crop,
 )
-from unet_course.training.recipes import COURSE, RECIPES, TEXTBOOK, Recipe, get_recipe
+from unet_course.training.recipes import COURSE, RECIPES, TEXTBOOK, Recipe, get_recipe, resolve_precision
 
 __all__ = [
     "COURSE",
@@ -43,6 +43,7 @@ __all__ = [
     "make_loss",
     "make_optimizer",
     "normalization_statistics",
+    "resolve_precision",
     "overlap_tiles",
     "train",
     "train_segmenter",

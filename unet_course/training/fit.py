@@ -41,7 +41,7 @@ from unet_course.data.pipeline import (
     stitch_tiles,
 )
 from unet_course.training.callbacks import BestWeights, CosineDecay, LivePrediction, TimeBudget
-from unet_course.training.recipes import Recipe, get_recipe
+from unet_course.training.recipes import Recipe, get_recipe, resolve_precision
 
 #: Epochs when only a time budget is given: training ends on the budget, not on this.
 _MANY_EPOCHS = 100_000
@@ -273,7 +273,7 @@ def _largest_valid_input(limit: int, depth: int) -> int | None:
     return sizes[-1] if sizes else None
 
 
-def build_model(recipe, channels: int, num_classes: int, *, mean=None, variance=None) -> keras.Model:
+def build_model(recipe, channels: int, num_classes: int, *, mean=None, variance=None, class_shares=None) -> keras.Model:
     """The recipe's U-Net for images with ``channels`` channels.
 
     With ``recipe.normalize``, the training set's ``mean`` and ``variance`` are built into
@@ -289,8 +289,70 @@ def build_model(recipe, channels: int, num_classes: int, *, mean=None, variance=
     ``recipe.batch_norm_momentum``; the encoder's too when it starts from random weights; a
     pretrained encoder that is fine-tuned keeps its batch-norm layers frozen (see
     :class:`~unet_course.training.recipes.Recipe`).
+
+    ``recipe.precision`` sets the dtype policy of the layers built here (the global policy
+    is restored afterwards); with ``recipe.output_bias == "prior"`` and ``class_shares``
+    (:func:`class_shares` of the training masks) the classifier starts at the class prior
+    (:func:`set_output_prior`).
     """
     recipe = get_recipe(recipe)
+    precision = resolve_precision(recipe.precision)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)  # the layers built below keep it; restored after
+    try:
+        model = _build_model(recipe, channels, num_classes, mean=mean, variance=variance)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    if recipe.output_bias == "prior" and class_shares is not None:
+        set_output_prior(model, class_shares)
+    return model
+
+
+def set_output_prior(model: keras.Model, class_shares) -> None:
+    """Start the classifier's biases at ``log(share)``: the untrained model predicts about the shares.
+
+    A softmax of ``log(p)`` is ``p``. The kernel is scaled to a standard deviation of 0.01
+    (as RetinaNet's classifier is initialised), so that its random contribution does not
+    drown the prior: the model's first guess is then near each class's share of the training
+    pixels (whose cross-entropy is the entropy of the labels, the best a model that ignores
+    its input can do) instead of a random mix around ``1 / num_classes``. Adam's steps do not
+    depend on the size of a gradient, so the small kernel does not slow the layers below.
+    Shares are floored at 1e-4 (a class absent from the training masks gets a finite bias).
+    """
+    layer = _find_classifier(model)
+    kernel, bias = layer.get_weights()
+    kernel = kernel * (0.01 / max(float(np.std(kernel)), 1e-12))
+    shares = np.maximum(np.asarray(class_shares, dtype=np.float64), 1e-4)
+    if shares.shape != bias.shape:
+        raise ValueError(f"class_shares has {shares.size} values; the classifier has {bias.size} outputs.")
+    shares = shares / shares.sum()
+    layer.set_weights([kernel, np.log(shares).astype(bias.dtype)])
+
+
+def _find_classifier(model):
+    for layer in reversed(model.layers):
+        if isinstance(layer, keras.Model):
+            found = _find_classifier(layer)
+            if found is not None:
+                return found
+        elif layer.name == "classifier":
+            return layer
+    return None
+
+
+def class_shares(masks, num_classes: int, ignore_index=None) -> np.ndarray:
+    """Each class's share of the labelled training pixels (``ignore_index`` left out)."""
+    counts = np.zeros(num_classes, dtype=np.int64)
+    for mask in masks:
+        values = np.asarray(mask).ravel()
+        if ignore_index is not None:
+            values = values[values != ignore_index]
+        counts += np.bincount(values.astype(np.int64), minlength=num_classes)[:num_classes]
+    total = counts.sum()
+    return counts / total if total else np.full(num_classes, 1.0 / num_classes)
+
+
+def _build_model(recipe, channels: int, num_classes: int, *, mean=None, variance=None) -> keras.Model:
     if recipe.encoder is not None:
         return _build_backbone_model(recipe, channels, num_classes)
     from unet_course.models import build_unet
@@ -312,9 +374,9 @@ def build_model(recipe, channels: int, num_classes: int, *, mean=None, variance=
     if mean is None or variance is None:
         raise ValueError("recipe.normalize needs the training set's mean and variance (see normalization_statistics).")
     inputs = keras.Input((size, size, channels), name="image")
-    x = keras.layers.Normalization(mean=list(np.ravel(mean)), variance=list(np.ravel(variance)), name="normalize")(
-        inputs
-    )
+    x = keras.layers.Normalization(
+        mean=list(np.ravel(mean)), variance=list(np.ravel(variance)), name="normalize", dtype="float32"
+    )(inputs)
     return keras.Model(inputs, unet(x), name=f"unet_{recipe.name}")
 
 
@@ -356,7 +418,7 @@ def make_loss(recipe, num_classes: int, *, class_weights=None, ignore_index=None
         return CrossEntropy(class_weights=class_weights, ignore_index=ignore_index)
     if recipe.loss == "dice":
         return DiceLoss(class_weights=class_weights, ignore_index=ignore_index)
-    return CrossEntropyDiceLoss(class_weights=class_weights, ignore_index=ignore_index)
+    return CrossEntropyDiceLoss(dice_weight=recipe.dice_weight, class_weights=class_weights, ignore_index=ignore_index)
 
 
 def make_optimizer(recipe):
@@ -636,7 +698,10 @@ def _train_prepared(
     seed_everything(seed)
     mean, variance = normalization_statistics(images) if recipe.normalize else (None, None)
     channels = images[0].shape[-1]
-    model = replicas.prepare(build_model(recipe, channels, num_classes, mean=mean, variance=variance))
+    shares = class_shares(masks, num_classes, ignore_index) if recipe.output_bias == "prior" else None
+    model = replicas.prepare(
+        build_model(recipe, channels, num_classes, mean=mean, variance=variance, class_shares=shares)
+    )
     from unet_course.metrics import IoUScore
 
     # valid padding: the validation tiles mark pixels outside the image (or owned by another

@@ -32,6 +32,8 @@ from unet_course.data.augment import Augment
 LOSSES = ("ce", "dice", "ce_dice")
 OPTIMIZERS = ("adam", "adamw")
 SCHEDULES = ("constant", "warmup", "cosine")
+PRECISIONS = ("float32", "mixed_bfloat16", "auto")
+OUTPUT_BIASES = ("zeros", "prior")
 PADDINGS = ("same", "valid")
 #: The stride of a backbone U-Net's bottleneck: it halves its input 5 times.
 BACKBONE_DEPTH = 5
@@ -79,6 +81,15 @@ class Recipe:
             Keras transfer-learning guide advises; ``set_encoder_trainable``); with random
             weights every layer trains and batch norm uses ``batch_norm_momentum``.
         freeze_encoder: train the decoder only (the encoder's weights do not change).
+        precision: ``"float32"``, ``"mixed_bfloat16"`` (the convolutions compute in bfloat16,
+            the weights, the normalisation and the classifier stay float32), or ``"auto"``:
+            mixed bfloat16 where it is fast, float32 elsewhere (:func:`resolve_precision`).
+        output_bias: ``"zeros"`` (Keras's default) or ``"prior"``: the classifier's biases
+            start at the log of each class's share of the training pixels and its kernel
+            small, so the untrained model predicts about the class frequencies instead of a
+            random mix around a uniform guess (the "init well"
+            advice of Karpathy's recipe and of the RetinaNet paper's rare-class prior).
+        dice_weight: weight of the Dice term in the ``"ce_dice"`` loss.
     """
 
     name: str = "custom"
@@ -103,6 +114,9 @@ class Recipe:
     encoder: str | None = None
     encoder_weights: str | os.PathLike | None = None
     freeze_encoder: bool = False
+    precision: str = "float32"
+    output_bias: str = "zeros"
+    dice_weight: float = 1.0
 
     def __post_init__(self):
         for name, value, choices in (
@@ -110,11 +124,15 @@ class Recipe:
             ("optimizer", self.optimizer, OPTIMIZERS),
             ("schedule", self.schedule, SCHEDULES),
             ("padding", self.padding, PADDINGS),
+            ("precision", self.precision, PRECISIONS),
+            ("output_bias", self.output_bias, OUTPUT_BIASES),
         ):
             if value not in choices:
                 raise ValueError(f"Recipe {name} must be one of {choices}, got {value!r}.")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate!r}.")
+        if not (isinstance(self.dice_weight, (int, float)) and self.dice_weight >= 0):
+            raise ValueError(f"dice_weight must be a number >= 0, got {self.dice_weight!r}.")
         if not 0 < self.batch_norm_momentum < 1:
             raise ValueError(f"batch_norm_momentum must be in (0, 1), got {self.batch_norm_momentum!r}.")
         self._check_encoder()
@@ -223,6 +241,42 @@ COURSE = Recipe(
 )
 
 RECIPES = {"textbook": TEXTBOOK, "course": COURSE}
+
+
+def resolve_precision(precision: str) -> str:
+    """``"float32"`` or ``"mixed_bfloat16"``: what ``Recipe(precision=...)`` means on this machine.
+
+    ``"auto"`` is mixed bfloat16 only on the TensorFlow backend, on a machine without a GPU,
+    whose CPU computes bfloat16 in hardware (the ``amx_bf16`` or ``avx512_bf16`` flags of
+    Linux's ``/proc/cpuinfo``: Intel Sapphire Rapids and later, AMD Zen 4 and later). There,
+    oneDNN runs a U-Net's convolutions about 1.5-2x faster than in float32
+    (``benchmarks/RESULTS.md``). Everywhere else bfloat16 would be emulated, and slower.
+    """
+    if precision != "auto":
+        return precision
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return "float32"
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        return "float32"
+    return "mixed_bfloat16" if cpu_has_bfloat16() else "float32"
+
+
+#: Where Linux lists the CPU's flags (a module constant, so tests can point it elsewhere).
+CPUINFO = "/proc/cpuinfo"
+
+
+def cpu_has_bfloat16() -> bool:
+    """Whether the CPU computes bfloat16 in hardware (``amx_bf16`` or ``avx512_bf16`` in ``CPUINFO``)."""
+    try:
+        with open(CPUINFO) as file:
+            flags = set(file.read().split())
+    except OSError:  # not Linux: no way to tell, so no
+        return False
+    return bool(flags & {"amx_bf16", "avx512_bf16"})
 
 
 def get_recipe(recipe) -> Recipe:
