@@ -100,6 +100,7 @@ def test_auto_precision_is_bfloat16_only_where_the_cpu_has_it(tmp_path, monkeypa
         monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
     assert recipes_module.resolve_precision("auto") == expected
     assert recipes_module.resolve_precision("float32") == "float32"
+    assert recipes_module.resolve_precision(None) == keras.config.dtype_policy().name
 
 
 def test_dice_weight_reaches_the_loss_and_bad_values_are_refused():
@@ -111,3 +112,18 @@ def test_dice_weight_reaches_the_loss_and_bad_values_are_refused():
     ):
         with pytest.raises(ValueError, match=message):
             TINY.replace(**changes)
+
+
+def test_default_precision_follows_the_global_policy_as_notebook_11_sets_it():
+    assert TINY.precision is None
+    previous = keras.config.dtype_policy().name
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        mixed = build_model(TINY, 1, 2, mean=MEAN, variance=VARIANCE)
+        plain = build_model(TINY.replace(precision="float32"), 1, 2, mean=MEAN, variance=VARIANCE)
+        assert recipes_module.resolve_precision(None) == "mixed_bfloat16"
+    finally:
+        keras.config.set_dtype_policy(previous)
+    first_conv = "enc1_conv1"
+    assert next(x for x in mixed._flatten_layers() if x.name == first_conv).compute_dtype == "bfloat16"
+    assert next(x for x in plain._flatten_layers() if x.name == first_conv).compute_dtype == "float32"

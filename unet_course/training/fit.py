@@ -290,10 +290,10 @@ def build_model(recipe, channels: int, num_classes: int, *, mean=None, variance=
     pretrained encoder that is fine-tuned keeps its batch-norm layers frozen (see
     :class:`~unet_course.training.recipes.Recipe`).
 
-    ``recipe.precision`` sets the dtype policy of the layers built here (the global policy
-    is restored afterwards); with ``recipe.output_bias == "prior"`` and ``class_shares``
-    (:func:`class_shares` of the training masks) the classifier starts at the class prior
-    (:func:`set_output_prior`).
+    ``recipe.precision`` (unless ``None``: Keras's global policy) sets the dtype policy of
+    the layers built here, and the global policy is restored afterwards. With
+    ``recipe.output_bias == "prior"`` and ``class_shares`` (:func:`class_shares` of the
+    training masks) the classifier starts at the class prior (:func:`set_output_prior`).
     """
     recipe = get_recipe(recipe)
     precision = resolve_precision(recipe.precision)

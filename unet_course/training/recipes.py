@@ -32,7 +32,7 @@ from unet_course.data.augment import Augment
 LOSSES = ("ce", "dice", "ce_dice")
 OPTIMIZERS = ("adam", "adamw")
 SCHEDULES = ("constant", "warmup", "cosine")
-PRECISIONS = ("float32", "mixed_bfloat16", "auto")
+PRECISIONS = (None, "float32", "mixed_bfloat16", "auto")
 OUTPUT_BIASES = ("zeros", "prior")
 PADDINGS = ("same", "valid")
 #: The stride of a backbone U-Net's bottleneck: it halves its input 5 times.
@@ -81,9 +81,11 @@ class Recipe:
             Keras transfer-learning guide advises; ``set_encoder_trainable``); with random
             weights every layer trains and batch norm uses ``batch_norm_momentum``.
         freeze_encoder: train the decoder only (the encoder's weights do not change).
-        precision: ``"float32"``, ``"mixed_bfloat16"`` (the convolutions compute in bfloat16,
-            the weights, the normalisation and the classifier stay float32), or ``"auto"``:
-            mixed bfloat16 where it is fast, float32 elsewhere (:func:`resolve_precision`).
+        precision: ``None`` (the model follows Keras's global dtype policy,
+            ``keras.config.set_dtype_policy``, as notebook 11 sets it), ``"float32"``,
+            ``"mixed_bfloat16"`` (the convolutions compute in bfloat16; the weights, the
+            normalisation and the classifier stay float32), or ``"auto"``: mixed bfloat16
+            where it is fast, float32 elsewhere (:func:`resolve_precision`).
         output_bias: ``"zeros"`` (Keras's default) or ``"prior"``: the classifier's biases
             start at the log of each class's share of the training pixels and its kernel
             small, so the untrained model predicts about the class frequencies instead of a
@@ -114,7 +116,7 @@ class Recipe:
     encoder: str | None = None
     encoder_weights: str | os.PathLike | None = None
     freeze_encoder: bool = False
-    precision: str = "float32"
+    precision: str | None = None
     output_bias: str = "zeros"
     dice_weight: float = 1.0
 
@@ -243,8 +245,11 @@ COURSE = Recipe(
 RECIPES = {"textbook": TEXTBOOK, "course": COURSE}
 
 
-def resolve_precision(precision: str) -> str:
-    """``"float32"`` or ``"mixed_bfloat16"``: what ``Recipe(precision=...)`` means on this machine.
+def resolve_precision(precision: str | None) -> str:
+    """The dtype policy ``Recipe(precision=...)`` builds a model with, on this machine.
+
+    ``None`` is Keras's global dtype policy (``keras.config.dtype_policy().name``);
+    ``"float32"`` and ``"mixed_bfloat16"`` are themselves.
 
     ``"auto"`` is mixed bfloat16 only on the TensorFlow backend, on a machine without a GPU,
     whose CPU computes bfloat16 in hardware (the ``amx_bf16`` or ``avx512_bf16`` flags of
@@ -252,9 +257,12 @@ def resolve_precision(precision: str) -> str:
     oneDNN runs a U-Net's convolutions about 1.5-2x faster than in float32
     (``benchmarks/RESULTS.md``). Everywhere else bfloat16 would be emulated, and slower.
     """
+    import keras
+
+    if precision is None:
+        return keras.config.dtype_policy().name
     if precision != "auto":
         return precision
-    import keras
 
     if keras.backend.backend() != "tensorflow":
         return "float32"
