@@ -89,9 +89,9 @@ class Recipe:
         output_bias: ``"zeros"`` (Keras's default) or ``"prior"``: the classifier's biases
             start at the log of each class's share of the training pixels and its kernel
             small, so the untrained model predicts about the class frequencies instead of a
-            random mix around a uniform guess (the "init well"
-            advice of Karpathy's recipe and of the RetinaNet paper's rare-class prior).
-        dice_weight: weight of the Dice term in the ``"ce_dice"`` loss.
+            random mix around a uniform guess (the "init well" advice of Karpathy's recipe
+            and the RetinaNet paper's rare-class prior).
+        dice_weight: weight of the Dice term in the ``"ce_dice"`` loss (other losses ignore it).
     """
 
     name: str = "custom"
@@ -240,6 +240,13 @@ COURSE = Recipe(
     # 128x128 crops in batches of 8, transposed-convolution upsampling: like the textbook.
     # Batch 4 and bilinear + convolution were both worse at equal time on this CPU.
     patience=None,
+    # Measured and not (yet) the default (benchmarks/RESULTS_quality.md, the candidate runs,
+    # 60 s, seed 0): precision="auto" (bfloat16 on a CPU that has it) runs about 1.5x the
+    # steps, as many as the textbook, but scored lower on ISBI than float32 the same day
+    # (membrane Dice 0.763 vs 0.769) and still lost pixel accuracy on shapes (0.831 vs the
+    # textbook's all-background 0.865); output_bias="prior" with dice_weight=0.5 was within
+    # seed noise of the default. One seed at 60 s cannot separate them: 2 seeds at 60, 180
+    # and 600 s are needed before the default changes.
 )
 
 RECIPES = {"textbook": TEXTBOOK, "course": COURSE}
@@ -253,9 +260,12 @@ def resolve_precision(precision: str | None) -> str:
 
     ``"auto"`` is mixed bfloat16 only on the TensorFlow backend, on a machine without a GPU,
     whose CPU computes bfloat16 in hardware (the ``amx_bf16`` or ``avx512_bf16`` flags of
-    Linux's ``/proc/cpuinfo``: Intel Sapphire Rapids and later, AMD Zen 4 and later). There,
-    oneDNN runs a U-Net's convolutions about 1.5-2x faster than in float32
-    (``benchmarks/RESULTS.md``). Everywhere else bfloat16 would be emulated, and slower.
+    Linux's ``/proc/cpuinfo``: Intel Sapphire Rapids and later, AMD Zen 4 and later). There
+    oneDNN computes the convolutions in bfloat16: on the course's 2-core Xeon, one thread,
+    a step of the course's U-Net (16 base filters, batch norm, 8 crops of 128x128) took
+    about 300 ms instead of 460 ms, and the recipe ran as many steps in 60 s as the
+    textbook U-Net without batch norm (``benchmarks/RESULTS_quality.md``, the candidate
+    runs); notebook 11 measures a smaller U-Net. Elsewhere bfloat16 would be emulated, and slower.
     """
     import keras
 
