@@ -242,10 +242,11 @@ COURSE = Recipe(
     patience=None,
     # Measured and not (yet) the default (benchmarks/RESULTS_quality.md, the candidate runs,
     # 60 s, seed 0): precision="auto" (bfloat16 on a CPU that has it) runs about 1.5x the
-    # steps, as many as the textbook, but scored lower on ISBI than float32 the same day
-    # (membrane Dice 0.763 vs 0.769) and still lost pixel accuracy on shapes (0.831 vs the
-    # textbook's all-background 0.865); output_bias="prior" with dice_weight=0.5 was within
-    # seed noise of the default. One seed at 60 s cannot separate them: 2 seeds at 60, 180
+    # steps, as many as the textbook, and won every ISBI metric (membrane Dice 0.763 vs
+    # 0.666), but was no better than float32 runs of the default (0.794 on an idle machine
+    # the day before) and still lost pixel accuracy on shapes (0.831 vs the textbook's
+    # all-background 0.865); output_bias="prior" with dice_weight=0.5 (float32) was within
+    # seed noise of the default (ISBI 0.769; shapes pixel accuracy 0.793). One seed at 60 s cannot separate them: 2 seeds at 60, 180
     # and 600 s are needed before the default changes.
 )
 
