@@ -246,8 +246,8 @@ COURSE = Recipe(
     # 0.666), but was no better than float32 runs of the default (0.794 on an idle machine
     # the day before) and still lost pixel accuracy on shapes (0.831 vs the textbook's
     # all-background 0.865); output_bias="prior" with dice_weight=0.5 (float32) was within
-    # seed noise of the default (ISBI 0.769; shapes pixel accuracy 0.793). One seed at 60 s cannot separate them: 2 seeds at 60, 180
-    # and 600 s are needed before the default changes.
+    # seed noise of the default (ISBI 0.769; shapes pixel accuracy 0.793). One seed at 60 s
+    # cannot separate them: 2 seeds at 60, 180 and 600 s are needed before the default changes.
 )
 
 RECIPES = {"textbook": TEXTBOOK, "course": COURSE}
