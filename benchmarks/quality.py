@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import functools
 import json
 import os
 import platform
@@ -413,18 +414,19 @@ def train_course(data: Data, seed: int, budget: float, changes=None) -> Run:
     """
     from unet_course.training import train_segmenter
 
+    candidate = course_recipe(changes)
     timer = StepTimer()
     result = train_segmenter(
         data.train_images,
         data.train_masks,
         num_classes=data.num_classes,
-        recipe=course_recipe(changes),
+        recipe=candidate,
         time_budget=budget,
         seed=seed,
         callbacks=[timer],
         verbose=0,
     )
-    recipe = result.recipe or course_recipe(changes)
+    recipe = result.recipe or candidate
     metrics = score(data, predict_classes(result.model, data.test_images))
     run = Run(
         data.name,
@@ -521,11 +523,8 @@ def run_benchmark(datasets: dict, budgets, seeds, *, pipeline_seconds=5.0, log=p
         log(f"{name}: input pipeline alone, images/s: " + ", ".join(f"{k} {v:.0f}" for k, v in pipelines[name].items()))
         for budget in budgets:
             for seed in seeds:
-                for recipe in ("textbook", "course"):
-                    if recipe == "textbook":
-                        run = train_textbook(data, seed, budget)
-                    else:
-                        run = train_course(data, seed, budget, course_changes)
+                for train in (train_textbook, functools.partial(train_course, changes=course_changes)):
+                    run = train(data, seed, budget)
                     runs.append(run)
                     log(
                         f"{name} budget {budget:g}s seed {seed} {run.recipe}: {run.steps} steps in {run.elapsed:.1f}s, "

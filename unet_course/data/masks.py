@@ -15,7 +15,7 @@ import numpy as np
 
 from unet_course._validation import as_mask_array, check_class_ids, check_positive_int
 
-__all__ = ["to_one_hot", "to_class_ids", "bounding_box", "label_components", "instances"]
+__all__ = ["to_one_hot", "to_class_ids", "class_counts", "bounding_box", "label_components", "instances"]
 
 
 def to_one_hot(mask, num_classes: int) -> np.ndarray:
@@ -55,6 +55,24 @@ def to_class_ids(one_hot, *, threshold: float | None = None) -> np.ndarray:
         return (array[..., 0] > float(threshold)).astype(np.uint8)
     ids = np.argmax(array, axis=-1)
     return ids.astype(np.uint8 if array.shape[-1] <= 256 else np.int32)
+
+
+def class_counts(masks, num_classes: int, ignore_index: int | None = None) -> np.ndarray:
+    """Pixels of each class ``0..num_classes-1`` in one mask or a list of masks of any sizes.
+
+    ``ignore_index`` pixels are not counted; values ``>= num_classes`` are not either.
+
+    >>> class_counts([[[0, 1, 1]], [[1, 255]]], 3, ignore_index=255)
+    array([1, 3, 0])
+    """
+    masks = [masks] if isinstance(masks, np.ndarray) else masks
+    counts = np.zeros(num_classes, dtype=np.int64)
+    for mask in masks:
+        values = np.asarray(mask).ravel()
+        if ignore_index is not None:
+            values = values[values != ignore_index]
+        counts += np.bincount(values.astype(np.int64), minlength=num_classes)[:num_classes]
+    return counts
 
 
 def bounding_box(mask, class_id: int):

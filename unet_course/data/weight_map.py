@@ -23,13 +23,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from unet_course.data.masks import class_counts
+
 
 def class_balance_weights(mask, num_classes: int | None = None, ignore_index: int | None = None) -> np.ndarray:
     """Per-class weights ``max_count / count_c`` (the most frequent class gets 1; absent classes 0)."""
     mask = np.asarray(mask)
-    valid = mask[mask != ignore_index] if ignore_index is not None else mask.ravel()
-    num_classes = int(num_classes if num_classes is not None else (valid.max() + 1 if valid.size else 1))
-    counts = np.bincount(valid.astype(np.int64).ravel(), minlength=num_classes)[:num_classes].astype(np.float64)
+    if num_classes is None:
+        valid = mask[mask != ignore_index] if ignore_index is not None else mask.ravel()
+        num_classes = int(valid.max() + 1 if valid.size else 1)
+    counts = class_counts(mask, int(num_classes), ignore_index).astype(np.float64)
     weights = np.zeros(num_classes)
     present = counts > 0
     weights[present] = counts.max() / counts[present]

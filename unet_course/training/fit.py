@@ -342,12 +342,9 @@ def _find_classifier(model):
 
 def class_shares(masks, num_classes: int, ignore_index=None) -> np.ndarray:
     """Each class's share of the labelled training pixels (``ignore_index`` left out)."""
-    counts = np.zeros(num_classes, dtype=np.int64)
-    for mask in masks:
-        values = np.asarray(mask).ravel()
-        if ignore_index is not None:
-            values = values[values != ignore_index]
-        counts += np.bincount(values.astype(np.int64), minlength=num_classes)[:num_classes]
+    from unet_course.data.masks import class_counts
+
+    counts = class_counts(list(masks), num_classes, ignore_index)
     total = counts.sum()
     return counts / total if total else np.full(num_classes, 1.0 / num_classes)
 
