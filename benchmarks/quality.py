@@ -4,9 +4,10 @@ Run from the repository root::
 
     .venv/bin/python benchmarks/quality.py --budgets 60 180 600 --seeds 0 1 --datasets isbi shapes --threads 1
 
-Both recipes run in the same process, one after the other, on the same data, with the same
-seed and the same wall-clock budget (a callback stops training when the clock passes the
-budget, checked after every batch; the clock starts when ``fit`` starts, so tracing counts).
+Both recipes run one after the other, each in a fresh Python process (``--same-process``: in
+this one), on the same data, with the same seed and the same wall-clock budget (a callback
+stops training when the clock passes the budget, checked after every batch; the clock starts
+when ``fit`` starts, so tracing counts).
 Both are scored on the same held-out images, predicted whole. See ``benchmarks/README.md``.
 """
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import functools
 import json
 import os
 import platform
@@ -507,10 +507,14 @@ METRIC_LABELS = {
 LOADERS = {"isbi": load_isbi, "shapes": load_shapes}
 
 
-def run_benchmark(datasets: dict, budgets, seeds, *, pipeline_seconds=5.0, log=print, course_changes=None):
-    """Both recipes for every dataset, budget and seed (textbook first, then course, same process).
+def run_benchmark(
+    datasets: dict, budgets, seeds, *, pipeline_seconds=5.0, log=print, course_changes=None, isolate=None
+):
+    """Both recipes for every dataset, budget and seed (textbook first, then course).
 
     ``course_changes``: train ``RECIPES["course"].replace(**course_changes)`` as the course side.
+    ``isolate``: ``None`` trains in this process; ``(threads, isbi_root)`` trains every run in a
+    fresh Python process (:func:`isolated_run`), as ``main`` does.
     """
     runs, pipelines = [], {}
     for name, data in datasets.items():
@@ -523,14 +527,67 @@ def run_benchmark(datasets: dict, budgets, seeds, *, pipeline_seconds=5.0, log=p
         log(f"{name}: input pipeline alone, images/s: " + ", ".join(f"{k} {v:.0f}" for k, v in pipelines[name].items()))
         for budget in budgets:
             for seed in seeds:
-                for train in (train_textbook, functools.partial(train_course, changes=course_changes)):
-                    run = train(data, seed, budget)
+                for recipe in ("textbook", "course"):
+                    if isolate is not None:
+                        run = isolated_run(name, recipe, seed, budget, course_changes, *isolate)
+                    elif recipe == "textbook":
+                        run = train_textbook(data, seed, budget)
+                    else:
+                        run = train_course(data, seed, budget, changes=course_changes)
                     runs.append(run)
                     log(
                         f"{name} budget {budget:g}s seed {seed} {run.recipe}: {run.steps} steps in {run.elapsed:.1f}s, "
                         + ", ".join(f"{k} {v:.4f}" for k, v in run.metrics.items())
                     )
     return runs, pipelines
+
+
+def isolated_run(dataset: str, recipe: str, seed: int, budget: float, course_changes, threads, isbi_root) -> Run:
+    """One training, in a fresh Python process (``quality.py --worker``); its :class:`Run`.
+
+    Why: in one long process, the course recipe's first step (tracing) after a 60 s textbook
+    run took 27 s, and 50 s after the next, against 4-5 s in a fresh process (2026-12-05, two
+    benchmark processes side by side, each on its own core; the process sat idle in futex
+    waits). A fresh process per run gives each recipe the same start, whatever ran before.
+    """
+    import subprocess
+
+    job = dict(
+        dataset=dataset, recipe=recipe, seed=seed, budget=budget, changes=course_changes,
+        threads=threads, isbi_root=str(isbi_root),
+    )  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(job)],
+        capture_output=True,
+        text=True,
+    )
+    run = parse_run(done.stdout)
+    if done.returncode != 0 or run is None:
+        raise RuntimeError(f"the {recipe} run ({dataset}, seed {seed}, {budget:g} s) failed:\n{done.stderr[-3000:]}")
+    return run
+
+
+def parse_run(stdout: str) -> Run | None:
+    """The :class:`Run` a worker printed (``RUN {json}``), or ``None``."""
+    line = next((x for x in stdout.splitlines() if x.startswith("RUN ")), None)
+    if line is None:
+        return None
+    fields = json.loads(line[4:])
+    fields["batch_ends"] = tuple(fields["batch_ends"])
+    return Run(**fields)
+
+
+def _worker(job: dict) -> None:
+    """``quality.py --worker JSON``: train one run and print it as ``RUN {json}``."""
+    import dataclasses
+
+    set_threads(job["threads"])
+    data = load_isbi(job["isbi_root"]) if job["dataset"] == "isbi" else LOADERS[job["dataset"]]()
+    if job["recipe"] == "textbook":
+        run = train_textbook(data, job["seed"], job["budget"])
+    else:
+        run = train_course(data, job["seed"], job["budget"], changes=job["changes"])
+    print("RUN " + json.dumps(dataclasses.asdict(run)), flush=True)
 
 
 def _mean(values):
@@ -582,7 +639,9 @@ def _fmt(x):
     return "nan" if x != x else f"{x:.3f}"
 
 
-def write_report(runs, pipelines, datasets, *, threads, path, command, append=False, course_changes=None):
+def write_report(
+    runs, pipelines, datasets, *, threads, path, command, append=False, course_changes=None, isolated=False
+):
     table, summary = summarize(runs)
     if course_changes:
         course_line = (
@@ -599,7 +658,11 @@ def write_report(runs, pipelines, datasets, *, threads, path, command, append=Fa
         "# Quality at equal wall-clock time: course recipe vs textbook U-Net",
         "",
         'Written by `benchmarks/quality.py`; see `benchmarks/README.md` ("Quality at equal time").',
-        "Both recipes train in the same process, one after the other, on the same data with the same",
+        (
+            "Both recipes train one after the other, each in a fresh Python process, on the same data with the same"
+            if isolated
+            else "Both recipes train in the same process, one after the other, on the same data with the same"
+        ),
         "seed for the same wall-clock budget (checked after every batch; tracing counts), and are scored",
         "on the same held-out images, predicted whole, with `unet_course.metrics`.",
         "",
@@ -710,7 +773,15 @@ def main(argv=None):
     parser.add_argument(
         "--append", action="store_true", help="add this run's report at the end of --output instead of replacing it"
     )
+    parser.add_argument(
+        "--same-process",
+        action="store_true",
+        help="train every run in this process instead of a fresh process per run (see isolated_run)",
+    )
+    parser.add_argument("--worker", help=argparse.SUPPRESS)  # one run, for isolated_run
     args = parser.parse_args(argv)
+    if args.worker:
+        return _worker(json.loads(args.worker))
     if args.course_changes is not None:
         if not isinstance(args.course_changes, dict):
             parser.error(f"--course-changes must be a JSON object, got {args.course_changes!r}")
@@ -722,7 +793,10 @@ def main(argv=None):
         parser.error(f"--budgets must be positive seconds, got {args.budgets}")
     set_threads(args.threads)
     datasets = {name: (load_isbi(args.isbi_root) if name == "isbi" else LOADERS[name]()) for name in args.datasets}
-    runs, pipelines = run_benchmark(datasets, args.budgets, args.seeds, course_changes=args.course_changes)
+    isolate = None if args.same_process else (args.threads, args.isbi_root)
+    runs, pipelines = run_benchmark(
+        datasets, args.budgets, args.seeds, course_changes=args.course_changes, isolate=isolate
+    )
     command = "python benchmarks/quality.py " + " ".join(argv if argv is not None else sys.argv[1:])
     verdicts = write_report(
         runs,
@@ -733,6 +807,7 @@ def main(argv=None):
         command=command,
         append=args.append,
         course_changes=args.course_changes,
+        isolated=isolate is not None,
     )
     print(Path(args.output).read_text())
     return runs, pipelines, verdicts

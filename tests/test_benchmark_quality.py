@@ -143,3 +143,37 @@ def test_bad_course_changes_stop_before_any_training(quality, capsys, value, mes
     with pytest.raises(SystemExit):
         quality.main(["--budgets", "1", "--datasets", "shapes", "--course-changes", value])
     assert message in capsys.readouterr().err
+
+
+def test_the_worker_prints_a_run_that_isolated_runs_read_back(quality, tiny, report, monkeypatch, capsys):
+    runs, _, _, _ = report
+    monkeypatch.setitem(quality.LOADERS, "shapes", lambda: tiny)
+    monkeypatch.setattr(quality, "set_threads", lambda threads: None)
+    monkeypatch.setattr(quality, "train_textbook", lambda data, seed, budget: runs[0] if data is tiny else None)
+    quality._worker(dict(dataset="shapes", recipe="textbook", seed=0, budget=3, changes=None, threads=1, isbi_root=""))
+    printed = capsys.readouterr().out
+    back = quality.parse_run("some log line\n" + printed)
+    # every field back (a speed can be nan after few steps, and nan != nan: compared apart)
+    assert (back.recipe, back.steps, back.metrics, back.batch_ends) == (
+        runs[0].recipe,
+        runs[0].steps,
+        runs[0].metrics,
+        runs[0].batch_ends,
+    )
+    assert quality.parse_run("a worker that died before printing\n") is None
+
+
+def test_main_trains_every_run_in_a_fresh_process_unless_asked(quality, tiny, report, monkeypatch):
+    runs, _, _, _ = report
+    calls = []
+
+    def isolated(dataset, recipe, seed, budget, changes, threads, isbi_root):
+        calls.append((dataset, recipe, seed, budget, threads))
+        return runs[0] if recipe == "textbook" else runs[1]
+
+    monkeypatch.setattr(quality, "isolated_run", isolated)
+    monkeypatch.setattr(quality, "train_textbook", lambda *a: pytest.fail("trained in this process"))
+    quality.run_benchmark(
+        {"shapes": tiny}, [3], [0, 1], pipeline_seconds=0.05, log=lambda *a: None, isolate=(1, "/data")
+    )
+    assert calls == [("shapes", r, s, 3, 1) for s in (0, 1) for r in ("textbook", "course")]

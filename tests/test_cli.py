@@ -206,6 +206,12 @@ def test_train_holds_out_20_percent_and_writes_every_output(tmp_path, capsys, fa
     run_info = json.loads((out / "run.json").read_text())
     assert run_info["command"].startswith("unet-course train --images") and "--epochs 1" in run_info["command"]
     assert run_info["versions"]["keras"] == keras.__version__
+    # precision="auto" resolved on this machine, as the model was built
+    from unet_course.training import resolve_precision
+
+    assert run_info["recipe"]["precision"] == cli_recipe("course").precision
+    policy = resolve_precision(cli_recipe("course").precision)
+    assert run_info["dtype_policy"] == policy and policy in ("float32", "mixed_bfloat16")
     held = run_info["validation_images"]
     assert (
         len(held) == 1 and held[0] in stdout and sorted(held + run_info["train_images"]) == [f"s{i}" for i in range(5)]

@@ -25,7 +25,8 @@ def _trained_course_model(depth=2):
     """The course recipe's model (normalisation inside, batch norm), a few steps trained:
     moving averages that matter."""
     keras.utils.set_random_seed(0)
-    recipe = RECIPES["course"].replace(base_filters=4, depth=depth)
+    # batch norm on and float32 (the course default has neither): the export must carry moving averages, to 1e-5
+    recipe = RECIPES["course"].replace(base_filters=4, depth=depth, batch_norm=True, precision=None)
     model = build_model(recipe, 3, 4, mean=[0.4, 0.5, 0.6], variance=[0.05, 0.06, 0.07])
     model.compile(
         optimizer="adam", loss=CrossEntropyDiceLoss(), metrics=[IoUScore(4, class_ids=[0, 1, 2, 3], name="mean_iou")]

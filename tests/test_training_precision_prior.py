@@ -114,12 +114,21 @@ def test_dice_weight_reaches_the_loss_and_bad_values_are_refused():
             TINY.replace(**changes)
 
 
-def test_default_precision_follows_the_global_policy_as_notebook_11_sets_it():
-    assert TINY.precision is None
+def test_the_course_default_is_auto_and_builds_what_auto_resolves_to_here():
+    assert RECIPES["course"].precision == TINY.precision == "auto" and RECIPES["textbook"].precision is None
+    model = build_model(TINY, 1, 2, mean=MEAN, variance=VARIANCE)
+    expected = recipes_module.resolve_precision("auto")  # mixed_bfloat16 on a CPU with bfloat16 units
+    conv = next(x for x in model._flatten_layers() if x.name == "enc1_conv1")
+    assert conv.dtype_policy.name == expected
+    assert conv.compute_dtype == ("bfloat16" if expected == "mixed_bfloat16" else "float32")
+    assert model.output.dtype == "float32"  # the classifier's softmax stays float32 either way
+
+
+def test_precision_none_follows_the_global_policy_as_notebook_11_sets_it():
     previous = keras.config.dtype_policy().name
     keras.config.set_dtype_policy("mixed_bfloat16")
     try:
-        mixed = build_model(TINY, 1, 2, mean=MEAN, variance=VARIANCE)
+        mixed = build_model(TINY.replace(precision=None), 1, 2, mean=MEAN, variance=VARIANCE)
         plain = build_model(TINY.replace(precision="float32"), 1, 2, mean=MEAN, variance=VARIANCE)
         assert recipes_module.resolve_precision(None) == "mixed_bfloat16"
     finally:

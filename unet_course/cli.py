@@ -485,6 +485,7 @@ def _train(args) -> int:
         "steps_run": getattr(result, "steps_run", None),
         "stopped_by": "interrupted" if interrupted else getattr(result, "stopped_by", None),
         "recipe": _recipe_dict(getattr(result, "recipe", None) or recipe),
+        "dtype_policy": _dtype_policy(getattr(result, "recipe", None) or recipe),
         "weight_map": bool(args.weight_map),
         "devices": args.devices or 1,
         "num_classes": args.num_classes,
@@ -515,6 +516,13 @@ def _replicas(devices):
         return data_parallel(devices)
     except (ValueError, RuntimeError) as error:
         raise CommandError(f"--devices {devices}: {' '.join(str(error).split())}") from None
+
+
+def _dtype_policy(recipe):
+    """The dtype policy the model was built with: ``precision="auto"`` resolved on this machine."""
+    from unet_course.training import resolve_precision
+
+    return resolve_precision(getattr(recipe, "precision", None))
 
 
 def _recipe_dict(recipe):

@@ -380,7 +380,7 @@ def scaled_learning_rate(learning_rate: float, batch_size: int, new_batch_size: 
 # An experiment in a fresh process (the notebook's kernel has already started its backend)
 # --------------------------------------------------------------------------------------
 
-#: What :func:`run_replicas` trains by default: the course recipe, small, on the synthetic shapes.
+#: What :func:`run_replicas` trains by default: the course recipe, small, with batch norm, on the synthetic shapes.
 WORKER_DEFAULTS = dict(
     steps=6,
     image_size=32,
@@ -395,7 +395,8 @@ WORKER_DEFAULTS = dict(
 
 
 def run_replicas(devices, *, backend: str | None = None, timeout: float = 900, **options):
-    """Train the course recipe for a few steps on ``devices`` replicas, in a new Python process.
+    """Train the course recipe, with batch norm and in float32, for a few steps on ``devices``
+    replicas, in a new Python process.
 
     ``devices`` is a number of replicas, or a list of them (e.g. ``[1, 2]``: the same training
     twice in one process, with one replica and with two; one replica is plain Keras, no
@@ -526,9 +527,12 @@ def _train_once(settings: dict, count: int, synchronized: bool) -> dict:
 
     size, batch, steps, seed = settings["image_size"], settings["batch_size"], settings["steps"], settings["seed"]
     replicas.per_replica_batch(batch)
+    # batch norm on (the course recipe has none): what happens to it across replicas is half the
+    # experiment; float32 (the global policy), so that 1 and N replicas can be compared to 1e-4
     recipe = RECIPES["course"].replace(
-        base_filters=settings["base_filters"], depth=settings["depth"], crop_size=size, batch_size=batch
-    )
+        base_filters=settings["base_filters"], depth=settings["depth"], crop_size=size, batch_size=batch,
+        batch_norm=True, precision=None,
+    )  # fmt: skip
     images, masks = make_shapes(2 * batch, size, seed=seed)
     images = list(images)
     mean, variance = normalization_statistics(images)
