@@ -29,7 +29,10 @@ def test_prior_bias_is_the_log_of_the_shares_and_the_first_guess_is_near_them():
     guess = np.asarray(model.predict_on_batch(image)).mean(axis=(0, 1, 2))
     uniform = build_model(TINY, 1, 3, mean=MEAN, variance=VARIANCE)
     assert np.abs(guess - shares).max() < 0.02, guess
-    assert np.abs(np.asarray(uniform.predict_on_batch(image)).mean(axis=(0, 1, 2)) - shares).max() > 0.3
+    # without the prior the first guess is wherever the random weights put it (about uniform
+    # with batch norm; 0.71 / 0.05 / 0.24 here, without), far from the shares
+    far = np.abs(np.asarray(uniform.predict_on_batch(image)).mean(axis=(0, 1, 2)) - shares).max()
+    assert far > 0.1 and far > 5 * np.abs(guess - shares).max()
     # an absent class gets a finite bias (share floored at 1e-4)
     set_output_prior(model, [1.0, 0.0, 0.0])
     assert np.isfinite(fit_module._find_classifier(model).get_weights()[1]).all()
