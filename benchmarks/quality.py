@@ -530,16 +530,26 @@ def run_benchmark(
                 for recipe in ("textbook", "course"):
                     if isolate is not None:
                         run = isolated_run(name, recipe, seed, budget, course_changes, *isolate)
-                    elif recipe == "textbook":
-                        run = train_textbook(data, seed, budget)
                     else:
-                        run = train_course(data, seed, budget, changes=course_changes)
+                        run = train_one(data, recipe, seed, budget, course_changes)
                     runs.append(run)
                     log(
                         f"{name} budget {budget:g}s seed {seed} {run.recipe}: {run.steps} steps in {run.elapsed:.1f}s, "
                         + ", ".join(f"{k} {v:.4f}" for k, v in run.metrics.items())
                     )
     return runs, pipelines
+
+
+def load_dataset(name: str, isbi_root=ISBI_ROOT) -> Data:
+    """One of ``LOADERS`` by name (ISBI from ``isbi_root``)."""
+    return load_isbi(isbi_root) if name == "isbi" else LOADERS[name]()
+
+
+def train_one(data: Data, recipe: str, seed: int, budget: float, course_changes=None) -> Run:
+    """``"textbook"`` or ``"course"`` (a candidate with ``course_changes``), in this process."""
+    if recipe == "textbook":
+        return train_textbook(data, seed, budget)
+    return train_course(data, seed, budget, changes=course_changes)
 
 
 def isolated_run(dataset: str, recipe: str, seed: int, budget: float, course_changes, threads, isbi_root) -> Run:
@@ -582,11 +592,8 @@ def _worker(job: dict) -> None:
     import dataclasses
 
     set_threads(job["threads"])
-    data = load_isbi(job["isbi_root"]) if job["dataset"] == "isbi" else LOADERS[job["dataset"]]()
-    if job["recipe"] == "textbook":
-        run = train_textbook(data, job["seed"], job["budget"])
-    else:
-        run = train_course(data, job["seed"], job["budget"], changes=job["changes"])
+    data = load_dataset(job["dataset"], job["isbi_root"])
+    run = train_one(data, job["recipe"], job["seed"], job["budget"], job["changes"])
     print("RUN " + json.dumps(dataclasses.asdict(run)), flush=True)
 
 
@@ -792,7 +799,7 @@ def main(argv=None):
     if any(b <= 0 for b in args.budgets):
         parser.error(f"--budgets must be positive seconds, got {args.budgets}")
     set_threads(args.threads)
-    datasets = {name: (load_isbi(args.isbi_root) if name == "isbi" else LOADERS[name]()) for name in args.datasets}
+    datasets = {name: load_dataset(name, args.isbi_root) for name in args.datasets}
     isolate = None if args.same_process else (args.threads, args.isbi_root)
     runs, pipelines = run_benchmark(
         datasets, args.budgets, args.seeds, course_changes=args.course_changes, isolate=isolate
