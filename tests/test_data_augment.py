@@ -99,3 +99,47 @@ def test_augment_validates_its_options():
     with pytest.raises(ValueError, match="contrast"):
         Augment(contrast=1.5)
     assert Augment(flips=False, rot90=False).is_identity()
+
+
+def dihedral(image):
+    """The 8 flips and quarter turns of a square (H, W, ...) array."""
+    out = []
+    for k in range(4):
+        turned = np.rot90(image, k)
+        out += [turned, turned[:, ::-1]]
+    return out
+
+
+def test_flips_and_quarter_turns_move_pixels_exactly():
+    """Flips and turns go through the same resampling as rotations, but must not blur: each
+    output is one of the 8 dihedral copies of its input, bit for bit."""
+    rng = np.random.default_rng(1)
+    image = rng.random((32, 32, 2), dtype=np.float32)
+    mask = rng.integers(0, 3, (32, 32)).astype(np.int32)
+    seen = set()
+    for s in range(12):
+        out_image, out_mask = augment_pair(image, mask, Augment(flips=True, rot90=True), tf.constant([s, 3], tf.int64))
+        matches = [i for i, copy in enumerate(dihedral(image)) if np.array_equal(out_image.numpy(), copy)]
+        assert len(matches) == 1, f"draw {s}: the image is not an exact flip/turn of the input"
+        np.testing.assert_array_equal(out_mask.numpy(), dihedral(mask)[matches[0]])
+        seen.add(matches[0])
+    assert len(seen) >= 5, f"12 draws gave only {len(seen)} of the 8 flips/turns"
+
+
+def test_every_example_of_a_batch_gets_its_own_draw_and_keeps_its_mask():
+    """augment_batch: one draw per example (not one per batch), image and mask together."""
+    from unet_course.data.augment import augment_batch
+
+    images = np.stack([smooth_image(seed=i) for i in range(6)])
+    masks = (images[..., 0] > 0.5).astype(np.int32)
+    aug = TRANSFORMS["everything"]
+    out_images, out_masks = augment_batch(images, masks, aug, tf.constant([4, 2], tf.int64))
+    out_images, out_masks = out_images.numpy()[..., 0], out_masks.numpy()
+    for i in range(6):
+        clear = np.abs(out_images[i] - 0.5) > 0.08
+        assert ((out_images[i] > 0.5) == (out_masks[i] == 1))[clear].mean() > 0.995, f"example {i} lost its mask"
+    # the same input six times: six different outputs if each example has its own draw
+    same = np.repeat(images[:1], 6, axis=0)
+    outs, _ = augment_batch(same, np.repeat(masks[:1], 6, axis=0), aug, tf.constant([4, 2], tf.int64))
+    outs = outs.numpy()
+    assert len({outs[i].tobytes() for i in range(6)}) == 6

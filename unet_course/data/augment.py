@@ -96,141 +96,196 @@ def _seeds(seed, count: int):
     return tf.unstack(tf.random.experimental.stateless_split(seed, num=count))
 
 
-def _affine(stack, angle, zoom, interpolation: str, fill_mode: str):
-    """Rotate by ``angle`` (radians) and zoom by ``zoom`` about the centre, one (H, W, C) tensor."""
+def _geometry(augment: Augment, n, height, width, square: bool, seeds):
+    """One projective transform per example, ``(n, 8)``: flips, turns, rotation and zoom in one matrix.
+
+    Each matrix maps an output pixel ``(x, y)`` to the input position it samples,
+    ``c + A (p - c)`` about the centre ``c``, with ``A = R(angle) / zoom @ turn @ flip``.
+    Flips and turns have exact integer entries (a flip or a quarter turn moves pixel centres
+    onto pixel centres, so the image is not blurred by them); the angle and zoom matrix is
+    the identity when there is no rotation or scale.
+    """
     import tensorflow as tf
 
-    shape = tf.shape(stack)
-    height, width = tf.cast(shape[0], tf.float32), tf.cast(shape[1], tf.float32)
-    cy, cx = (height - 1) / 2, (width - 1) / 2
-    cos, sin = tf.cos(angle) / zoom, tf.sin(angle) / zoom
-    # output pixel (x, y) samples input ((a0 x + a1 y + a2), (b0 x + b1 y + b2))
-    a0, a1, b0, b1 = cos, sin, -sin, cos
-    a2 = cx - a0 * cx - a1 * cy
-    b2 = cy - b0 * cx - b1 * cy
-    transform = tf.stack([a0, a1, a2, b0, b1, b2, 0.0, 0.0])[None]
+    s_flip_h, s_flip_v, s_rot, s_angle, s_zoom = seeds
+    ones = tf.ones((n,), tf.float32)
+    a = tf.stack([[ones, 0 * ones], [0 * ones, ones]])  # (2, 2, n): A[row, col, example]
+    if augment.flips:
+        sign_x = tf.where(tf.random.stateless_uniform((n,), s_flip_h) < 0.5, -1.0, 1.0)
+        sign_y = tf.where(tf.random.stateless_uniform((n,), s_flip_v) < 0.5, -1.0, 1.0)
+        a = tf.stack([[a[0, 0] * sign_x, a[0, 1] * sign_y], [a[1, 0] * sign_x, a[1, 1] * sign_y]])
+    if augment.rot90:
+        turns = tf.random.stateless_uniform((n,), s_rot, 0, 4, dtype=tf.int32)
+        if not square:  # half turns only
+            turns = 2 * (turns // 2)
+        cos = tf.gather(tf.constant([1.0, 0.0, -1.0, 0.0]), turns)
+        sin = tf.gather(tf.constant([0.0, 1.0, 0.0, -1.0]), turns)
+        a = _matmul([[cos, sin], [-sin, cos]], a)
+    if augment.rotation or augment.scale:
+        limit = math.radians(augment.rotation)
+        angle = tf.random.stateless_uniform((n,), s_angle, -limit, limit) if augment.rotation else 0 * ones
+        if augment.scale:
+            low, high = (math.log(v) for v in augment.scale)
+            zoom = tf.exp(tf.random.stateless_uniform((n,), s_zoom, low, high)) if high > low else math.exp(low) * ones
+        else:
+            zoom = ones
+        cos, sin = tf.cos(angle) / zoom, tf.sin(angle) / zoom
+        a = _matmul([[cos, sin], [-sin, cos]], a)
+    cy, cx = (tf.cast(height, tf.float32) - 1) / 2, (tf.cast(width, tf.float32) - 1) / 2
+    a0, a1, b0, b1 = a[0, 0], a[0, 1], a[1, 0], a[1, 1]
+    zeros = 0 * ones
+    return tf.stack([a0, a1, cx - a0 * cx - a1 * cy, b0, b1, cy - b0 * cx - b1 * cy, zeros, zeros], axis=1)
+
+
+def _matmul(m, a):
+    """``m @ a`` for stacks of 2 x 2 matrices stored as ``[row][col]`` of ``(n,)`` tensors."""
+    import tensorflow as tf
+
+    return tf.stack([[m[r][0] * a[0, c] + m[r][1] * a[1, c] for c in range(2)] for r in range(2)])
+
+
+def _transform(stack, transforms, interpolation: str, fill_mode: str):
+    """Resample a batch ``(N, H, W, C)`` with one projective transform per example."""
+    import tensorflow as tf
+
     return tf.raw_ops.ImageProjectiveTransformV3(
-        images=stack[None],
-        transforms=transform,
-        output_shape=shape[:2],
+        images=stack,
+        transforms=transforms,
+        output_shape=tf.shape(stack)[1:3],
         fill_value=0.0,
         interpolation=interpolation,
         fill_mode=fill_mode.upper(),
-    )[0]
+    )
 
 
-def elastic_field(shape, seed, sigma: float = 10.0, grid: int = 3):
+def elastic_field(shape, seed, sigma: float = 10.0, grid: int = 3, batch=None):
     """Per-pixel displacements ``(H, W, 2)`` (dy, dx) in pixels, the paper's way.
 
     Displacements are drawn on a coarse ``grid`` x ``grid`` grid from a Gaussian with
     ``sigma`` pixels standard deviation and interpolated bicubically to every pixel.
+    With ``batch=N``: ``N`` independent fields, ``(N, H, W, 2)``.
     """
     import tensorflow as tf
 
-    coarse = tf.random.stateless_normal((grid, grid, 2), seed=seed, stddev=sigma)
-    return tf.image.resize(coarse[None], shape, method="bicubic")[0]
+    count = 1 if batch is None else batch
+    coarse = tf.random.stateless_normal(tf.stack([count, grid, grid, 2]), seed=seed, stddev=sigma)
+    fields = tf.image.resize(coarse, shape, method="bicubic")
+    return fields[0] if batch is None else fields
 
 
 def warp(stack, field, interpolation: str):
-    """Sample ``stack`` (H, W, C) at ``(y + dy, x + dx)``; ``"bilinear"`` or ``"nearest"``.
+    """Sample ``stack`` at ``(y + dy, x + dx)``; ``"bilinear"`` or ``"nearest"``.
 
-    Coordinates outside the image are clamped to the border.
+    ``stack`` is ``(H, W, C)`` with ``field`` ``(H, W, 2)``, or a batch ``(N, H, W, C)``
+    with ``(N, H, W, 2)``. Coordinates outside the image are clamped to the border.
     """
     import tensorflow as tf
 
+    batched = stack.shape.rank == 4
     shape = tf.shape(stack)
-    height, width = shape[0], shape[1]
+    height, width = shape[-3], shape[-2]
     ys, xs = tf.meshgrid(tf.range(height, dtype=tf.float32), tf.range(width, dtype=tf.float32), indexing="ij")
     y = tf.clip_by_value(ys + field[..., 0], 0.0, tf.cast(height - 1, tf.float32))
     x = tf.clip_by_value(xs + field[..., 1], 0.0, tf.cast(width - 1, tf.float32))
+
+    def at(yi, xi):
+        return tf.gather_nd(stack, tf.stack([yi, xi], axis=-1), batch_dims=1 if batched else 0)
+
     if interpolation == "nearest":
-        index = tf.stack([tf.cast(tf.round(y), tf.int32), tf.cast(tf.round(x), tf.int32)], axis=-1)
-        return tf.gather_nd(stack, index)
+        return at(tf.cast(tf.round(y), tf.int32), tf.cast(tf.round(x), tf.int32))
     y0, x0 = tf.floor(y), tf.floor(x)
     wy, wx = (y - y0)[..., None], (x - x0)[..., None]
     y0i, x0i = tf.cast(y0, tf.int32), tf.cast(x0, tf.int32)
     y1i, x1i = tf.minimum(y0i + 1, height - 1), tf.minimum(x0i + 1, width - 1)
-
-    def at(yi, xi):
-        return tf.gather_nd(stack, tf.stack([yi, xi], axis=-1))
-
     top = at(y0i, x0i) * (1 - wx) + at(y0i, x1i) * wx
     bottom = at(y1i, x0i) * (1 - wx) + at(y1i, x1i) * wx
     return top * (1 - wy) + bottom * wy
 
 
-def augment_pair(image, mask, augment: Augment, seed, weight=None):
-    """Apply one random draw of ``augment`` to ``image`` (H, W, C), ``mask`` (H, W) and ``weight``.
+def augment_batch(images, masks, augment: Augment, seed, weights=None):
+    """Apply ``augment`` to a batch: ``images`` (N, H, W, C), ``masks`` (N, H, W), ``weights``.
 
-    ``seed`` is a ``(2,)`` integer tensor (stateless random ops): the same seed gives the
-    same transform. Returns ``(image, mask)`` or ``(image, mask, weight)``.
+    Every example gets its own random draw (its own flips, turn, angle, zoom, deformation
+    and photometric change), and within an example the image, its mask and its weights get
+    the same one. The whole batch is resampled in one call per kind of data (bilinear for
+    the images, nearest neighbour for masks and weights), which is several times faster
+    than transforming example by example inside ``tf.data``. ``seed`` is one ``(2,)``
+    integer tensor (stateless random ops): the same seed gives the same transforms.
+    Returns ``(images, masks)`` or ``(images, masks, weights)``.
     """
     import tensorflow as tf
 
-    image = tf.convert_to_tensor(image, tf.float32)
-    mask_dtype = tf.as_dtype(mask.dtype) if hasattr(mask, "dtype") else tf.int32
-    channels = image.shape[-1]
-    labels = [tf.cast(mask, tf.float32)[..., None]]
-    if weight is not None:
-        labels.append(tf.cast(weight, tf.float32)[..., None])
-    # images and labels travel as one tensor through the geometric steps: one draw, same pixels
+    images = tf.convert_to_tensor(images, tf.float32)
+    masks = tf.convert_to_tensor(masks)
+    mask_dtype = masks.dtype
+    channels = images.shape[-1]
+    labels = [tf.cast(masks, tf.float32)[..., None]]
+    if weights is not None:
+        labels.append(tf.cast(weights, tf.float32)[..., None])
     labels = tf.concat(labels, axis=-1)
+    shape = tf.shape(images)
+    n, height, width = shape[0], shape[1], shape[2]
     s_flip_h, s_flip_v, s_rot, s_angle, s_zoom, s_elastic, s_photo = _seeds(seed, 7)
-
-    def both(fn):
-        nonlocal image, labels
-        image, labels = fn(image), fn(labels)
-
-    if augment.flips:
-        flip_h = tf.random.stateless_uniform((), s_flip_h) < 0.5
-        flip_v = tf.random.stateless_uniform((), s_flip_v) < 0.5
-        both(lambda t: tf.cond(flip_h, lambda: tf.reverse(t, [1]), lambda: t))
-        both(lambda t: tf.cond(flip_v, lambda: tf.reverse(t, [0]), lambda: t))
-    if augment.rot90:
-        square = image.shape[0] is not None and image.shape[0] == image.shape[1]
-        turns = tf.random.stateless_uniform((), s_rot, 0, 4, dtype=tf.int32)
-        if not square:  # a 90-degree turn would change the shape of a non-square image
-            turns = 2 * (turns // 2)
-        both(lambda t: tf.image.rot90(t, turns))
-    if augment.rotation or augment.scale:
-        limit = math.radians(augment.rotation)
-        angle = tf.random.stateless_uniform((), s_angle, -limit, limit) if augment.rotation else tf.constant(0.0)
-        if augment.scale:
-            low, high = (math.log(v) for v in augment.scale)
-            zoom = (
-                tf.exp(tf.random.stateless_uniform((), s_zoom, low, high)) if high > low else tf.constant(math.exp(low))
-            )
-        else:
-            zoom = tf.constant(1.0)
-        image = _affine(image, angle, zoom, "BILINEAR", augment.fill_mode)
-        labels = _affine(labels, angle, zoom, "NEAREST", augment.fill_mode)
+    if augment.flips or augment.rot90 or augment.rotation or augment.scale:
+        # a quarter turn would change the shape of a non-square image (or one of unknown size)
+        square = images.shape[1] is not None and images.shape[1] == images.shape[2]
+        transforms = _geometry(augment, n, height, width, square, (s_flip_h, s_flip_v, s_rot, s_angle, s_zoom))
+        images = _transform(images, transforms, "BILINEAR", augment.fill_mode)
+        labels = _transform(labels, transforms, "NEAREST", augment.fill_mode)
     if augment.elastic:
-        field = elastic_field(tf.shape(image)[:2], s_elastic, augment.elastic_sigma, augment.elastic_grid)
-        image = warp(image, field, "bilinear")
+        field = elastic_field((height, width), s_elastic, augment.elastic_sigma, augment.elastic_grid, batch=n)
+        images = warp(images, field, "bilinear")
         labels = warp(labels, field, "nearest")
     if augment.photometric():
-        image = photometric(image, augment, s_photo)
-    image = tf.ensure_shape(image, [None, None, channels])
-    mask_out = tf.cast(tf.round(labels[..., 0]), mask_dtype)
-    if weight is not None:
-        return image, mask_out, labels[..., 1]
-    return image, mask_out
+        images = photometric(images, augment, s_photo)
+    images = tf.ensure_shape(images, [None, None, None, channels])
+    masks_out = tf.cast(tf.round(labels[..., 0]), mask_dtype)
+    if weights is not None:
+        return images, masks_out, labels[..., 1]
+    return images, masks_out
 
 
-def photometric(image, augment: Augment, seed):
-    """Brightness, contrast, gamma and noise on the image only; the result is clipped to [0, 1]."""
+def augment_pair(image, mask, augment: Augment, seed, weight=None):
+    """Apply one random draw of ``augment`` to ``image`` (H, W, C), ``mask`` (H, W) and ``weight``.
+
+    A batch of one for :func:`augment_batch`. ``seed`` is a ``(2,)`` integer tensor
+    (stateless random ops): the same seed gives the same transform. Returns
+    ``(image, mask)`` or ``(image, mask, weight)``.
+    """
     import tensorflow as tf
 
+    mask = tf.convert_to_tensor(mask, tf.as_dtype(mask.dtype) if hasattr(mask, "dtype") else tf.int32)
+    out = augment_batch(
+        tf.convert_to_tensor(image, tf.float32)[None],
+        mask[None],
+        augment,
+        seed,
+        weights=None if weight is None else tf.convert_to_tensor(weight, tf.float32)[None],
+    )
+    return tuple(t[0] for t in out)
+
+
+def photometric(images, augment: Augment, seed):
+    """Brightness, contrast, gamma and noise on the images only; the result is clipped to [0, 1].
+
+    ``images`` is one ``(H, W, C)`` image or a batch ``(N, H, W, C)``; in a batch each
+    image gets its own draw.
+    """
+    import tensorflow as tf
+
+    if images.shape.rank == 3:
+        return photometric(images[None], augment, seed)[0]
     s_b, s_c, s_g, s_n = _seeds(seed, 4)
+    per_image = tf.stack([tf.shape(images)[0], 1, 1, 1])
     if augment.brightness:
-        image = image + tf.random.stateless_uniform((), s_b, -augment.brightness, augment.brightness)
+        images = images + tf.random.stateless_uniform(per_image, s_b, -augment.brightness, augment.brightness)
     if augment.contrast:
-        mean = tf.reduce_mean(image, axis=[0, 1], keepdims=True)
-        factor = tf.random.stateless_uniform((), s_c, 1 - augment.contrast, 1 + augment.contrast)
-        image = (image - mean) * factor + mean
-    image = tf.clip_by_value(image, 0.0, 1.0)
+        mean = tf.reduce_mean(images, axis=[1, 2], keepdims=True)
+        factor = tf.random.stateless_uniform(per_image, s_c, 1 - augment.contrast, 1 + augment.contrast)
+        images = (images - mean) * factor + mean
+    images = tf.clip_by_value(images, 0.0, 1.0)
     if augment.gamma:
-        image = image ** tf.exp(tf.random.stateless_uniform((), s_g, -augment.gamma, augment.gamma))
+        images = images ** tf.exp(tf.random.stateless_uniform(per_image, s_g, -augment.gamma, augment.gamma))
     if augment.noise:
-        image = image + tf.random.stateless_normal(tf.shape(image), s_n, stddev=augment.noise)
-    return tf.clip_by_value(image, 0.0, 1.0)
+        images = images + tf.random.stateless_normal(tf.shape(images), s_n, stddev=augment.noise)
+    return tf.clip_by_value(images, 0.0, 1.0)

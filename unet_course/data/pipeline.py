@@ -9,9 +9,10 @@
 
 What happens, in order: the arrays are put in a ``tf.data.Dataset`` once (and cached),
 shuffled each epoch, cropped at random (each image gives a ``crop_size`` square; an image
-smaller than the crop is used whole, and then every image must have that size), augmented
-with one random draw for image, mask and weight together (:mod:`~unet_course.data.augment`),
-batched and prefetched so the CPU prepares the next batch while the model trains.
+smaller than the crop is used whole, and then every image must have that size),
+batched, augmented a batch at a time (each example its own random draw, the same one for its
+image, mask and weight: :func:`~unet_course.data.augment.augment_batch`) and prefetched so the
+CPU prepares the next batch while the model trains.
 
 For a valid-padding U-Net (the paper's: 572 in, 388 out), ``output_size`` centre-crops the
 mask and the weights of every example *after* augmentation, so that the image keeps its
@@ -40,7 +41,7 @@ import numpy as np
 
 from unet_course._validation import check_positive_int
 from unet_course.config import SEED
-from unet_course.data.augment import Augment
+from unet_course.data.augment import Augment, augment_batch
 
 
 def _as_list(name: str, items, kind: str) -> list[np.ndarray]:
@@ -224,19 +225,21 @@ def make_dataset(
     same_size = len(set(sizes)) == 1
     has_weights = weights is not None
 
+    # image, mask (and weights) of an example travel as one float32 array, stacked on the
+    # channel axis once here, so that one crop cuts all of them at the same place
     def to_element(i):
-        element = (images[i].astype(np.float32), masks[i].astype(np.int32))
-        return element + ((weights[i].astype(np.float32),) if has_weights else ())
-
-    if same_size:
-        elements = [to_element(i) for i in range(len(images))]
-        ds = tf.data.Dataset.from_tensor_slices(tuple(np.stack(column) for column in zip(*elements)))
-    else:
-        signature = (tf.TensorSpec((None, None, channels), tf.float32), tf.TensorSpec((None, None), tf.int32))
+        parts = [images[i].astype(np.float32), masks[i].astype(np.float32)[..., None]]
         if has_weights:
-            signature += (tf.TensorSpec((None, None), tf.float32),)
+            parts.append(weights[i].astype(np.float32)[..., None])
+        return np.concatenate(parts, axis=-1)
+
+    depth = channels + 1 + has_weights
+    if same_size:
+        ds = tf.data.Dataset.from_tensor_slices(np.stack([to_element(i) for i in range(len(images))]))
+    else:
         ds = tf.data.Dataset.from_generator(
-            lambda: (to_element(i) for i in range(len(images))), output_signature=signature
+            lambda: (to_element(i) for i in range(len(images))),
+            output_signature=tf.TensorSpec((None, None, depth), tf.float32),
         )
     if cache:
         ds = ds.cache()
@@ -244,41 +247,40 @@ def make_dataset(
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
-    # one random seed per example, new at every pass over the data
-    draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+    if crop is not None:  # one random crop per example, with a new seed at every pass
+        crops = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        ds = tf.data.Dataset.zip((ds, crops)).map(
+            lambda stack, draw: tf.image.stateless_random_crop(
+                stack, (crop[0], crop[1], depth), seed=tf.cast(draw, tf.int64)
+            ),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    # augmentation works on whole batches (augment_batch: every example its own draw), one
+    # seed per batch from a second stream, so the crops and the transforms are independent
+    draws = tf.data.Dataset.random(seed=seed + 1, rerandomize_each_iteration=True).batch(2)
     ds = tf.data.Dataset.zip((ds, draws))
 
-    def prepare(element, draw):
-        seed_pair = tf.cast(draw, tf.int64)
-        image, mask = element[0], element[1]
-        weight = element[2] if has_weights else None
-        if crop is not None:
-            crop_seed, aug_seed = tf.unstack(tf.random.experimental.stateless_split(seed_pair, 2))
-            stack = [image, tf.cast(mask, tf.float32)[..., None]] + ([weight[..., None]] if has_weights else [])
-            stack = tf.concat(stack, axis=-1)
-            stack = tf.image.stateless_random_crop(stack, (crop[0], crop[1], stack.shape[-1]), seed=crop_seed)
-            image = stack[..., :channels]
-            mask = tf.cast(tf.round(stack[..., channels]), tf.int32)
-            weight = stack[..., channels + 1] if has_weights else None
-        else:
-            aug_seed = seed_pair
+    def prepare(stack, draw):
+        image = stack[..., :channels]
+        mask = tf.cast(tf.round(stack[..., channels]), tf.int32)
+        weight = stack[..., channels + 1] if has_weights else None
         if augment is not None and not augment.is_identity():
-            from unet_course.data.augment import augment_pair
-
-            out = augment_pair(image, mask, augment, aug_seed, weight=weight)
+            out = augment_batch(image, mask, augment, tf.cast(draw, tf.int64), weights=weight)
             image, mask = out[0], out[1]
             weight = out[2] if has_weights else None
         if label_size is not None:  # valid padding: the mask of the model's output, centred in the image
-            top = (tf.shape(mask)[0] - label_size[0]) // 2
-            left = (tf.shape(mask)[1] - label_size[1]) // 2
-            mask = tf.ensure_shape(mask[top : top + label_size[0], left : left + label_size[1]], label_size)
+            top = (tf.shape(mask)[1] - label_size[0]) // 2
+            left = (tf.shape(mask)[2] - label_size[1]) // 2
+            window = [None, *label_size]
+            mask = tf.ensure_shape(mask[:, top : top + label_size[0], left : left + label_size[1]], window)
             if has_weights:
-                weight = tf.ensure_shape(weight[top : top + label_size[0], left : left + label_size[1]], label_size)
-        image = tf.ensure_shape(image, [crop[0] if crop else None, crop[1] if crop else None, channels])
+                weight = tf.ensure_shape(weight[:, top : top + label_size[0], left : left + label_size[1]], window)
+        image = tf.ensure_shape(image, [None, crop[0] if crop else None, crop[1] if crop else None, channels])
         return (image, mask, weight) if has_weights else (image, mask)
 
     ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
