@@ -143,3 +143,33 @@ def test_every_example_of_a_batch_gets_its_own_draw_and_keeps_its_mask():
     outs, _ = augment_batch(same, np.repeat(masks[:1], 6, axis=0), aug, tf.constant([4, 2], tf.int64))
     outs = outs.numpy()
     assert len({outs[i].tobytes() for i in range(6)}) == 6
+
+
+def test_saturation_and_hue_change_colour_images_only():
+    """Colour jitter touches RGB images (not their masks), keeps grey levels, and leaves grey images alone."""
+    rng = np.random.default_rng(2)
+    rgb = rng.uniform(0.3, 0.7, (4, 16, 16, 3)).astype(np.float32)  # stays inside [0, 1]: no clipping
+    masks = rng.integers(0, 3, (4, 16, 16)).astype(np.int32)
+    colour = Augment(flips=False, rot90=False, saturation=0.3, hue=0.1)
+    from unet_course.data.augment import augment_batch
+
+    out, out_masks = augment_batch(rgb, masks, colour, tf.constant([1, 1], tf.int64))
+    out = out.numpy()
+    np.testing.assert_array_equal(out_masks.numpy(), masks)
+    assert np.abs(out - rgb).max() > 0.05, "the colours should change"
+    # hue and saturation keep each pixel's luminance
+    luminance = np.array([0.299, 0.587, 0.114], np.float32)
+    np.testing.assert_allclose(out @ luminance, rgb @ luminance, atol=1e-5)
+    # each image gets one colour matrix: the output is a linear function of its input, pixel by pixel
+    for i in range(4):
+        matrix, *_ = np.linalg.lstsq(rgb[i].reshape(-1, 3), out[i].reshape(-1, 3), rcond=None)
+        np.testing.assert_allclose(rgb[i].reshape(-1, 3) @ matrix, out[i].reshape(-1, 3), atol=1e-5)
+    # a grey image (1 channel) and a grey RGB image (no saturation, no hue) do not change
+    grey = rgb[..., :1]
+    np.testing.assert_array_equal(augment_batch(grey, masks, colour, tf.constant([1, 1], tf.int64))[0].numpy(), grey)
+    flat = np.repeat(grey, 3, axis=-1)
+    np.testing.assert_allclose(
+        augment_batch(flat, masks, colour, tf.constant([1, 1], tf.int64))[0].numpy(), flat, atol=1e-5
+    )
+    with pytest.raises(ValueError, match="hue"):
+        Augment(hue=0.7)
