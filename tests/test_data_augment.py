@@ -173,3 +173,16 @@ def test_saturation_and_hue_change_colour_images_only():
     )
     with pytest.raises(ValueError, match="hue"):
         Augment(hue=0.7)
+
+
+def test_a_batch_is_warped_as_each_example_alone():
+    """warp on (N, H, W, C) with (N, H, W, 2) fields = warp of each example with its own field."""
+    from unet_course.data.augment import warp
+
+    rng = np.random.default_rng(0)
+    stack = rng.random((3, 20, 24, 2)).astype(np.float32)
+    field = (rng.normal(size=(3, 20, 24, 2)) * 3).astype(np.float32)
+    for interpolation in ("bilinear", "nearest"):
+        batch = warp(tf.constant(stack), tf.constant(field), interpolation).numpy()
+        alone = np.stack([warp(tf.constant(stack[i]), tf.constant(field[i]), interpolation).numpy() for i in range(3)])
+        np.testing.assert_array_equal(batch, alone)

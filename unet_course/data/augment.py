@@ -78,7 +78,7 @@ class Augment:
         if self.saturation >= 1 or self.hue > 0.5:
             raise ValueError(
                 f"saturation must be below 1 and hue at most 0.5, got {self.saturation!r} and {self.hue!r}; "
-                "e.g. saturation=0.3, hue=0.05."
+                "e.g. saturation=0.3, hue=0.1."
             )
         if self.contrast >= 1:
             raise ValueError(f"contrast must be below 1 (a relative change), got {self.contrast!r}; e.g. 0.2.")
@@ -201,8 +201,18 @@ def warp(stack, field, interpolation: str):
     y = tf.clip_by_value(ys + field[..., 0], 0.0, tf.cast(height - 1, tf.float32))
     x = tf.clip_by_value(xs + field[..., 1], 0.0, tf.cast(width - 1, tf.float32))
 
-    def at(yi, xi):
-        return tf.gather_nd(stack, tf.stack([yi, xi], axis=-1), batch_dims=1 if batched else 0)
+    if batched:  # one flat gather: gather_nd with batch_dims logs a oneDNN fallback on some CPUs
+        n = shape[0]
+        flat = tf.reshape(stack, tf.stack([-1, shape[-1]]))
+        base = (tf.range(n) * height * width)[:, None, None]
+
+        def at(yi, xi):
+            return tf.gather(flat, base + yi * width + xi)
+
+    else:
+
+        def at(yi, xi):
+            return tf.gather_nd(stack, tf.stack([yi, xi], axis=-1))
 
     if interpolation == "nearest":
         return at(tf.cast(tf.round(y), tf.int32), tf.cast(tf.round(x), tf.int32))
