@@ -266,3 +266,19 @@ def test_cells_needed_follows_binders_and_the_cells_that_may_change_an_object():
     sliced, keep = sliced_notebook(notebook, [6])
     assert keep == [0, 1, 3, 4, 6] and [c.source for c in sliced.cells] == [sources[i] for i in keep]
     assert all(c.cell_type == "code" and c.outputs == [] for c in sliced.cells)
+
+
+def test_problems_finds_native_log_lines_on_stderr():
+    """A TensorFlow C++ log line (absl format) in a committed output is caught; a plain stderr note is not."""
+    import nbformat
+
+    def notebook_with(text):
+        nb = nbformat.v4.new_notebook()
+        cell = nbformat.v4.new_code_cell("x = 1", execution_count=1)
+        cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=text)]
+        nb.cells = [cell]
+        return nb
+
+    line = "E0000 00:00:1796505141.007376    8882 util.cc:131] oneDNN supports DT_INT32 only on ...\n"
+    assert any("TensorFlow log line" in p for p in nbtools.problems(notebook_with(line)))
+    assert nbtools.problems(notebook_with("Training interrupted: the best weights so far are kept.\n")) == []

@@ -263,6 +263,9 @@ def write_student_notebooks(
 
 
 _LOCAL_PATH = re.compile(r"(/work/|/tmp/|/root/|/home/[^/\s]+/|/Users/[^/\s]+/|\.venv/lib|site-packages/)")
+#: An error or warning line of TensorFlow's C++ log (absl format: "E0000 00:00:..."), which a
+#: kernel prints on stderr: noise a learner cannot act on, or a problem to fix in the code.
+_NATIVE_LOG = re.compile(r"^[EWF]\d{4} \d\d:\d\d:\d\d", re.M)
 
 
 def problems(notebook) -> list[str]:
@@ -282,6 +285,8 @@ def problems(notebook) -> list[str]:
                 found.append(f"cell {index}: output shows a local path ({match.group(0)}...)")
             if output.output_type == "stream" and output.get("name") == "stderr" and "Traceback" in text:
                 found.append(f"cell {index}: a traceback on stderr")
+            if output.output_type == "stream" and output.get("name") == "stderr" and _NATIVE_LOG.search(text):
+                found.append(f"cell {index}: a TensorFlow log line on stderr ({text.strip()[:60]}...)")
     if counts != list(range(1, len(counts) + 1)):
         found.append(f"execution counts are not 1..{len(counts)}: {counts[:10]}")
     return found
