@@ -301,7 +301,7 @@ def photometric(images, augment: Augment, seed):
     s_b, s_c, s_g, s_n, s_s, s_h = _seeds(seed, 6)
     per_image = tf.stack([tf.shape(images)[0], 1, 1, 1])
     if (augment.saturation or augment.hue) and images.shape[-1] == 3:
-        images = _colour(images, augment, s_s, s_h, per_image)
+        images = _colour(images, augment, s_s, s_h)
     if augment.brightness:
         images = images + tf.random.stateless_uniform(per_image, s_b, -augment.brightness, augment.brightness)
     if augment.contrast:
@@ -326,7 +326,7 @@ _RGB_TO_YIQ = (
 )
 
 
-def _colour(images, augment: Augment, s_saturation, s_hue, per_image):
+def _colour(images, augment: Augment, s_saturation, s_hue):
     """Saturation and hue of RGB ``images`` (N, H, W, 3), one 3 x 3 colour matrix per image.
 
     In YIQ space a hue shift turns the (I, Q) plane and a saturation change scales it, while
@@ -336,7 +336,7 @@ def _colour(images, augment: Augment, s_saturation, s_hue, per_image):
     import numpy as np
     import tensorflow as tf
 
-    n = per_image[0]
+    n = tf.shape(images)[0]
     factor = (
         tf.random.stateless_uniform((n,), s_saturation, 1 - augment.saturation, 1 + augment.saturation)
         if augment.saturation
