@@ -698,7 +698,7 @@ def write_report(
             + " | ".join(f"{METRIC_LABELS[m]}: mean (per seed)" for m in metrics)
             + " | steps (per seed) | training images/s: whole run / after 3 steps |"
         )
-        lines += [header, "|---|" + "---:|" * (len(metrics) + 2)]
+        lines += [header, "|---|" + "---:|" * (len(metrics) + 2)]  # bold: the better of the two means
         for recipe in ("textbook", "course"):
             rs = table[(dataset, budget)].get(recipe, [])
             if not rs:
@@ -706,7 +706,10 @@ def write_report(
             cells = []
             for m in metrics:
                 per_seed = ", ".join(_fmt(r.metrics[m]) for r in rs)
-                cells.append(f"**{_fmt(by_recipe[recipe][m])}** ({per_seed})")
+                mean = _fmt(by_recipe[recipe][m])
+                others = [v[m] for name, v in by_recipe.items() if name != recipe]
+                better = all(by_recipe[recipe][m] > other for other in others)  # bold: the better mean only
+                cells.append(f"{f'**{mean}**' if better and others else mean} ({per_seed})")
             steps = ", ".join(str(r.steps) for r in rs)
             speed = (
                 f"{_mean([r.images_per_second for r in rs]):.1f} / "

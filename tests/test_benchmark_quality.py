@@ -6,6 +6,7 @@ Tiny synthetic data, offline, seconds. No quality or speed threshold is asserted
 (results in ``benchmarks/RESULTS_quality.md``).
 """
 
+import dataclasses
 import importlib.util
 import math
 import sys
@@ -99,6 +100,20 @@ def test_report_structure(report):
     ):
         assert needle in text, needle
     assert [(d, b) for d, b, _ in verdicts] == [("shapes", 3)]
+
+
+def test_only_the_better_mean_is_in_bold(quality, tiny, report, tmp_path):
+    runs, pipelines, _, _ = report
+    textbook, course = (dataclasses.replace(r, metrics=dict(r.metrics)) for r in runs)
+    textbook.metrics.update(mean_iou=0.5, pixel_accuracy=0.9, foreground_dice=0.3)
+    course.metrics.update(mean_iou=0.6, pixel_accuracy=0.8, foreground_dice=0.3)  # a tie on Dice: no bold
+    path = tmp_path / "report.md"
+    quality.write_report([textbook, course], pipelines, {"shapes": tiny}, threads=1, path=path, command="test")
+    lines = path.read_text().splitlines()
+    rows = {name: next(x for x in lines if x.startswith(f"| {name} |")) for name in ("textbook", "course")}
+    assert "**0.600**" in rows["course"] and "**0.900**" in rows["textbook"]
+    assert "**0.500**" not in rows["textbook"] and "**0.800**" not in rows["course"]
+    assert "**0.300**" not in rows["textbook"] + rows["course"]
 
 
 def test_textbook_unet_is_the_stated_architecture(quality):

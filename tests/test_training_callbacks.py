@@ -36,6 +36,20 @@ def test_rate_by_steps_is_the_cosine_worked_by_hand():
     assert decay.rate() == pytest.approx(0.0, abs=1e-12)
 
 
+def test_a_cool_down_holds_the_peak_then_takes_the_cosine_over_the_last_fraction():
+    decay = CosineDecay(0.01, total_steps=100, decay_fraction=0.2)
+    # held for the first 80 steps; then the cosine of (step - 80) / 20: cos(pi/2) = 0 at step 90
+    expected = {0: 0.01, 50: 0.01, 80: 0.01, 90: 0.005, 100: 0.0}
+    for step, rate in expected.items():
+        decay.step = step
+        assert decay.rate() == pytest.approx(rate, abs=1e-12)
+    for bad in (0, 1.5, -0.2, "0.2"):
+        with pytest.raises(ValueError, match="decay_fraction must be in"):
+            CosineDecay(0.01, total_steps=10, decay_fraction=bad)
+    with pytest.raises(ValueError, match="decay_fraction must be in"):
+        RECIPES["course"].replace(decay_fraction=0.0)
+
+
 def test_rate_by_time_follows_the_budget_including_the_room_kept_for_validation():
     clock = _Clock(seconds=100, validation_seconds=10)
     decay = CosineDecay(1.0, budget=clock)
@@ -87,7 +101,8 @@ class _Rates(keras.callbacks.Callback):
         self.rates.append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
 
 
-def test_fit_trains_each_batch_with_the_decayed_rate():
+def _rates_of_a_fit(**options):
+    """The rate of each of 20 steps (2 epochs of 10) of SGD at 0.1 with ``train(..., cosine_decay=True, **options)``."""
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
@@ -96,12 +111,25 @@ def test_fit_trains_each_batch_with_the_decayed_rate():
 
     dataset = tf.data.Dataset.from_tensor_slices((x, x[:, :1])).batch(4).repeat()
     seen = _Rates()
-    train(model, dataset, epochs=2, steps_per_epoch=10, cosine_decay=True, callbacks=[seen], verbose=0)
-    expected = [_cosine(0.1, step / 20) for step in range(20)]
+    train(model, dataset, epochs=2, steps_per_epoch=10, cosine_decay=True, callbacks=[seen], verbose=0, **options)
     assert len(seen.rates) == 20
+    return seen.rates
+
+
+def test_fit_trains_each_batch_with_the_decayed_rate():
+    rates = _rates_of_a_fit()
+    expected = [_cosine(0.1, step / 20) for step in range(20)]
     # updated whenever it moved by more than 1% of the peak: never further than that from the cosine
-    np.testing.assert_allclose(seen.rates, expected, atol=0.001 + 1e-7)
-    assert seen.rates[0] == pytest.approx(0.1) and seen.rates[-1] < 0.002
+    np.testing.assert_allclose(rates, expected, atol=0.001 + 1e-7)
+    assert rates[0] == pytest.approx(0.1) and rates[-1] < 0.002
+
+
+def test_fit_with_a_cool_down_trains_at_the_peak_until_the_last_fraction():
+    rates = _rates_of_a_fit(decay_fraction=0.5)
+    np.testing.assert_allclose(rates[:11], 0.1, rtol=1e-6)  # steps 0-10: the first half, at the peak
+    expected = [_cosine(0.1, (step - 10) / 10) for step in range(10, 20)]
+    np.testing.assert_allclose(rates[10:], expected, atol=0.001 + 1e-7)
+    assert rates[-1] < 0.003
 
 
 def test_a_cosine_recipe_on_a_time_budget_ends_near_zero():

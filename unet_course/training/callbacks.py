@@ -87,7 +87,9 @@ class CosineDecay(keras.callbacks.Callback):
     :class:`TimeBudget`): then the progress is the fraction of the budget used, so the rate
     reaches its floor when the budget ends, however fast the machine is. With both, the
     one that ends the run first decides. An optional linear warm-up over ``warmup_steps``
-    comes first.
+    comes first. With ``decay_fraction`` below 1 the rate stays at ``peak`` for the first
+    ``1 - decay_fraction`` of the run and the cosine takes only its last ``decay_fraction``
+    (a "cool-down", as in warmup-stable-decay schedules).
 
     Keras's ``LearningRateScheduler`` sets the rate once per epoch; this one sets it before a
     batch whenever it has moved by more than 1% of ``peak`` (about a hundred updates per run,
@@ -103,8 +105,11 @@ class CosineDecay(keras.callbacks.Callback):
         budget: TimeBudget | None = None,
         final: float = 0.0,
         warmup_steps: int = 0,
+        decay_fraction: float = 1.0,
     ):
         super().__init__()
+        if not (isinstance(decay_fraction, (int, float)) and 0 < decay_fraction <= 1):
+            raise ValueError(f"decay_fraction must be in (0, 1], got {decay_fraction!r}.")
         if total_steps is None and budget is None:
             raise ValueError("CosineDecay needs total_steps or a TimeBudget: the decay must know when the run ends.")
         if not peak > 0:
@@ -112,6 +117,7 @@ class CosineDecay(keras.callbacks.Callback):
         self.peak, self.final = float(peak), float(final)
         self.total_steps, self.budget = total_steps, budget
         self.warmup_steps = int(warmup_steps)
+        self.decay_fraction = float(decay_fraction)
         self.step = 0
         self._done = 0.0
         self.current = None
@@ -133,7 +139,8 @@ class CosineDecay(keras.callbacks.Callback):
     def rate(self) -> float:
         if self.step < self.warmup_steps:
             return self.peak * (self.step + 1) / self.warmup_steps
-        cosine = 0.5 * (1.0 + math.cos(math.pi * self.progress()))
+        decayed = max(0.0, self.progress() - (1.0 - self.decay_fraction)) / self.decay_fraction
+        cosine = 0.5 * (1.0 + math.cos(math.pi * decayed))
         return self.peak * (self.final + (1.0 - self.final) * cosine)
 
     def on_train_begin(self, logs=None):

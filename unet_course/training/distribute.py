@@ -528,10 +528,11 @@ def _train_once(settings: dict, count: int, synchronized: bool) -> dict:
     size, batch, steps, seed = settings["image_size"], settings["batch_size"], settings["steps"], settings["seed"]
     replicas.per_replica_batch(batch)
     # batch norm on (the course recipe has none): what happens to it across replicas is half the
-    # experiment; float32 (the global policy), so that 1 and N replicas can be compared to 1e-4
+    # experiment; float32 (the global policy), so that 1 and N replicas can be compared to 1e-4;
+    # a constant learning rate (train() below is given no schedule)
     recipe = RECIPES["course"].replace(
         base_filters=settings["base_filters"], depth=settings["depth"], crop_size=size, batch_size=batch,
-        batch_norm=True, precision=None,
+        batch_norm=True, precision=None, schedule="constant",
     )  # fmt: skip
     images, masks = make_shapes(2 * batch, size, seed=seed)
     images = list(images)

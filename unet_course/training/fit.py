@@ -111,6 +111,7 @@ def train(
     budget_after_first_step: bool = False,
     cosine_decay: bool = False,
     warmup_steps: int = 0,
+    decay_fraction: float = 1.0,
 ) -> TrainResult:
     """``model.fit`` with the course's callbacks; returns a :class:`TrainResult`.
 
@@ -127,7 +128,8 @@ def train(
     With ``cosine_decay=True`` the optimizer's learning rate falls from its value at the start
     to 0 along a cosine (after ``warmup_steps`` of linear warm-up) over the whole run, whose
     end is ``epochs`` (with ``steps_per_epoch``) or the end of ``time_budget``
-    (:class:`~unet_course.training.callbacks.CosineDecay`).
+    (:class:`~unet_course.training.callbacks.CosineDecay`); with ``decay_fraction`` below 1,
+    the rate holds until the last ``decay_fraction`` of the run and the cosine takes only that.
     """
     if epochs is None and time_budget is None:
         raise ValueError("Give epochs=N or time_budget=SECONDS (or both): training needs a way to end.")
@@ -151,7 +153,10 @@ def train(
                 "cosine_decay needs to know when the run ends: give steps_per_epoch with epochs, or a time_budget."
             )
         peak = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-        all_callbacks.insert(1, CosineDecay(peak, total_steps=total, budget=budget, warmup_steps=warmup_steps))
+        decay = CosineDecay(
+            peak, total_steps=total, budget=budget, warmup_steps=warmup_steps, decay_fraction=decay_fraction
+        )
+        all_callbacks.insert(1, decay)
     best_path = None
     if out_dir is not None:
         out_dir = Path(out_dir)
@@ -766,6 +771,7 @@ def _train_prepared(
         budget_after_first_step=budget_after_first_step,
         cosine_decay=recipe.schedule == "cosine",
         warmup_steps=recipe.warmup_steps if recipe.schedule == "cosine" else 0,
+        decay_fraction=recipe.decay_fraction,
     )
     result.recipe = recipe
     result.depth = recipe.model_depth
