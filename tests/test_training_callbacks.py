@@ -43,7 +43,7 @@ def test_a_cool_down_holds_the_peak_then_takes_the_cosine_over_the_last_fraction
     for step, rate in expected.items():
         decay.step = step
         assert decay.rate() == pytest.approx(rate, abs=1e-12)
-    for bad in (0, 1.5, -0.2, "0.2"):
+    for bad in (0, 1.5, -0.2, "0.2", True):
         with pytest.raises(ValueError, match="decay_fraction must be in"):
             CosineDecay(0.01, total_steps=10, decay_fraction=bad)
     with pytest.raises(ValueError, match="decay_fraction must be in"):

@@ -25,6 +25,13 @@ def check_positive_int(name: str, value, *, minimum: int = 1) -> int:
     return int(value)
 
 
+def check_fraction(name: str, value) -> float:
+    """``value`` must be a number in (0, 1] (not a bool): a share of something that cannot be empty."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not 0 < value <= 1:
+        raise ValueError(f"{name} must be in (0, 1], got {value!r}: e.g. 0.2 for a fifth, 1.0 for all.")
+    return float(value)
+
+
 def as_mask_array(name: str, mask) -> np.ndarray:
     """A mask as a NumPy integer (or bool) array, refusing floats that are not whole numbers."""
     try:

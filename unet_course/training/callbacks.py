@@ -13,6 +13,7 @@ import time
 import keras
 import numpy as np
 
+from unet_course._validation import check_fraction
 from unet_course.data.masks import to_class_ids
 
 
@@ -108,8 +109,6 @@ class CosineDecay(keras.callbacks.Callback):
         decay_fraction: float = 1.0,
     ):
         super().__init__()
-        if not (isinstance(decay_fraction, (int, float)) and 0 < decay_fraction <= 1):
-            raise ValueError(f"decay_fraction must be in (0, 1], got {decay_fraction!r}.")
         if total_steps is None and budget is None:
             raise ValueError("CosineDecay needs total_steps or a TimeBudget: the decay must know when the run ends.")
         if not peak > 0:
@@ -117,7 +116,7 @@ class CosineDecay(keras.callbacks.Callback):
         self.peak, self.final = float(peak), float(final)
         self.total_steps, self.budget = total_steps, budget
         self.warmup_steps = int(warmup_steps)
-        self.decay_fraction = float(decay_fraction)
+        self.decay_fraction = check_fraction("decay_fraction", decay_fraction)
         self.step = 0
         self._done = 0.0
         self.current = None

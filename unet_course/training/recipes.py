@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field, replace
 
+from unet_course._validation import check_fraction
 from unet_course.data.augment import Augment
 
 LOSSES = ("ce", "dice", "ce_dice")
@@ -137,8 +138,7 @@ class Recipe:
                 raise ValueError(f"Recipe {name} must be one of {choices}, got {value!r}.")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate!r}.")
-        if not (isinstance(self.decay_fraction, (int, float)) and 0 < self.decay_fraction <= 1):
-            raise ValueError(f"decay_fraction must be in (0, 1], got {self.decay_fraction!r}.")
+        check_fraction("decay_fraction", self.decay_fraction)
         if not (isinstance(self.dice_weight, (int, float)) and self.dice_weight >= 0):
             raise ValueError(f"dice_weight must be a number >= 0, got {self.dice_weight!r}.")
         if not 0 < self.batch_norm_momentum < 1:
