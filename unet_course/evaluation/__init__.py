@@ -5,6 +5,8 @@
 - :mod:`unet_course.evaluation.reports`: per-image reports (pixel accuracy, IoU and Dice per
   class), mean IoU over the classes present, the confusion matrix, a threshold sweep for
   binary tasks, the worst images, JSON and CSV output (used by ``unet-course evaluate``).
+- :mod:`unet_course.evaluation.compare`: the course's one comparison rule (a mean difference
+  over seeds, paired where the runs are, its 95% interval and a verdict in words).
 - :mod:`unet_course.evaluation.challenge`: the ISBI 2012 challenge's pixel error and Rand error
   (the numbers of the U-Net paper's Table 1), as Fiji's ``trainableSegmentation.metrics`` defines them.
 
@@ -18,6 +20,7 @@ Everything is importable from ``unet_course.evaluation`` directly:
 
 from unet_course.evaluation.boundary import boundary_band, boundary_iou, evaluate_variants, foreground_iou
 from unet_course.evaluation.challenge import CHALLENGE_THRESHOLDS, UNET_PAPER_ISBI2012, pixel_error, rand_error
+from unet_course.evaluation.compare import Comparison, compare, compare_to
 from unet_course.evaluation.reports import (
     evaluate_model,
     evaluate_predictions,
@@ -32,9 +35,12 @@ from unet_course.evaluation.reports import (
 
 __all__ = [
     "CHALLENGE_THRESHOLDS",
+    "Comparison",
     "UNET_PAPER_ISBI2012",
     "boundary_band",
     "boundary_iou",
+    "compare",
+    "compare_to",
     "evaluate_model",
     "evaluate_predictions",
     "evaluate_variants",
