@@ -7,6 +7,8 @@ In a notebook::
     ex.q1.check(foreground_fraction)   # verdict: correct, or the likely mistake
     ex.q1.hint()                       # a nudge; call again for the next hint
     ex.q1.solution()                   # one correct answer
+    ex.p1.predict(guess)               # predict before you run: the guess is recorded ...
+    ex.p1.reveal(answer)               # ... and judged by the cell that shows the answer
 
 ``ex.q1.verdict(answer)`` returns the :class:`Verdict` without printing (tests, grading).
 """
@@ -24,6 +26,7 @@ from unet_course.exercises._core import (
     exercises_of,
     same,
 )
+from unet_course.exercises._prediction import Prediction, predictions_of
 
 __all__ = [
     "GRADE_LOG_ENV",
@@ -31,10 +34,12 @@ __all__ = [
     "Exercise",
     "Mistake",
     "NotDone",
+    "Prediction",
     "Verdict",
     "call",
     "check_cases",
     "exercise",
     "exercises_of",
+    "predictions_of",
     "same",
 ]

@@ -112,6 +112,16 @@ def _check_connected(result, args, describe: str) -> None:
         ) from None
 
 
+def log_verdict(notebook: str, name: str, passed: bool, message: str) -> None:
+    """Append one JSON line to the grading log named by ``UNET_COURSE_GRADE_LOG`` (nothing when unset)."""
+    path = os.environ.get(GRADE_LOG_ENV)
+    if not path:
+        return
+    record = {"notebook": notebook, "exercise": name, "passed": passed, "message": message}
+    with open(path, "a", encoding="utf-8") as log:
+        log.write(json.dumps(record) + "\n")
+
+
 class Verdict(NamedTuple):
     """What a check concluded: ``passed`` and the message the learner reads."""
 
@@ -279,12 +289,7 @@ class Exercise:
         return Verdict(True, message or "correct, well done!")
 
     def _log(self, passed: bool, message: str) -> None:
-        path = os.environ.get(GRADE_LOG_ENV)
-        if not path:
-            return
-        record = {"notebook": self.notebook, "exercise": self.name, "passed": passed, "message": message}
-        with open(path, "a", encoding="utf-8") as log:
-            log.write(json.dumps(record) + "\n")
+        log_verdict(self.notebook, self.name, passed, message)
 
     @property
     def hint_text(self) -> str:
