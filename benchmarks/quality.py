@@ -615,6 +615,12 @@ def summarize(runs):
     return table, summary
 
 
+def _paired_runs(by_recipe) -> list:
+    """``[(course run, textbook run)]`` for every seed both recipes ran."""
+    textbook = {r.seed: r for r in by_recipe.get("textbook", [])}
+    return [(r, textbook[r.seed]) for r in by_recipe.get("course", []) if r.seed in textbook]
+
+
 def environment_lines(threads):
     import keras
     import numpy as np
@@ -649,6 +655,8 @@ def _fmt(x):
 def write_report(
     runs, pipelines, datasets, *, threads, path, command, append=False, course_changes=None, isolated=False
 ):
+    from unet_course.evaluation.compare import compare
+
     table, summary = summarize(runs)
     if course_changes:
         course_line = (
@@ -716,20 +724,20 @@ def write_report(
                 f"{_mean([r.steady_images_per_second for r in rs]):.1f}"
             )
             lines.append(f"| {recipe} | " + " | ".join(cells) + f" | {steps} | {speed} |")
-        wins = {
-            m: by_recipe["course"][m] > by_recipe["textbook"][m]
-            for m in metrics
-            if "course" in by_recipe and "textbook" in by_recipe
-        }
-        won = [METRIC_LABELS[m] for m, w in wins.items() if w]
-        lost = [METRIC_LABELS[m] for m, w in wins.items() if not w]
-        verdict = (
-            "course wins on every metric (means over seeds)"
-            if not lost
-            else f"course wins on {', '.join(won) or 'nothing'}; **loses on {', '.join(lost)}** (means over seeds)"
-        )
-        verdicts.append((dataset, budget, not lost))
-        lines += ["", f"Verdict: {verdict}.", ""]
+        # the course's one comparison rule, paired by seed (unet_course.evaluation.compare)
+        pairs = _paired_runs(table[(dataset, budget)])
+        lines += ["", "Verdicts (the course's comparison rule, paired by seed, 95% interval):", ""]
+        decided = []
+        for m in metrics if pairs else ():
+            result = compare(
+                [c.metrics[m] for c, _ in pairs],
+                [t.metrics[m] for _, t in pairs],
+                names=("course", "textbook"),
+            )
+            decided.append(result.better == "course")
+            lines.append(f"- {METRIC_LABELS[m]}: {result}")
+        verdicts.append((dataset, budget, bool(decided) and all(decided)))
+        lines.append("")
     lines += [
         "## Throughput",
         "",

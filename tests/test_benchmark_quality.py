@@ -95,7 +95,9 @@ def test_report_structure(report):
         "### shapes, budget 3 s",
         "| textbook |",
         "| course |",
-        "Verdict:",
+        "Verdicts (the course's comparison rule, paired by seed, 95% interval):",
+        "- mean IoU: course vs textbook (1 seed, paired)",
+        "no difference detectable with 1 seed: an interval needs at least 2",
         "## Throughput",
     ):
         assert needle in text, needle

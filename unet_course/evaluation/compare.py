@@ -71,7 +71,11 @@ class Comparison:
 
     def __str__(self) -> str:
         a, b = self.names
-        count = f"{self.n[0]} {self.unit}" if self.n[0] == self.n[1] else f"{self.n[0]} and {self.n[1]} {self.unit}"
+        count = (
+            f"{self.n[0]} {_singular(self.unit, self.n[0])}"
+            if self.n[0] == self.n[1]
+            else f"{self.n[0]} and {self.n[1]} {self.unit}"
+        )
         kind = "paired" if self.paired else "unpaired"
         head = (
             f"{a} vs {b} ({count}, {kind}): mean {self.mean_a:.3f} vs {self.mean_b:.3f}, "
