@@ -92,6 +92,7 @@ class RemoteDataset:
     setting: str  #: the environment variable naming a local copy (a folder or a base URL)
     example: str  #: one relative path, to say what the local folder must hold
     checksum_file: Path  #: the committed ``sha256sum`` list
+    loader: str = "the loader"  #: what to run once with a network, for messages
 
     def checksums(self) -> dict[str, str]:
         """``{relative path: sha256}`` of every file, from the committed list."""
@@ -131,7 +132,7 @@ class RemoteDataset:
             return True, f"the download cache {root.name}/"
         return False, (
             f"{self.name} is not in the cache and {self.setting} names no local copy (this machine may have no "
-            f"network): load it once with a network, or set {self.setting} to a folder with the files."
+            f"network): run {self.loader} once with a network, or set {self.setting} to a folder with the files."
         )
 
     def download(self, root=None, *, base_url: str | None = None, files=None, quiet: bool = True) -> Path:

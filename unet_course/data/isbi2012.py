@@ -39,6 +39,7 @@ DATASET = RemoteDataset(
     setting=SOURCE_ENV,
     example="train/image/0.png",
     checksum_file=Path(__file__).with_name("isbi2012_sha256.txt"),
+    loader="load_isbi2012()",
 )
 
 
