@@ -4,11 +4,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-# ISBI 2012 from a local copy beside the clone (as on CI), through the loader's one setting;
-# without it the notebooks download the files (checksummed) on first use.
+# ISBI 2012 and CamVid from local copies beside the clone (as on CI), through each loader's one
+# setting; without them the notebooks download the files (checksummed) on first use.
 ISBI_LOCAL := $(abspath $(wildcard ../shared/data/isbi2012_membrane))
 ifneq ($(ISBI_LOCAL),)
 export UNET_COURSE_ISBI2012_SOURCE ?= $(ISBI_LOCAL)
+endif
+CAMVID_LOCAL := $(abspath $(wildcard ../shared/data/camvid))
+ifneq ($(CAMVID_LOCAL),)
+export UNET_COURSE_CAMVID_SOURCE ?= $(CAMVID_LOCAL)
 endif
 
 .PHONY: help install lab lint test test-package test-notebooks test-browser test-backends test-jax install-jax install-torch notebooks student bench clean

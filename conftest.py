@@ -1,11 +1,12 @@
 """Root pytest configuration: every test, and every notebook kernel nbval starts, runs in
 FAST mode and headless, whatever command started pytest.
 
-Real data offline: when ``UNET_COURSE_ISBI2012_SOURCE`` is not set and a copy of the ISBI
-2012 files sits beside the project (``../shared/data/isbi2012_membrane``, as on CI), the
-setting points there, so the real checksummed download code runs against it. Notebooks
-whose metadata say ``"unet_course": {"needs": ["isbi2012"]}`` are skipped, with the
-reason, when the data is neither cached nor available locally.
+Real data offline: when ``UNET_COURSE_ISBI2012_SOURCE`` (``UNET_COURSE_CAMVID_SOURCE``) is not
+set and a copy of the ISBI 2012 (CamVid) files sits beside the project
+(``../shared/data/isbi2012_membrane``, ``../shared/data/camvid``, as on CI), the setting points
+there, so the real checksummed download code runs against it. Notebooks whose metadata say
+``"unet_course": {"needs": ["isbi2012"]}`` (or ``"camvid"``) are skipped, with the reason, when
+the data is neither cached nor available locally.
 """
 
 import json
@@ -18,9 +19,11 @@ os.environ.setdefault("UNET_COURSE_FAST", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-_LOCAL_ISBI = Path(__file__).resolve().parent.parent / "shared" / "data" / "isbi2012_membrane"
-if not os.environ.get("UNET_COURSE_ISBI2012_SOURCE") and _LOCAL_ISBI.is_dir():
-    os.environ["UNET_COURSE_ISBI2012_SOURCE"] = str(_LOCAL_ISBI)
+_SHARED_DATA = Path(__file__).resolve().parent.parent / "shared" / "data"
+_LOCAL_COPIES = {"UNET_COURSE_ISBI2012_SOURCE": "isbi2012_membrane", "UNET_COURSE_CAMVID_SOURCE": "camvid"}
+for _setting, _folder in _LOCAL_COPIES.items():
+    if not os.environ.get(_setting) and (_SHARED_DATA / _folder).is_dir():
+        os.environ[_setting] = str(_SHARED_DATA / _folder)
 
 # The student copies are not nbval notebooks of their own: tests/test_student_copies.py runs what
 # they do not share with the course notebooks (a copy named on the command line still runs).
@@ -103,22 +106,17 @@ def _mark_backend_exceptions(items) -> None:
 
 def pytest_collection_modifyitems(config, items):
     _mark_backend_exceptions(items)
-    cache: dict[Path, list[str]] = {}
-    reason = None
+    cache: dict[Path, str] = {}  # notebook -> why its data is missing ("" if it needs none or has it)
     for item in items:
         path = Path(str(item.fspath))
         if path.suffix != ".ipynb":
             continue
         if path not in cache:
-            cache[path] = _needs(path)
-        if "isbi2012" in cache[path]:
-            if reason is None:
-                from unet_course.data.isbi2012 import availability
+            from unet_course.data.download import missing_data
 
-                ok, where = availability()
-                reason = "" if ok else where
-            if reason:
-                item.add_marker(pytest.mark.skip(reason=reason))
+            cache[path] = missing_data(_needs(path))
+        if cache[path]:
+            item.add_marker(pytest.mark.skip(reason=cache[path]))
 
 
 @pytest.fixture(autouse=True)

@@ -374,13 +374,12 @@ def running(lab, browser):
     the CPU: the module takes about as long as the slowest notebook, not the sum)."""
     opened = {}
     for name in WIDGET_NOTEBOOKS:
-        if "isbi2012" in _notebook_needs(name):
-            from unet_course.data.isbi2012 import availability
+        from unet_course.data.download import missing_data
 
-            ok, where = availability()
-            if not ok:
-                opened[name] = where  # the notebook's test skips with this reason
-                continue
+        where = missing_data(_notebook_needs(name))
+        if where:
+            opened[name] = where  # the notebook's test skips with this reason
+            continue
         opened[name] = _Open(lab, browser, name)
     try:
         yield opened

@@ -15,6 +15,7 @@ import pytest
         "unet_course.analysis.receptive_field",
         "unet_course.analysis.levels",
         "unet_course.data.masks",
+        "unet_course.viz.palette",
         "unet_course.evaluation",
         "unet_course.evaluation.challenge",
     ],

@@ -81,12 +81,9 @@ def _plan(path):
     student = nbformat.read(path, as_version=4)
     course = nbformat.read(ROOT / "notebooks" / path.name, as_version=4)
     plan = nbtools.student_check_plan(course, student)
-    skip = None
-    if "isbi2012" in student.metadata.get("unet_course", {}).get("needs", []):  # conftest's rule for nbval
-        from unet_course.data.isbi2012 import availability
+    from unet_course.data.download import missing_data  # conftest's rule for nbval
 
-        ok, where = availability()
-        skip = None if ok else where
+    skip = missing_data(student.metadata.get("unet_course", {}).get("needs", [])) or None
     return student, plan, skip
 
 

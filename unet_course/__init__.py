@@ -5,10 +5,11 @@ tested code they use afterwards:
 
 - :mod:`unet_course.config`: FAST mode, paths, seeding, ``setup()`` for notebooks
 - :mod:`unet_course.data`: the synthetic shapes dataset; ``sources`` (catalogue of real
-  datasets), ``io`` (image/mask folders), ``isbi2012`` (the paper's data, checksummed download),
-  ``masks`` (class ids, one-hot, boxes and connected components), ``pipeline`` (tf.data:
-  crops, shuffle, batches), ``augment`` (one random draw for image and mask), ``weight_map``
-  (the paper's equation 2)
+  datasets), ``io`` (image/mask folders), ``isbi2012`` (the paper's data) and ``camvid``
+  (street scenes, 11 classes + void), each a checksummed download (``download``), ``masks``
+  (class ids, one-hot, boxes and connected components), ``pipeline`` (tf.data: crops,
+  shuffle, batches), ``augment`` (one random draw for image and mask), ``weight_map`` (the
+  paper's equation 2)
 - :mod:`unet_course.metrics`: pixel accuracy, IoU (Jaccard) and Dice (F1), in NumPy and Keras,
   with an ignore value
 - :mod:`unet_course.losses`: cross-entropy (class and per-pixel weights, ignore value), Dice,

@@ -4,6 +4,8 @@
 - :mod:`~unet_course.data.sources`: catalogue of the real datasets the course mentions
 - :mod:`~unet_course.data.io`: images and masks from folders
 - :mod:`~unet_course.data.isbi2012`: the U-Net paper's data, downloaded and checksummed
+- :mod:`~unet_course.data.camvid`: CamVid street scenes (SegNet's 11 classes + void), the same way
+- :mod:`~unet_course.data.download`: the checksummed, resumable download both share
 - :mod:`~unet_course.data.pipeline`: ``make_dataset`` (tf.data: crops, shuffle, batches, prefetch)
 - :mod:`~unet_course.data.augment`: ``Augment``: one random draw for image and mask together
 - :mod:`~unet_course.data.weight_map`: the U-Net paper's weight map (equation 2)

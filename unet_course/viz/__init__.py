@@ -1,4 +1,5 @@
-"""Figures for the notebooks (:mod:`~unet_course.viz.figures`) and the U-Net diagram (:mod:`~unet_course.viz.diagram`).
+"""Figures for the notebooks (:mod:`~unet_course.viz.figures`), a data set's own palette with void
+(:mod:`~unet_course.viz.palette`, CamVid's) and the U-Net diagram (:mod:`~unet_course.viz.diagram`).
 
 ``from unet_course import viz; viz.show_samples(images, masks, class_names=CLASS_NAMES)``: the
 public API is re-exported here. Class names always come from the caller (see ``figures``).
@@ -18,19 +19,24 @@ from unet_course.viz.figures import (
     show_mask,
     show_samples,
 )
+from unet_course.viz.palette import colour_mask, overlay_colours, palette_handles, show_segmentation
 
 __all__ = [
     "COLOURS",
     "PALETTE",
     "class_colormap",
     "colorize",
+    "colour_mask",
     "default_class_names",
     "draw_unet",
     "legend_handles",
     "overlay",
+    "overlay_colours",
+    "palette_handles",
     "plot_history",
     "plot_parameters_per_level",
     "resolve_class_names",
     "show_mask",
     "show_samples",
+    "show_segmentation",
 ]
