@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from unet_course.evaluation.compare import compare, compare_to
+from unet_course.evaluation.compare import compare, compare_to, mean_interval
 
 
 def test_paired_interval_is_scipys_paired_t_interval():
@@ -111,3 +111,12 @@ def test_compare_to_a_reference():
     assert rows[0].verdict == "t better"
     with pytest.raises(ValueError, match="reference='x' is not one of"):
         compare_to({"t": [1.0]}, "x")
+
+
+def test_mean_interval_is_scipys_one_sample_t_interval():
+    scores = [0.31, 0.28, 0.35, 0.30]
+    mean, low, high = mean_interval(scores)
+    expected = stats.ttest_1samp(scores, 0).confidence_interval(0.95)
+    assert mean == pytest.approx(np.mean(scores))
+    assert (low, high) == (pytest.approx(expected.low), pytest.approx(expected.high))
+    assert all(math.isnan(v) for v in mean_interval([0.3])[1:])

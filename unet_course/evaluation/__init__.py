@@ -20,7 +20,7 @@ Everything is importable from ``unet_course.evaluation`` directly:
 
 from unet_course.evaluation.boundary import boundary_band, boundary_iou, evaluate_variants, foreground_iou
 from unet_course.evaluation.challenge import CHALLENGE_THRESHOLDS, UNET_PAPER_ISBI2012, pixel_error, rand_error
-from unet_course.evaluation.compare import Comparison, compare, compare_to
+from unet_course.evaluation.compare import Comparison, compare, compare_to, mean_interval
 from unet_course.evaluation.reports import (
     evaluate_model,
     evaluate_predictions,
@@ -46,6 +46,7 @@ __all__ = [
     "evaluate_variants",
     "foreground_iou",
     "format_report",
+    "mean_interval",
     "model_num_classes",
     "per_image_table",
     "pixel_error",

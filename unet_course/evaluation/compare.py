@@ -174,6 +174,28 @@ def compare(
     )
 
 
+def mean_interval(scores) -> tuple[float, float, float]:
+    """``(mean, low, high)``: the mean of ``scores`` (one per seed) and its 95% t-interval.
+
+    For reporting one frozen choice's score (a test score over seeds) with the same interval the
+    comparisons use; with one score the interval is ``(nan, nan)``.
+
+    >>> mean, low, high = mean_interval([0.30, 0.32, 0.31])
+    >>> f"{mean:.3f} [{low:.3f}, {high:.3f}]"
+    '0.310 [0.285, 0.335]'
+    """
+    from scipy import stats
+
+    values = _scores("scores", scores)
+    mean = float(values.mean())
+    if len(values) < 2:
+        return mean, math.nan, math.nan
+    half = (
+        float(stats.t.ppf(0.5 + CONFIDENCE / 2, len(values) - 1)) * float(values.std(ddof=1)) / math.sqrt(len(values))
+    )
+    return mean, mean - half, mean + half
+
+
 def compare_to(scores: dict, reference: str, **options) -> list[Comparison]:
     """Each entry of ``scores`` (``{name: [one score per seed]}``) compared with ``reference``.
 
