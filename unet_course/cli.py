@@ -48,7 +48,7 @@ def _check(args) -> int:
 
 
 def _student(args) -> int:
-    from unet_course.course.notebooks import write_student_notebooks
+    from unet_course.course.student import write_student_notebooks
 
     try:
         written = write_student_notebooks(args.notebooks, only=args.only or None, force=args.force)
@@ -62,7 +62,7 @@ def _student(args) -> int:
 
 def _colab_links(args) -> int:
     from unet_course import RELEASE, REPOSITORY
-    from unet_course.course.notebooks import sync_colab_links
+    from unet_course.course.colab import sync_colab_links
 
     changed = sync_colab_links(args.root)
     for path in changed:
@@ -72,7 +72,8 @@ def _colab_links(args) -> int:
 
 
 def _run(args) -> int:
-    from unet_course.course.notebooks import course_notebooks, execute
+    from unet_course.course import course_notebooks
+    from unet_course.course.execution import execute
 
     paths = [Path(p) for p in args.paths] or course_notebooks(args.notebooks)
     failed = 0
