@@ -1,0 +1,37 @@
+"""What the tests of the ``unet-course`` command share: tiny image folders, a tiny model, one-line errors."""
+
+import numpy as np
+from PIL import Image
+
+from unet_course.cli import main
+
+
+def save(path, array):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path)
+    return path
+
+
+def make_folders(root, count=4, size=(32, 32), extra_size=None, mask_scale=1, channels=1):
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        h, w = extra_size if (extra_size and i == count - 1) else size
+        image = (rng.random((h, w)) * 255).astype(np.uint8)
+        save(root / "img" / f"s{i}.png", np.stack([image] * 3, -1) if channels == 3 else image)
+        save(root / "msk" / f"s{i}.png", ((image > 128) * mask_scale).astype(np.uint8))
+    return root / "img", root / "msk"
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_one_line_error(code, err, *phrases):
+    assert code != 0
+    lines = [line for line in err.strip().splitlines() if line]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("unet-course") and "error:" in lines[0] and "Traceback" not in err
+    for phrase in phrases:
+        assert phrase in lines[0], lines[0]
