@@ -1,4 +1,7 @@
-"""What the tests of the ``unet-course`` command share: tiny image folders, a tiny model, one-line errors."""
+"""What the tests of the ``unet-course`` command share: tiny image folders, one-line errors, a fresh Python."""
+
+import subprocess
+import sys
 
 import numpy as np
 from PIL import Image
@@ -35,3 +38,10 @@ def assert_one_line_error(code, err, *phrases):
     assert lines[0].startswith("unet-course") and "error:" in lines[0] and "Traceback" not in err
     for phrase in phrases:
         assert phrase in lines[0], lines[0]
+
+
+def fresh_python(code: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Run ``code`` in a new Python process (where TensorFlow is not imported yet); it must succeed."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr
+    return done

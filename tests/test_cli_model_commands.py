@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.cli_helpers import assert_one_line_error, make_folders, run, save
+from tests.cli_helpers import assert_one_line_error, fresh_python, make_folders, run, save
 from unet_course import metrics as M
 from unet_course.models import build_unet
 
@@ -237,8 +237,7 @@ def test_verbose_sets_tensorflows_log_level_back_before_it_starts(verbose, level
         "assert 'tensorflow' not in sys.modules\n"
         f"start_backend({verbose}); print(os.environ['TF_CPP_MIN_LOG_LEVEL'], 'keras' in sys.modules)"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
+    done = fresh_python(code)
     assert done.stdout.split() == [level, str(imported)]
     if not verbose:
         assert not NATIVE_LINE.search(done.stderr), done.stderr

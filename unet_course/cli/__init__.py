@@ -167,32 +167,31 @@ def _add_model_commands(sub) -> None:
     _add_verbose(train)
     train.set_defaults(func=guarded(train_command.train))
 
-    evaluate = sub.add_parser("evaluate", help="score a trained model on a folder of images and masks")
-    evaluate.add_argument("--model", required=True, help="the .keras model file")
-    evaluate.add_argument("--images", required=True, help="folder of images")
+    evaluate = _add_prediction_command(sub, "evaluate", "score a trained model on a folder of images and masks")
     evaluate.add_argument("--masks", required=True, help="folder of masks, matched by file stem")
     evaluate.add_argument("--ignore-index", type=int, help="mask value left out of the metrics (void)")
     evaluate.add_argument("--json", help="write the report (pooled scores and per-image rows) to this JSON file")
     evaluate.add_argument("--csv", help="write the per-image table to this CSV file")
-    evaluate.add_argument("--tta", action="store_true", help="average the predictions over flips")
-    evaluate.add_argument(
-        "--tile-size", type=int, help="predict in tiles of this size (default: whole images up to 1024 px)"
-    )
-    _add_verbose(evaluate)
     evaluate.set_defaults(func=guarded(model_commands.evaluate))
 
-    predict = sub.add_parser("predict", help="write one class-id PNG per image")
-    predict.add_argument("--model", required=True, help="the .keras model file")
-    predict.add_argument("--images", required=True, help="folder of images")
+    predict = _add_prediction_command(sub, "predict", "write one class-id PNG per image")
     predict.add_argument("--out", required=True, help="folder for <stem>.png (and <stem>.npy)")
     predict.add_argument("--probabilities", action="store_true", help="also write <stem>.npy: float32 (H, W, classes)")
     predict.add_argument("--overwrite", action="store_true", help="write into a non-empty --out")
-    predict.add_argument("--tta", action="store_true", help="average the predictions over flips")
-    predict.add_argument(
+    predict.set_defaults(func=guarded(model_commands.predict))
+
+
+def _add_prediction_command(sub, name: str, help: str):
+    """A command that predicts with a saved model (evaluate, predict): its model, images and prediction options."""
+    parser = sub.add_parser(name, help=help)
+    parser.add_argument("--model", required=True, help="the .keras model file")
+    parser.add_argument("--images", required=True, help="folder of images")
+    parser.add_argument("--tta", action="store_true", help="average the predictions over flips")
+    parser.add_argument(
         "--tile-size", type=int, help="predict in tiles of this size (default: whole images up to 1024 px)"
     )
-    _add_verbose(predict)
-    predict.set_defaults(func=guarded(model_commands.predict))
+    _add_verbose(parser)
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
