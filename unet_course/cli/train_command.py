@@ -39,13 +39,15 @@ ENCODERS = ("vgg16", "resnet50", "efficientnetb0", "mobilenetv2")
 
 def train(args) -> int:
     """``unet-course train``: check the command line, read the folders, train, score, write the outputs."""
-    start_backend(args.verbose)
+    start_backend(args.verbose)  # first: before anything imports TensorFlow
+    from unet_course.evaluation import format_report
+
     _check_train_flags(args)
     replicas = _replicas(args.devices)
     out = check_out(args.out, args.overwrite)
     recipe = train_recipe(args)
     if replicas is not None:
-        print(f"--devices {args.devices}: {replicas.describe(args.batch_size or recipe.batch_size)}")
+        _describe_replicas(replicas, args.devices, args.batch_size or recipe.batch_size)
     epochs, budget = _when_to_stop(args)
     started = time.time()
     train_pairs, val_pairs, notes = _training_data(args)
@@ -58,15 +60,17 @@ def train(args) -> int:
     report = _score(model, result, val_pairs, args, out)
     run = _run_record(args, recipe, result, interrupted, started, train_pairs, val_pairs, notes)
     (out / "run.json").write_text(json.dumps(run, indent=2, default=str) + "\n")
-    from unet_course.evaluation import format_report
-
     print(format_report(report, worst=3))
     print(f"wrote {', '.join(n for n in TRAIN_OUTPUTS if (out / n).exists())} to {out}")
     return 130 if interrupted else 0
 
 
 def _check_train_flags(args) -> None:
-    """What only the command line can get wrong: flags that go together, the held-out fraction."""
+    """What the package does not check: flags that go together, the held-out fraction, a crop of 0 pixels.
+
+    (``train_segmenter`` shrinks a crop to the smallest image, and would read ``--crop-size 0`` as
+    "the images are too small".)
+    """
     if args.crop_size is not None and args.crop_size <= 0:
         raise CommandError(f"--crop-size must be positive, got {args.crop_size}.")
     if args.val_fraction is not None and not 0 < args.val_fraction < 1:
@@ -95,6 +99,14 @@ def _replicas(devices):
     try:
         return data_parallel(devices)
     except (ValueError, RuntimeError) as error:
+        raise CommandError(f"--devices {devices}: {error}") from None
+
+
+def _describe_replicas(replicas, devices: int, batch_size: int) -> None:
+    """Say how ``--devices`` splits the batch (the replicas' ``ValueError``, under the flag's name, when it cannot)."""
+    try:
+        print(f"--devices {devices}: {replicas.describe(batch_size)}")
+    except ValueError as error:
         raise CommandError(f"--devices {devices}: {error}") from None
 
 
