@@ -153,7 +153,7 @@ def test_ctrl_c_keeps_the_best_model_and_writes_the_outputs(tmp_path, capsys, fa
 @pytest.mark.parametrize(
     "change, phrases",
     [
-        (lambda root: ["--num-classes", "0"], ["classes must be", "at least 2", "got 0"]),
+        (lambda root: ["--num-classes", "0"], ["classes must be", "got 0"]),
         (lambda root: ["--num-classes", "-3"], ["got -3"]),
         (lambda root: ["--time-budget", "0"], ["time_budget must be a positive number of seconds"]),
         (lambda root: ["--epochs", "0"], ["epochs must be a positive integer"]),
@@ -388,19 +388,19 @@ def test_train_encoder_options_make_a_backbone_recipe(tmp_path, capsys, fake_eng
 @pytest.mark.parametrize(
     "extra, phrases",
     [
-        (["--encoder-weights", "hed"], ["--encoder-weights needs --encoder", "vgg16, resnet50"]),
-        (["--freeze-encoder"], ["--freeze-encoder needs --encoder"]),
+        (["--encoder-weights", "hed"], ["--encoder-weights hed", "encoder_weights='hed' needs an encoder"]),
+        (["--freeze-encoder"], ["--freeze-encoder: freeze_encoder=True needs an encoder"]),
         (["--encoder", "resnet50", "--encoder-weights", "hed"], ["VGG16 trunk only", "encoder='vgg16'"]),
         (
             ["--encoder", "vgg16", "--encoder-weights", "missing.weights.h5"],
-            ["missing.weights.h5: there is no such file"],
+            ["--encoder-weights missing.weights.h5", "there is no file", "missing.weights.h5"],
         ),
         (["--encoder", "vgg16", "--encoder-weights", "NOTES"], ["is not a weights file"]),
         (
             ["--encoder", "vgg16", "--crop-size", "100"],
-            ["crop_size=100 is not divisible by 32", "96 or 128"],
+            ["--crop-size 100", "crop_size=100 is not divisible by 32", "96 or 128"],
         ),
-        (["--encoder", "vgg16", "--padding", "valid"], ["--padding valid does not go with --encoder"]),
+        (["--encoder", "vgg16", "--padding", "valid"], ["--padding valid", "padding='valid' does not go with"]),
         (["--encoder", "vgg61"], ["--encoder", "invalid choice", "'vgg16'"]),
     ],
 )

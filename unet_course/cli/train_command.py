@@ -291,21 +291,36 @@ def _versions() -> dict:
 
 
 def train_recipe(args):
-    """The course recipe with the command line's --encoder, --padding, --elastic and --weight-map."""
+    """The course recipe with the command line's --encoder options, --padding, --elastic and --weight-map.
+
+    The :class:`~unet_course.training.Recipe` checks the combination (encoder weights need an
+    encoder, valid padding is the course's own U-Net, an encoder's crop is a multiple of 32, a
+    weights file exists): its message, after the flags that led to it, is the one line.
+    """
     import dataclasses
 
     from unet_course.training import RECIPES
 
-    recipe = RECIPES["course"]
-    if args.encoder is not None:
-        recipe = _encoder_recipe(args, recipe)
-    elif args.encoder_weights is not None or args.freeze_encoder:
-        flag = "--encoder-weights" if args.encoder_weights is not None else "--freeze-encoder"
-        raise CommandError(
-            f"{flag} needs --encoder ({', '.join(ENCODERS)}): the course's own U-Net has no pretrained encoder."
-        )
+    changes, flags = {}, []
+    if args.encoder is not None or args.encoder_weights is not None or args.freeze_encoder:
+        changes.update(encoder=args.encoder, encoder_weights=args.encoder_weights, normalize=False)
+        changes.update(freeze_encoder=args.freeze_encoder)
+        flags += [f"--encoder {args.encoder}"] if args.encoder else []
+        flags += [f"--encoder-weights {args.encoder_weights}"] if args.encoder_weights is not None else []
+        flags += ["--freeze-encoder"] if args.freeze_encoder else []
+        if args.crop_size is not None:  # checked now, before any data is read
+            changes["crop_size"] = args.crop_size
+            flags.append(f"--crop-size {args.crop_size}")
     if args.padding == "valid":
-        recipe = recipe.replace(padding="valid")
+        changes["padding"] = "valid"
+        flags.append("--padding valid")
+    try:
+        recipe = RECIPES["course"].replace(**changes)
+    except ValueError as error:
+        raise CommandError(f"{' '.join(flags)}: {error}") from None
+    if recipe.encoder is not None:
+        _announce_encoder(args)
+    if recipe.padding == "valid":
         _announce_valid_crop(args.crop_size if args.crop_size is not None else recipe.crop_size, recipe.depth)
     if args.elastic:
         recipe = recipe.replace(augment=dataclasses.replace(recipe.augment, elastic=True))
@@ -333,30 +348,9 @@ def _announce_valid_crop(crop: int, depth: int) -> None:
         )
 
 
-def _encoder_recipe(args, recipe):
-    """The recipe with --encoder, --encoder-weights and --freeze-encoder (the Recipe checks them)."""
-    if args.padding == "valid":
-        raise CommandError(
-            "--padding valid does not go with --encoder: keras.applications encoders pad their convolutions; "
-            "leave out --padding (valid padding is the course's own U-Net)."
-        )
+def _announce_encoder(args) -> None:
+    """Say which encoder the U-Net has, where its weights come from, and that the standardisation is off."""
     weights = args.encoder_weights
-    if weights is not None and weights not in ("imagenet", "hed"):
-        path = Path(weights).expanduser()
-        if not path.is_file():
-            raise CommandError(
-                f"--encoder-weights {weights}: there is no such file; give 'imagenet', 'hed' (vgg16 only) or the "
-                f"path of a .weights.h5 file of the {args.encoder} encoder without its top."
-            )
-        weights = str(path)
-    options = {"encoder": args.encoder, "encoder_weights": weights, "freeze_encoder": args.freeze_encoder}
-    if args.crop_size is not None:
-        options["crop_size"] = args.crop_size  # the Recipe checks that the encoder's stride divides it
-    try:
-        recipe = recipe.replace(**options, normalize=False)
-    except ValueError as error:  # e.g. hed with another encoder than vgg16
-        flags = f"--encoder {args.encoder}" + (f" --encoder-weights {args.encoder_weights}" if weights else "")
-        raise CommandError(f"{flags}: {error}") from None
     known = {None: "random weights", "imagenet": "ImageNet weights", "hed": "HED's VGG16 weights"}
     source = known[weights] if weights in known else f"the weights in {Path(weights).name}"
     print(
@@ -364,4 +358,3 @@ def _encoder_recipe(args, recipe):
         f"{', frozen' if args.freeze_encoder else ''}) under the course's decoder; the recipe's input "
         "standardisation is off (normalize=False): the encoder's own preprocessing is inside the model"
     )
-    return recipe
