@@ -40,6 +40,15 @@ def assert_one_line_error(code, err, *phrases):
         assert phrase in lines[0], lines[0]
 
 
+def train_argv(images, masks, out, *extra):
+    """``train`` on two classes for one epoch (a repeated option: argparse keeps the last value)."""
+    return ["train", "--images", images, "--masks", masks, "--num-classes", 2, "--epochs", 1, "--out", out, *extra]
+
+
+def evaluate_argv(model, images, masks, *extra):
+    return ["evaluate", "--model", model, "--images", images, "--masks", masks, *extra]
+
+
 def fresh_python(code: str, timeout: int = 300) -> subprocess.CompletedProcess:
     """Run ``code`` in a new Python process (where TensorFlow is not imported yet); it must succeed."""
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.cli_helpers import assert_one_line_error, fresh_python, make_folders, run, save
+from tests.cli_helpers import assert_one_line_error, evaluate_argv, fresh_python, make_folders, run, save
 from unet_course import metrics as M
 from unet_course.models import build_unet
 
@@ -56,17 +56,7 @@ def test_evaluate_numbers_equal_the_metrics_on_the_predicted_masks(tmp_path, cap
     assert code == 0, err
     code, out, err = run(
         capsys,
-        "evaluate",
-        "--model",
-        model_file,
-        "--images",
-        images,
-        "--masks",
-        masks,
-        "--json",
-        tmp_path / "report.json",
-        "--csv",
-        tmp_path / "report.csv",
+        *evaluate_argv(model_file, images, masks, "--json", tmp_path / "report.json", "--csv", tmp_path / "report.csv"),
     )
     assert code == 0, err
     assert "255 became class 1" in out and "pixel accuracy" in out and "mean IoU" in out
@@ -88,21 +78,10 @@ def test_evaluate_with_a_void_label(tmp_path, capsys, model_file):
     void = np.asarray(Image.open(masks / "s0.png")).copy()
     void[:8] = 255
     save(masks / "s0.png", void)
-    code, out, err = run(capsys, "evaluate", "--model", model_file, "--images", images, "--masks", masks)
+    code, out, err = run(capsys, *evaluate_argv(model_file, images, masks))
     assert_one_line_error(code, err, "255 in s0.png")  # 0, 1 and 255 together: not a 0/255 mask
     code, out, err = run(
-        capsys,
-        "evaluate",
-        "--model",
-        model_file,
-        "--images",
-        images,
-        "--masks",
-        masks,
-        "--ignore-index",
-        255,
-        "--json",
-        tmp_path / "r.json",
+        capsys, *evaluate_argv(model_file, images, masks, "--ignore-index", 255, "--json", tmp_path / "r.json")
     )
     assert code == 0, err
     report = json.loads((tmp_path / "r.json").read_text())
@@ -114,7 +93,7 @@ def test_evaluate_with_a_void_label(tmp_path, capsys, model_file):
 
 def test_bad_inputs_of_evaluate_and_predict(tmp_path, capsys, model_file):
     images, masks = make_folders(tmp_path)
-    code, _, err = run(capsys, "evaluate", "--model", tmp_path / "nope.keras", "--images", images, "--masks", masks)
+    code, _, err = run(capsys, *evaluate_argv(tmp_path / "nope.keras", images, masks))
     assert_one_line_error(code, err, "cannot load the model", "No model file at", "nope.keras")
     (tmp_path / "broken.keras").write_bytes(b"not a zip")
     code, _, err = run(
@@ -124,7 +103,7 @@ def test_bad_inputs_of_evaluate_and_predict(tmp_path, capsys, model_file):
     rgb, _ = make_folders(tmp_path / "rgb", channels=3)
     code, _, err = run(capsys, "predict", "--model", model_file, "--images", rgb, "--out", tmp_path / "o2")
     assert_one_line_error(code, err, "expects grey images", "s0 has 3")
-    code, _, err = run(capsys, "evaluate", "--model", model_file, "--images", tmp_path / "missing", "--masks", masks)
+    code, _, err = run(capsys, *evaluate_argv(model_file, tmp_path / "missing", masks))
     assert_one_line_error(code, err, "missing does not exist")
     code, _, err = run(capsys, "predict", "--model", model_file, "--out", tmp_path / "o3")
     assert_one_line_error(code, err, "--images")  # argparse: a required option, also one line
@@ -150,18 +129,7 @@ def test_evaluate_and_predict_a_valid_model_in_overlap_tiles(tmp_path, capsys, v
         labels = np.asarray(Image.open(tmp_path / "pred" / f"{stem}.png"))
         assert labels.shape == size
         np.testing.assert_array_equal(labels, predict(model, read_image(images / f"{stem}.png")))
-    code, out, err = run(
-        capsys,
-        "evaluate",
-        "--model",
-        valid_model_file,
-        "--images",
-        images,
-        "--masks",
-        masks,
-        "--json",
-        tmp_path / "r.json",
-    )
+    code, out, err = run(capsys, *evaluate_argv(valid_model_file, images, masks, "--json", tmp_path / "r.json"))
     assert code == 0, err
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["num_images"] == 3 and report["num_pixels"] == 2 * 32 * 32 + 37 * 53

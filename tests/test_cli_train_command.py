@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.cli_helpers import assert_one_line_error, make_folders, run, save
+from tests.cli_helpers import assert_one_line_error, evaluate_argv, make_folders, run, save, train_argv
 from unet_course import metrics as M
 from unet_course.cli import train_command
 from unet_course.models import build_unet
@@ -46,9 +46,7 @@ def fake_engine(monkeypatch):
 def test_train_holds_out_20_percent_and_writes_every_output(tmp_path, capsys, fake_engine):
     images, masks = make_folders(tmp_path, count=5, extra_size=(40, 36), mask_scale=255)
     out = tmp_path / "run"
-    code, stdout, err = run(
-        capsys, "train", "--images", images, "--masks", masks, "--num-classes", 2, "--epochs", 1, "--out", out
-    )
+    code, stdout, err = run(capsys, *train_argv(images, masks, out))
     assert code == 0, err
     assert "255 became class 1" in stdout
     assert "holding out 1 of 5 images for validation:" in stdout
@@ -82,9 +80,7 @@ def test_train_holds_out_20_percent_and_writes_every_output(tmp_path, capsys, fa
     assert Image.open(out / "predictions.png").format == "PNG"
     # the same folder again: refused, and the model is untouched
     before = (out / "model.keras").stat().st_mtime_ns
-    code, _, err = run(
-        capsys, "train", "--images", images, "--masks", masks, "--num-classes", 2, "--epochs", 1, "--out", out
-    )
+    code, _, err = run(capsys, *train_argv(images, masks, out))
     assert_one_line_error(code, err, "not empty")
     assert (out / "model.keras").stat().st_mtime_ns == before
 
@@ -130,20 +126,7 @@ def test_train_with_validation_folders_and_a_time_budget(tmp_path, capsys, fake_
 def test_ctrl_c_keeps_the_best_model_and_writes_the_outputs(tmp_path, capsys, fake_engine):
     fake_engine["interrupt"] = True
     images, masks = make_folders(tmp_path, count=4)
-    code, stdout, err = run(
-        capsys,
-        "train",
-        "--images",
-        images,
-        "--masks",
-        masks,
-        "--num-classes",
-        2,
-        "--epochs",
-        5,
-        "--out",
-        tmp_path / "run",
-    )
+    code, stdout, err = run(capsys, *train_argv(images, masks, tmp_path / "run", "--epochs", 5))
     assert code == 130
     assert "keeping the best model" in err and "Traceback" not in err
     assert (tmp_path / "run" / "metrics.json").exists()
@@ -203,29 +186,12 @@ def test_train_bad_inputs_stop_before_training(tmp_path, capsys, monkeypatch, ch
 
 def test_a_single_image_cannot_be_split(tmp_path, capsys, fake_engine):
     images, masks = make_folders(tmp_path, count=1)
-    code, _, err = run(
-        capsys,
-        "train",
-        "--images",
-        images,
-        "--masks",
-        masks,
-        "--num-classes",
-        2,
-        "--epochs",
-        1,
-        "--out",
-        tmp_path / "o",
-    )
+    code, _, err = run(capsys, *train_argv(images, masks, tmp_path / "o"))
     assert_one_line_error(code, err, "only 1 image", "--val-images")
     assert "images" not in fake_engine
 
 
 # ---- the paper's options: --padding valid, --elastic, --weight-map ----------------------
-
-
-def train_argv(images, masks, out, *extra):
-    return ["train", "--images", images, "--masks", masks, "--num-classes", 2, "--epochs", 1, "--out", out, *extra]
 
 
 def test_train_padding_valid_passes_a_valid_recipe(tmp_path, capsys, fake_engine):
@@ -302,24 +268,11 @@ def test_train_evaluate_predict_end_to_end(tmp_path, capsys):
     pytest.importorskip("unet_course.training")
     images, masks = make_folders(tmp_path, count=4, mask_scale=255)
     out = tmp_path / "run"
-    code, stdout, err = run(
-        capsys, "train", "--images", images, "--masks", masks, "--num-classes", 2, "--epochs", 1, "--out", out
-    )
+    code, stdout, err = run(capsys, *train_argv(images, masks, out))
     assert code == 0, err
     assert sorted(p.name for p in out.iterdir()) == sorted(train_command.TRAIN_OUTPUTS)
     assert "epoch" in (out / "history.csv").read_text().splitlines()[0]
-    code, stdout, err = run(
-        capsys,
-        "evaluate",
-        "--model",
-        out / "model.keras",
-        "--images",
-        images,
-        "--masks",
-        masks,
-        "--json",
-        tmp_path / "r.json",
-    )
+    code, stdout, err = run(capsys, *evaluate_argv(out / "model.keras", images, masks, "--json", tmp_path / "r.json"))
     assert code == 0, err
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["num_images"] == 4 and 0 <= report["mean_iou"] <= 1
@@ -439,18 +392,7 @@ def test_train_evaluate_predict_with_an_encoder_end_to_end(tmp_path, capsys, mob
     assert code == 0, err
     assert sorted(p.name for p in out.iterdir()) == sorted(train_command.TRAIN_OUTPUTS)
     assert json.loads((out / "run.json").read_text())["recipe"]["encoder"] == "mobilenetv2"
-    code, _, err = run(
-        capsys,
-        "evaluate",
-        "--model",
-        out / "model.keras",
-        "--images",
-        images,
-        "--masks",
-        masks,
-        "--json",
-        tmp_path / "r.json",
-    )
+    code, _, err = run(capsys, *evaluate_argv(out / "model.keras", images, masks, "--json", tmp_path / "r.json"))
     assert code == 0, err
     assert json.loads((tmp_path / "r.json").read_text())["num_pixels"] == 3 * 64 * 64 + 70 * 75
     code, _, err = run(
