@@ -3,7 +3,7 @@
 nbval proves that every cell runs in a kernel; this module proves that a learner *sees* the
 widgets. One JupyterLab server (the course's environment, FAST mode, 127.0.0.1, a free port, a
 token) serves, from a temporary folder, each widget notebook sliced to its widget cells and the
-cells they need (``unet_course.course.notebooks.cells_needed``: the rest nbval has run, and the
+cells they need (``unet_course.course.slicing.cells_needed``: the rest nbval has run, and the
 browser adds nothing to it); headless Chromium, driven by Playwright, opens each one in a page
 of its own (all at once, so that their kernels run side by
 side), runs all cells from JupyterLab's Run menu and waits until no cell is left and the kernel is
@@ -97,7 +97,7 @@ def _sliced(name: str):
     """The notebook the browser runs: the widget cells and the cells they need (nbval runs the rest)."""
     import nbformat
 
-    from unet_course.course.notebooks import sliced_notebook
+    from unet_course.course.slicing import sliced_notebook
 
     return sliced_notebook(nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4), _widget_cells(name))
 

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from unet_course import cli
-from unet_course.course.notebooks import make_student_notebook
+from unet_course.course.student import make_student_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "notebooks" / "00_welcome_and_setup.ipynb"

@@ -18,10 +18,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from unet_course.course import notebooks as nbtools
+from unet_course.course import course_notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = nbtools.course_notebooks(ROOT / "notebooks")
+NOTEBOOKS = course_notebooks(ROOT / "notebooks")
 
 #: Figures quoted from the literature, not measured by the course: number -> source.
 LITERATURE = {

@@ -2,7 +2,7 @@
 
 nbval runs the course notebooks (conftest.py keeps it away from ``notebooks/student/``). A copy
 differs from its course notebook only in its exercise cells, so this test runs, per copy, the
-reduced notebook of :func:`unet_course.course.notebooks.student_check_plan`: the setup cell, the
+reduced notebook of :func:`unet_course.course.slicing.student_check_plan`: the setup cell, the
 exercise cells (stubs), the cells that call ``ex.`` and the lesson cells that read what those set,
 with the imports they need; every other cell must be the course's, which nbval ran. Only when the
 reduced notebook cannot show it (the plan says why, or the run meets a NameError) does the whole
@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from unet_course.course import notebooks as nbtools
+from unet_course.course import slicing
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDENT = ROOT / "notebooks" / "student"
@@ -33,8 +33,8 @@ CHECKER_BUG = "the checker itself failed"
 def _run(notebook, timeout: int = 300):
     """Execute ``notebook`` (in place) in a fresh kernel in notebooks/student/, errors kept as outputs.
 
-    A run that times out is tried once more in a new kernel, as ``nbtools.execute`` does: on a busy
-    machine the kernel and the client now and then miss each other at start-up.
+    A run that times out is tried once more in a new kernel, as ``unet_course.course.execution.execute``
+    does: on a busy machine the kernel and the client now and then miss each other at start-up.
     """
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError
@@ -80,7 +80,7 @@ def _plan(path):
     """``(student copy, its check plan, why it is skipped or None)``."""
     student = nbformat.read(path, as_version=4)
     course = nbformat.read(ROOT / "notebooks" / path.name, as_version=4)
-    plan = nbtools.student_check_plan(course, student)
+    plan = slicing.student_check_plan(course, student)
     from unet_course.data.download import missing_data  # conftest's rule for nbval
 
     skip = missing_data(student.metadata.get("unet_course", {}).get("needs", [])) or None

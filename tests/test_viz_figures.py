@@ -70,3 +70,27 @@ def test_mismatched_counts_are_refused():
     images, masks = make_shapes(3, 32)
     with pytest.raises(ValueError, match="3 images but 2 masks"):
         viz.show_samples(images, masks[:2])
+
+
+def test_prediction_figure_takes_images_of_any_size_and_leaves_void_blank(tmp_path):
+    images = [np.zeros((20, 30, 1)), np.ones((12, 12, 3))]
+    masks = [np.zeros((20, 30), int), np.full((12, 12), 255)]
+    masks[0][:5] = 1
+    predictions = [np.ones((20, 30), int), np.zeros((12, 12), int)]
+    fig = viz.prediction_figure(images, masks, predictions, num_classes=2, names=["a", "b"])
+    assert [ax.get_title() for ax in fig.axes] == [
+        "image a",
+        "true mask",
+        "prediction",
+        "image b",
+        "true mask",
+        "prediction",
+    ]
+    assert fig.axes[4].images[0].get_array().mask.all()  # a void mask: every pixel blank
+    assert not fig.axes[1].images[0].get_array().mask.any()
+    assert len(viz.prediction_figure(images, masks, predictions, num_classes=2, max_items=1).axes) == 3
+    fig.savefig(tmp_path / "p.png")
+    assert (tmp_path / "p.png").stat().st_size > 0
+    assert not plt.get_fignums()  # made without pyplot: nothing left open
+    with pytest.raises(ValueError, match="one of each per image"):
+        viz.prediction_figure(images, masks[:1], predictions, num_classes=2)

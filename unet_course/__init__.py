@@ -24,9 +24,10 @@ tested code they use afterwards:
   threshold sweep, worst images, JSON/CSV)
 - :mod:`unet_course.viz`, :mod:`unet_course.widgets`: figures (and the U-Net diagram), widgets
 - :mod:`unet_course.exercises`: exercises with feedback, one module per notebook
-- :mod:`unet_course.course` (``notebooks``, ``grading``) and :mod:`unet_course.cli`: Colab
-  badges, student copies, grading, the ``unet-course`` command (course tools and
-  ``train`` / ``evaluate`` / ``predict``)
+- :mod:`unet_course.course` (``colab``, ``student``, ``execution``, ``slicing``, ``grading``) and
+  :mod:`unet_course.cli` (``course_commands``, ``train_command``, ``model_commands``): Colab
+  badges, student copies, running and grading notebooks, the ``unet-course`` command (course
+  tools and ``train`` / ``evaluate`` / ``predict``)
 """
 
 # config is the one place that quiets TensorFlow's logs; importing it first sets

@@ -150,6 +150,42 @@ def show_samples(
     return fig
 
 
+def prediction_figure(images, masks, predictions, *, num_classes: int, names=None, max_items: int = 4):
+    """One row per image: the image, its true mask and the prediction, for images of any sizes.
+
+    ``masks`` and ``predictions`` hold class ids (one array per image); mask values at or above
+    ``num_classes`` (void) are left blank. The figure is made without pyplot (nothing is shown,
+    nothing kept open): save it with ``figure.savefig(path)``, as ``unet-course train`` does with
+    its ``predictions.png``. ``names`` (e.g. the file stems) title the image column.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    if not len(images) == len(masks) == len(predictions):
+        raise ValueError(
+            f"Got {len(images)} images, {len(masks)} masks and {len(predictions)} predictions; "
+            "pass one of each per image."
+        )
+    count = min(max_items, len(images))
+    names = list(names) if names is not None else [str(i) for i in range(len(images))]
+    cmap, norm = class_colormap(num_classes)
+    figure = Figure(figsize=(9, 3 * count))
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(count, 3, squeeze=False)
+    for row in range(count):
+        _show_image(axes[row, 0], images[row])
+        axes[row, 0].set_title(f"image {names[row]}", fontsize=9)
+        for ax, mask, title in (
+            (axes[row, 1], masks[row], "true mask"),
+            (axes[row, 2], predictions[row], "prediction"),
+        ):
+            ax.imshow(np.ma.masked_greater_equal(mask, num_classes), cmap=cmap, norm=norm, interpolation="nearest")
+            ax.set_title(title, fontsize=9)
+            ax.set_axis_off()
+    figure.tight_layout()
+    return figure
+
+
 def plot_history(history, metrics=None):
     """Training curves from a ``keras.callbacks.History`` (or its ``.history`` dict).
 

@@ -7,7 +7,6 @@ rewrites them all after a fork or a release. Colab itself is not reachable from 
 
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import nbformat
@@ -15,8 +14,7 @@ import pytest
 import tomllib
 
 import unet_course
-from unet_course import config
-from unet_course.course import notebooks as nbtools
+from unet_course.course import colab
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -29,8 +27,8 @@ def test_the_release_is_the_packages_version_as_a_tag():
     assert unet_course.__version__ == version
     assert unet_course.RELEASE == f"v{version}"
     assert re.fullmatch(r"v\d+\.\d+\.\d+", unet_course.RELEASE), "a release tag, not a branch"
-    assert f'git+https://github.com/{unet_course.REPOSITORY}@{unet_course.RELEASE}"' in nbtools.SETUP_CELL
-    assert "@main" not in nbtools.SETUP_CELL
+    assert f'git+https://github.com/{unet_course.REPOSITORY}@{unet_course.RELEASE}"' in colab.SETUP_CELL
+    assert "@main" not in colab.SETUP_CELL
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS + STUDENT, ids=lambda p: str(p.relative_to(ROOT / "notebooks")))
@@ -39,11 +37,11 @@ def test_every_colab_link_and_install_line_uses_the_release(path):
     sources = "\n".join(cell.source for cell in nb.cells)
     urls = COLAB_URL.findall(sources)
     assert urls, f"{path.name} has no Colab badge"
-    assert all(url.startswith(nbtools.COLAB_PREFIX) for url in urls), (
+    assert all(url.startswith(colab.COLAB_PREFIX) for url in urls), (
         f"{path.name}: {urls}; run `unet-course colab-links`"
     )
     setup = next(cell for cell in nb.cells if cell.cell_type == "code")
-    assert nbtools.COLAB_INSTALL in setup.source, f"{path.name}: run `unet-course colab-links`"
+    assert colab.COLAB_INSTALL in setup.source, f"{path.name}: run `unet-course colab-links`"
 
 
 def test_the_readme_badges_use_the_release_and_open_existing_notebooks():
@@ -51,8 +49,8 @@ def test_the_readme_badges_use_the_release_and_open_existing_notebooks():
     urls = COLAB_URL.findall(text)
     assert len(urls) >= len(NOTEBOOKS)
     for url in urls:
-        assert url.startswith(nbtools.COLAB_PREFIX), f"{url}; run `unet-course colab-links`"
-        assert (ROOT / url[len(nbtools.COLAB_PREFIX) :]).is_file(), url
+        assert url.startswith(colab.COLAB_PREFIX), f"{url}; run `unet-course colab-links`"
+        assert (ROOT / url[len(colab.COLAB_PREFIX) :]).is_file(), url
 
 
 def test_colab_links_rewrites_an_old_reference_and_nothing_else(tmp_path):
@@ -64,9 +62,9 @@ def test_colab_links_rewrites_an_old_reference_and_nothing_else(tmp_path):
     old_install = '%pip install --quiet "unet-course @ git+https://github.com/someone/fork@main"'
     nb = nbformat.read(course, as_version=4)
     outputs_before = [cell.get("outputs") for cell in nb.cells]
-    nb.cells[0].source = nb.cells[0].source.replace(nbtools.COLAB_PREFIX, old_badge)
+    nb.cells[0].source = nb.cells[0].source.replace(colab.COLAB_PREFIX, old_badge)
     setup = next(cell for cell in nb.cells if cell.cell_type == "code")
-    setup.source = setup.source.replace(nbtools.COLAB_INSTALL, old_install)
+    setup.source = setup.source.replace(colab.COLAB_INSTALL, old_install)
     nbformat.write(nb, course)
     (tmp_path / "README.md").write_text(
         f"[![Open In Colab](badge.svg)]({old_badge}notebooks/00_welcome_and_setup.ipynb)\n"
@@ -75,31 +73,13 @@ def test_colab_links_rewrites_an_old_reference_and_nothing_else(tmp_path):
     learners.write_text(course.read_text())
     learners_before = learners.read_bytes()
 
-    changed = nbtools.sync_colab_links(tmp_path)
+    changed = colab.sync_colab_links(tmp_path)
 
     assert changed == [course, tmp_path / "README.md"]  # the student copy was already right
     assert learners.read_bytes() == learners_before
     fixed = nbformat.read(course, as_version=4)
     assert fixed.cells[0].source == nbformat.read(NOTEBOOKS[0], as_version=4).cells[0].source
-    assert next(c for c in fixed.cells if c.cell_type == "code").source == nbtools.SETUP_CELL
+    assert next(c for c in fixed.cells if c.cell_type == "code").source == colab.SETUP_CELL
     assert [cell.get("outputs") for cell in fixed.cells] == outputs_before
-    assert nbtools.COLAB_PREFIX + "notebooks/00_welcome_and_setup.ipynb" in (tmp_path / "README.md").read_text()
-    assert nbtools.sync_colab_links(tmp_path) == []  # a second run has nothing to do
-
-
-def test_on_colab_the_data_sit_under_content(monkeypatch):
-    monkeypatch.delenv("UNET_COURSE_DATA", raising=False)
-    monkeypatch.setitem(sys.modules, "google.colab", type(sys)("google.colab"))
-    assert config.data_dir() == Path("/content/unet_course_data")
-    assert config.cache_dir() == Path("/content/unet_course_data/cache")
-    info = config.environment()
-    assert info["Colab"] == "yes (data in /content/unet_course_data)"
-    assert info["GPU"] == "yes" or "Change runtime type" in info["GPU"]  # says how to get one
-    monkeypatch.setenv("UNET_COURSE_DATA", "/somewhere/else")  # the one setting still wins
-    assert config.data_dir() == Path("/somewhere/else")
-
-
-def test_off_colab_the_clone_keeps_its_data_folder(monkeypatch):
-    monkeypatch.delenv("UNET_COURSE_DATA", raising=False)
-    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
-    assert config.data_dir() == ROOT / "data"
+    assert colab.COLAB_PREFIX + "notebooks/00_welcome_and_setup.ipynb" in (tmp_path / "README.md").read_text()
+    assert colab.sync_colab_links(tmp_path) == []  # a second run has nothing to do
