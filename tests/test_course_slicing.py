@@ -57,6 +57,22 @@ def test_student_check_plan_asks_for_the_whole_copy_when_an_exercise_needs_lesso
     assert plan.full_run == "code cell 5 (calls ex) reads 'np', which lesson cell 2 sets"
 
 
+def test_a_prediction_keeps_the_copy_reduced():
+    # the guess is a top-level solution (stubbed as `guess = ...`); the reveal reads the lesson's answer
+    course = _course(
+        "from unet_course.exercises import ex03 as ex",
+        "### BEGIN SOLUTION\nguess = 62\n### END SOLUTION\nex.p1.predict(guess)",
+        "size = 64 - 2",
+        "ex.p1.reveal(size)",
+        _EXERCISE,
+    )
+    plan = _plan(course)
+    assert plan.full_run is None
+    assert plan.kinds == ["setup", "imports", "exercise", "exercise"]
+    assert plan.cells == [0, 1, 2, 5]  # the reveal is a lesson cell, run by nbval in the course notebook
+    assert plan.notebook.cells[2].source.startswith("guess = ...  # YOUR PREDICTION HERE")
+
+
 def test_student_check_plan_finds_lesson_cells_the_course_run_does_not_cover():
     course = _course("x = 1  # NBVAL_CHECK_OUTPUT", "from unet_course.exercises import ex00 as ex", _EXERCISE)
     copy = make_student_notebook(course, "99_test.ipynb")

@@ -40,10 +40,23 @@ def test_strip_solutions_keeps_indentation_and_tags_top_level_blocks():
     inside = "def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n\nprint(1)"
     out, top = strip_solutions(inside)
     assert out == "def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()\n\nprint(1)" and not top
-    out, top = strip_solutions("### BEGIN SOLUTION\nanswer = 3\n### END SOLUTION")
+    out, top = strip_solutions("### BEGIN SOLUTION\nfor i in range(3):\n    answer = i\n### END SOLUTION")
     assert out == "# YOUR CODE HERE\nraise NotImplementedError()" and top
     with pytest.raises(ValueError, match="Unbalanced"):
         strip_solutions("### BEGIN SOLUTION\nx = 1")
+
+
+def test_a_predictions_guess_becomes_an_ellipsis_the_cell_still_runs():
+    source = "### BEGIN SOLUTION\nguess = 62  # the answer\n### END SOLUTION\nex.p1.predict(guess)"
+    out, top = strip_solutions(source)
+    assert (
+        out
+        == "guess = ...  # YOUR PREDICTION HERE: replace ... with your guess, then run the cell\nex.p1.predict(guess)"
+    )
+    assert not top
+    namespace = {}
+    exec(out.split("\n")[0], namespace)  # the stub is Python; Prediction.predict treats ... as "no guess yet"
+    assert namespace["guess"] is Ellipsis
 
 
 def test_regenerating_never_overwrites_a_learners_work(tmp_path, capsys):

@@ -186,6 +186,9 @@ def sliced_notebook(notebook, targets):
 
 
 _USES_EXERCISES = re.compile(r"\bex\.")
+#: ``ex.pN.reveal(answer)``: a lesson cell (it reads the lesson's answer; in the copy it only says that no
+#: guess was recorded), run by nbval in the course notebook
+_REVEAL = re.compile(r"\bex\.p\d+\.reveal\(")
 
 
 @dataclass
@@ -300,7 +303,7 @@ def student_check_plan(course, student) -> StudentCheckPlan:
             kinds[i] = "setup"
         elif exercise[i]:
             kinds[i] = "exercise"
-        elif _USES_EXERCISES.search(cell.source):
+        elif _USES_EXERCISES.search(_REVEAL.sub("", cell.source)):
             kinds[i] = "calls ex"
         elif any(kinds[j] not in ("", "setup") for j in changed_by(i)):
             kinds[i] = "reads an exercise"

@@ -24,7 +24,8 @@ from unet_course.course.colab import colab_url
 STUDENT_NOTE = (
     "> **This is the exercise copy.** The solutions are removed: wherever you see `# YOUR CODE HERE`, "
     "replace `raise NotImplementedError()` with your code and run the cell; the `ex.qN.check(...)` line of the cell "
-    "checks your answer. "
+    "checks your answer. Where a cell says `# YOUR PREDICTION HERE`, write your guess before you run on: "
+    "the cells below reveal the answer. "
     "A cell left unfinished does not stop the notebook: the lessons go on with the course's tested code. "
     "The full notebook with solutions is [`../{name}`](../{name})."
 )
@@ -32,13 +33,47 @@ STUDENT_NOTE = (
 _SOLUTION = re.compile(rf"^([ \t]*){re.escape(BEGIN)}[^\n]*\n.*?^[ \t]*{re.escape(END)}[^\n]*(\n|$)", re.S | re.M)
 
 
+GUESS_STUB = "...  # YOUR PREDICTION HERE: replace ... with your guess, then run the cell"
+
+
+def _guessed_names(block: str) -> list[str] | None:
+    """The names a block binds when it is only ``name = value`` lines (a prediction's guess), else None."""
+    import ast
+
+    try:
+        statements = ast.parse(block).body
+    except SyntaxError:
+        return None
+    names = []
+    for statement in statements:
+        if not (
+            isinstance(statement, ast.Assign)
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+        ):
+            return None
+        names.append(statement.targets[0].id)
+    return names or None
+
+
 def strip_solutions(source: str) -> tuple[str, bool]:
-    """Replace each solution block; return the new source and whether a block sat at top level."""
+    """Replace each solution block; return the new source and whether a block sat at top level.
+
+    A block inside a function becomes ``# YOUR CODE HERE`` and ``raise NotImplementedError()``. A
+    top-level block that only assigns names (the guess of a predict-before-you-run cell) becomes
+    ``name = ...`` with a note: the cell runs, and ``ex.pN.predict(...)`` asks for the guess.
+    Any other top-level block is stubbed like the others and reported (the cell stops there).
+    """
     top_level = False
 
     def replace(match):
         nonlocal top_level
         indent = match.group(1)
+        if indent == "":
+            block = match.group(0).split("\n", 1)[1].rsplit(END, 1)[0]
+            guessed = _guessed_names(block)
+            if guessed:
+                return "\n".join(f"{name} = {GUESS_STUB}" for name in guessed) + match.group(2)
         top_level = top_level or indent == ""
         return f"{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError(){match.group(2)}"
 
