@@ -11,15 +11,7 @@ from unet_course import metrics
 from unet_course.data.augment import Augment
 from unet_course.data.weight_map import unet_weight_map
 from unet_course.inference import predict
-from unet_course.training import (
-    RECIPES,
-    Recipe,
-    TimeBudget,
-    build_model,
-    overlap_tiles,
-    train_segmenter,
-    valid_crop,
-)
+from unet_course.training import RECIPES, Recipe, TimeBudget, build_model, train_segmenter
 from unet_course.training import fit as fit_module
 
 TINY = RECIPES["course"].replace(base_filters=4, depth=2, crop_size=32, batch_size=4)
@@ -143,18 +135,6 @@ def test_ignore_index_trains(tmp_path):
     assert np.isfinite(result.history["val_mean_iou"][0])
 
 
-def test_normalisation_is_inside_the_saved_model():
-    x, y = disks(4)
-    model = build_model(TINY, 1, 2, mean=[0.5], variance=[0.04])
-    norm = model.get_layer("normalize")
-    np.testing.assert_allclose(np.asarray(norm(np.full((1, 4, 4, 1), 0.7, "float32")))[0, 0, 0, 0], 1.0, rtol=1e-5)
-    bn = [layer for layer in model.get_layer("unet").layers if isinstance(layer, keras.layers.BatchNormalization)]
-    assert not bn and not TINY.batch_norm  # the course recipe has none (recipes.py says why)
-    with_bn = build_model(TINY.replace(batch_norm=True), 1, 2, mean=[0.5], variance=[0.04])
-    bn = [layer for layer in with_bn.get_layer("unet").layers if isinstance(layer, keras.layers.BatchNormalization)]
-    assert bn and all(layer.momentum == TINY.batch_norm_momentum == 0.9 for layer in bn)
-
-
 @pytest.mark.parametrize(
     "options, message",
     [
@@ -213,13 +193,13 @@ def test_valid_unet_trains_and_validates_on_overlap_tiles(tmp_path):
 
 def test_valid_masks_are_the_centre_of_each_crop_with_weights_and_elastic(monkeypatch):
     made = []
-    original = fit_module.make_dataset
+    original = fit_module.dataset_of_checked_pairs
 
     def spy(*args, **kwargs):
         made.append((original(*args, **kwargs), kwargs))
         return made[-1][0]
 
-    monkeypatch.setattr(fit_module, "make_dataset", spy)
+    monkeypatch.setattr(fit_module, "dataset_of_checked_pairs", spy)
     x, y = disks(8, size=56)
     weights = [unet_weight_map(m) + m for m in y]  # 1 outside the disks, above 1 inside
     recipe = VALID.replace(loss="ce", crop_size=64, augment=Augment(flips=True, rot90=False, elastic=True))
@@ -236,27 +216,6 @@ def test_valid_masks_are_the_centre_of_each_crop_with_weights_and_elastic(monkey
     assert ((centre > 0.5) == (masks == 1))[clear].mean() > 0.99  # the mask of the image's centre
     # the weights travel with the mask: above 1 exactly on the disks
     np.testing.assert_array_equal(pixel_weights > 1, masks == 1)
-
-
-def test_validation_tiles_cover_every_pixel_once_at_the_right_place():
-    rng = np.random.default_rng(3)
-    image = rng.random((37, 29, 1), dtype=np.float32)
-    mask = np.round(image[..., 0] * 200).astype(np.int32)  # the mask is the image, coded
-    inputs, labels = overlap_tiles(image, mask, 108, 20, divisor=8, fill_label=255)  # depth 3: step 16
-    assert inputs.shape[1:] == (108, 108, 1) and labels.shape[1:] == (20, 20)
-    assert len(inputs) == 3 * 2
-    own = labels != 255
-    assert own.sum() == 37 * 29  # every pixel in exactly one tile
-    np.testing.assert_array_equal(labels[own], np.round(inputs[:, 44:64, 44:64, 0] * 200)[own])
-    assert sorted(labels[own].tolist()) == sorted(mask.ravel().tolist())
-
-
-def test_valid_crop_rounds_up_to_a_size_the_network_accepts():
-    assert valid_crop(572, 4) == (572, 388)
-    assert valid_crop(570, 4) == (572, 388)
-    assert valid_crop(50, 2) == (52, 12) and valid_crop(44, 2) == (44, 4)
-    model = build_model(VALID.replace(crop_size=50), 1, 2, mean=[0.5], variance=[0.1])
-    assert model.input_shape == (None, 52, 52, 1) and model.output_shape == (None, 12, 12, 2)
 
 
 @pytest.mark.parametrize(
@@ -276,13 +235,6 @@ def test_valid_crops_too_small_for_the_depth(images, recipe, message):
         train_segmenter(x, y, num_classes=2, recipe=recipe, epochs=1, verbose=0)
     with pytest.raises(ValueError, match="padding"):
         Recipe(padding="full")
-
-
-def test_docstring_examples_run():
-    import doctest
-
-    result = doctest.testmod(fit_module, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
 
 
 # ---- a pretrained encoder under the course's decoder (Recipe(encoder=...)) ----------------
