@@ -36,6 +36,7 @@ import numpy as np
 
 from unet_course.config import SEED
 from unet_course.data.augment import Augment, augment_batch
+from unet_course.data.masks import check_label_values
 
 
 def _as_list(name: str, items, kind: str) -> list[np.ndarray]:
@@ -91,22 +92,13 @@ def check_pairs(images, masks, *, num_classes: int | None = None, ignore_index: 
                     f"Mask {index} holds non-integer values (e.g. {mask.ravel()[np.mod(mask.ravel(), 1) != 0][0]}); "
                     "masks hold class ids."
                 )
-        if num_classes is not None:
-            values = np.unique(mask)
-            bad = [int(v) for v in values if not (0 <= v < num_classes) and v != ignore_index]
-            if bad:
-                allowed = f"0..{num_classes - 1}" + (
-                    f" (or the ignore value {ignore_index})" if ignore_index is not None else ""
-                )
-                raise ValueError(
-                    f"Mask {index} holds the values {bad[:6]}, outside the classes {allowed}; "
-                    "check num_classes and the masks."
-                )
         if image.dtype.kind == "f" and (np.nanmax(image) > 1.0 + 1e-6 or np.nanmin(image) < -1e-6):
             raise ValueError(
                 f"Image {index} has values in [{image.min():.3g}, {image.max():.3g}]; "
                 "scale images to [0, 1] (divide 8-bit images by 255)."
             )
+    if num_classes is not None:
+        check_label_values(masks, num_classes, ignore_index)
     if weights is not None:
         weights = _as_list("weights", weights, "Pass (N, H, W) per-pixel weights.")
         if len(weights) != len(masks) or any(w.shape != m.shape for w, m in zip(weights, masks)):
