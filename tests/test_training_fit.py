@@ -11,7 +11,7 @@ from unet_course import metrics
 from unet_course.data.augment import Augment
 from unet_course.data.weight_map import unet_weight_map
 from unet_course.inference import predict
-from unet_course.training import RECIPES, Recipe, TimeBudget, build_model, train_segmenter
+from unet_course.training import RECIPES, Recipe, build_model, train_segmenter
 from unet_course.training import fit as fit_module
 
 TINY = RECIPES["course"].replace(base_filters=4, depth=2, crop_size=32, batch_size=4)
@@ -151,13 +151,6 @@ def test_bad_arguments(options, message):
         train_segmenter(x, y, verbose=0, **options)
 
 
-def test_time_budget_and_recipe_validation():
-    with pytest.raises(ValueError, match="positive number of seconds"):
-        TimeBudget(-1)
-    with pytest.raises(ValueError, match="loss"):
-        Recipe(loss="focal")
-
-
 # ---- valid padding (the paper's U-Net) -----------------------------------------------
 
 VALID = TINY.replace(padding="valid", crop_size=60)  # depth 2: 60 in, 20 out
@@ -233,8 +226,6 @@ def test_valid_crops_too_small_for_the_depth(images, recipe, message):
     x, y = disks(4, size=images)
     with pytest.raises(ValueError, match=message):
         train_segmenter(x, y, num_classes=2, recipe=recipe, epochs=1, verbose=0)
-    with pytest.raises(ValueError, match="padding"):
-        Recipe(padding="full")
 
 
 # ---- a pretrained encoder under the course's decoder (Recipe(encoder=...)) ----------------
@@ -307,33 +298,6 @@ def test_backbone_batch_norm_fine_tuned_pretrained_vs_from_scratch(tmp_path):
     assert frozen.input_shape == (None, None, None, 3) and frozen.output_shape == (None, None, None, 2)
 
 
-def test_recipe_model_depth_and_encoder_names():
-    assert RECIPES["course"].model_depth == 4 and TINY.model_depth == 2
-    recipe = RECIPES["course"].replace(encoder="VGG16", encoder_weights="hed", normalize=False)
-    assert recipe.encoder == "vgg16" and recipe.model_depth == 5 and recipe.depth == 4  # depth is not used
-    assert recipe.to_dict()["encoder_weights"] == "hed"
-
-
-@pytest.mark.parametrize(
-    "changes, message",
-    [
-        (dict(encoder="vgg16", normalize=True), r"normalize=True does not go with encoder='vgg16'.*normalize=False"),
-        (dict(encoder="vgg16", padding="valid"), r"padding='valid' does not go with encoder='vgg16'"),
-        (dict(encoder="vgg16", dropout=0.2), r"dropout=0.2 does not go with"),
-        (dict(encoder="vgg16", crop_size=100), r"crop_size=100 is not divisible by 32.*Use 96 or 128"),
-        (dict(encoder="vgg16", crop_size=16), r"crop_size=16 is not divisible by 32.*Use 32\."),
-        (dict(encoder="resnet18"), r"encoder='resnet18' is not an option.*'vgg16'"),
-        (dict(encoder="resnet50", encoder_weights="hed"), r"VGG16 trunk only"),
-        (dict(encoder="vgg16", encoder_weights="missing.weights.h5"), r"there is no file 'missing\.weights\.h5'"),
-        (dict(encoder_weights="hed"), r"encoder_weights='hed' needs an encoder"),
-        (dict(freeze_encoder=True), r"freeze_encoder=True needs an encoder"),
-    ],
-)
-def test_backbone_recipe_mistakes_are_value_errors(changes, message):
-    with pytest.raises(ValueError, match=message):
-        Recipe(**changes)
-
-
 def test_backbone_images_and_crops_that_do_not_fit_stride_32():
     x, y = disks(4, size=64)
     with pytest.raises(ValueError, match=r"crop_size=48 is not divisible by 32"):
@@ -343,15 +307,6 @@ def test_backbone_images_and_crops_that_do_not_fit_stride_32():
         ValueError, match=r"24 pixels are too small for a U-Net with the mobilenetv2 encoder.*at least 32"
     ):
         train_segmenter(small, small_masks, num_classes=2, recipe=BACKBONE, epochs=1, verbose=0)
-
-
-def test_recipe_docstring_examples_run():
-    import doctest
-
-    from unet_course.training import recipes
-
-    result = doctest.testmod(recipes, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
 
 
 class SlowFirstStep(keras.callbacks.Callback):

@@ -79,7 +79,7 @@ from dataclasses import dataclass, field
 
 import keras
 
-from unet_course._validation import check_choice, check_positive_int
+from unet_course._validation import check_choice, check_positive_int, check_positive_number
 
 SCALING_RULES = ("linear", "sqrt")
 
@@ -381,7 +381,6 @@ def scaled_learning_rate(learning_rate: float, batch_size: int, new_batch_size: 
     0.002
     """
     check_choice("rule", rule, SCALING_RULES)
-    if not isinstance(learning_rate, (int, float)) or learning_rate <= 0:
-        raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}.")
+    check_positive_number("learning_rate", learning_rate)
     ratio = check_positive_int("new_batch_size", new_batch_size) / check_positive_int("batch_size", batch_size)
     return float(learning_rate * (ratio if rule == "linear" else math.sqrt(ratio)))
