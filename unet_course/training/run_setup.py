@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from unet_course._validation import check_positive_int
 from unet_course.data.pipeline import steps_per_epoch
 from unet_course.data.tiles import OUTSIDE_LABEL
 from unet_course.models.unet import largest_valid_input, smallest_valid_input, valid_crop
@@ -46,8 +47,8 @@ def run_setup(recipe, masks, *, num_classes, ignore_index, crop_size, batch_size
     """The crop (fitted to the smallest training image and to the model), the output size, the
     batch, the label the loss ignores and the steps per epoch, each a clear ``ValueError`` when
     it cannot be had."""
-    crop = crop_size if crop_size is not None else recipe.crop_size
-    batch = batch_size if batch_size is not None else recipe.batch_size
+    crop = check_positive_int("crop_size", crop_size if crop_size is not None else recipe.crop_size)
+    batch = check_positive_int("batch_size", batch_size if batch_size is not None else recipe.batch_size)
     smallest = min(min(m.shape) for m in masks)
     output_size = None
     if recipe.padding == "valid":

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-QUALITY_PY = Path(__file__).resolve().parent.parent / "benchmarks" / "quality.py"
+QUALITY_PY = Path(__file__).resolve().parents[2] / "benchmarks" / "quality.py"
 
 
 @pytest.fixture(scope="module")

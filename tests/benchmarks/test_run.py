@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-RUN_PY = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
+RUN_PY = Path(__file__).resolve().parents[2] / "benchmarks" / "run.py"
 EXPECTED = {
     "train step: build_unet",
     "forward: build_unet",
