@@ -156,40 +156,29 @@ def _output_size(output_size, crop) -> tuple[int, int] | None:
 
 
 def make_dataset(
-    images,
-    masks,
-    *,
-    batch_size: int = 8,
-    crop_size: int | None = None,
-    augment: Augment | None = None,
-    shuffle: bool = True,
-    repeat: bool = False,
-    seed: int = SEED,
-    num_classes: int | None = None,
-    ignore_index: int | None = None,
-    weights=None,
-    cache: bool = True,
-    drop_remainder: bool = False,
-    output_size=None,
+    images, masks, *, num_classes: int | None = None, ignore_index: int | None = None, weights=None, **options
 ):
     """A ``tf.data.Dataset`` of ``(images, masks)`` batches (``(images, masks, weights)`` with weights).
+
+    The data are checked (:func:`check_pairs`); every option but ``num_classes``, ``ignore_index``
+    and ``weights`` goes on to :func:`dataset_of_checked_pairs` (its defaults in brackets below).
 
     Args:
         images: float32 ``(N, H, W, C)`` in [0, 1], or a list of ``(H, W, C)`` of any sizes.
         masks: integer class ids ``(N, H, W)``, or a list of ``(H, W)``.
-        batch_size: examples per batch.
-        crop_size: side of the random square crops; ``None`` keeps whole images (they must
-            then share one size). Images smaller than the crop are used whole.
-        augment: an :class:`~unet_course.data.augment.Augment`, or ``None`` for none.
-        shuffle: reshuffle the examples each epoch.
-        repeat: repeat forever (then give ``steps_per_epoch`` to ``fit``).
-        seed: seeds shuffling, crops and augmentation: the same seed, the same batches.
+        batch_size: examples per batch (8).
+        crop_size: side of the random square crops; ``None`` (the default) keeps whole images
+            (they must then share one size). Images smaller than the crop are used whole.
+        augment: an :class:`~unet_course.data.augment.Augment`, or ``None`` for none (the default).
+        shuffle: reshuffle the examples each epoch (``True``).
+        repeat: repeat forever (then give ``steps_per_epoch`` to ``fit``) (``False``).
+        seed: seeds shuffling, crops and augmentation: the same seed, the same batches (``SEED``).
         num_classes, ignore_index: checked against the mask values when given; the ignore
             value travels through the pipeline unchanged.
         weights: optional per-pixel weights (e.g. :func:`~unet_course.data.weight_map.unet_weight_map`),
             cropped and transformed with the mask; ``fit`` uses them as ``sample_weight``.
-        cache: keep the decoded arrays in memory after the first epoch.
-        drop_remainder: drop a last, smaller batch.
+        cache: keep the decoded arrays in memory after the first epoch (``True``).
+        drop_remainder: drop a last, smaller batch (``False``).
         output_size: for a model whose output is smaller than its input (``padding="valid"``):
             an int or ``(height, width)``; the mask (and weights) of each example are
             centre-cropped to it after cropping and augmentation, the image is not. The
@@ -198,20 +187,7 @@ def make_dataset(
     images, masks, weights = check_pairs(
         images, masks, num_classes=num_classes, ignore_index=ignore_index, weights=weights
     )
-    return dataset_of_checked_pairs(
-        images,
-        masks,
-        weights=weights,
-        batch_size=batch_size,
-        crop_size=crop_size,
-        augment=augment,
-        shuffle=shuffle,
-        repeat=repeat,
-        seed=seed,
-        cache=cache,
-        drop_remainder=drop_remainder,
-        output_size=output_size,
-    )
+    return dataset_of_checked_pairs(images, masks, weights=weights, **options)
 
 
 def dataset_of_checked_pairs(
@@ -229,7 +205,8 @@ def dataset_of_checked_pairs(
     drop_remainder: bool = False,
     output_size=None,
 ):
-    """:func:`make_dataset` of the lists :func:`check_pairs` returned (not checked again)."""
+    """:func:`make_dataset` of the lists :func:`check_pairs` returned (not checked again); the options and
+    their defaults are :func:`make_dataset`'s."""
     import tensorflow as tf
 
     if not isinstance(batch_size, int) or batch_size < 1:
