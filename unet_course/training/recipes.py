@@ -28,6 +28,8 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field, replace
 
+import keras
+
 from unet_course._validation import check_choice, check_fraction, check_positive_number
 from unet_course.data.augment import Augment
 from unet_course.models.backbones import ENCODERS, STRIDE, _check_weights
@@ -266,8 +268,6 @@ def resolve_precision(precision: str | None) -> str:
     textbook U-Net without batch norm (``benchmarks/RESULTS_quality.md``, the candidate
     runs); notebook 11 measures a smaller U-Net. Elsewhere bfloat16 would be emulated, and slower.
     """
-    import keras
-
     if precision is None:
         return keras.config.dtype_policy().name
     if precision != "auto":
