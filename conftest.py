@@ -54,7 +54,7 @@ _NO_SAVEDMODEL = (
 )
 BACKEND_EXCEPTIONS = {
     "jax": {
-        "tests/test_benchmark_quality.py::test_both_recipes_ran_within_the_budget": (
+        "tests/benchmarks/test_quality.py::test_both_recipes_ran_within_the_budget": (
             "skip",
             "the test allows 30 s for the first batch (TensorFlow's tracing); JAX compiles the textbook "
             "U-Net's whole train step in it: 37 s on a lightly loaded 2-core CPU, 163 s on a busy one",
@@ -80,8 +80,8 @@ BACKEND_EXCEPTIONS = {
         ),
         "tests/test_models_unet.py::test_every_option_builds_runs_and_trains": _TORCH_NLL_BUG,
         "tests/test_models_unet.py::test_mixed_precision_model_trains_and_round_trips": _TORCH_NLL_BUG,
-        "tests/test_benchmarks.py": _TORCH_NLL_BUG,  # the baseline of benchmarks/run.py
-        "tests/test_benchmark_quality.py": _TORCH_NLL_BUG,  # the textbook U-Net of benchmarks/quality.py
+        "tests/benchmarks/test_run.py": _TORCH_NLL_BUG,  # the baseline of benchmarks/run.py
+        "tests/benchmarks/test_quality.py": _TORCH_NLL_BUG,  # the textbook U-Net of benchmarks/quality.py
     },
 }
 

@@ -254,5 +254,5 @@ def test_missing_empty_and_duplicate_folders(tmp_path):
     save(tmp_path / "dup" / "a.tif", grey(3, 3))
     with pytest.raises(ValueError, match="same name stem"):
         io.list_images(tmp_path / "dup")
-    with pytest.raises(ValueError, match="at least 2"):
+    with pytest.raises(ValueError, match="num_classes must be an integer >= 2"):
         io.load_folder_pairs(tmp_path / "dup", tmp_path / "dup", 1)

@@ -7,7 +7,6 @@ import pytest
 from unet_course.data import make_shapes, masks
 
 matplotlib.use("Agg")
-NAMES = ["label_components", "to_one_hot", "to_class_ids", "bounding_box"]
 
 
 def _random_binaries():

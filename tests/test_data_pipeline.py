@@ -73,7 +73,7 @@ def test_weights_come_out_as_a_third_element():
         (lambda i, m: (i, m[:, :-1]), "same height and width"),
         (lambda i, m: (i * 255, m), "scale images to \\[0, 1\\]"),
         (lambda i, m: (i[..., 0], m), "height, width, channels"),
-        (lambda i, m: (i, np.where(m == 1, 7, m)), "values \\[7\\]"),
+        (lambda i, m: (i, np.where(m == 1, 7, m)), r"outside the classes 0\.\.1: 7 in mask 0"),
         (lambda i, m: (i, np.eye(2)[m]), "not one-hot"),
     ],
 )

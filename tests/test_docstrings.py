@@ -10,6 +10,7 @@ import pytest
     "module",
     [
         "unet_course.models.unet",
+        "unet_course.data.tiles",
         "unet_course.metrics",
         "unet_course.data.synthetic",
         "unet_course.analysis.receptive_field",

@@ -185,3 +185,14 @@ def test_the_classifier_follows_a_policy_that_is_not_mixed(dtype_policy, policy)
     dtype_policy(policy)
     model = build_unet((16, 16, 1), 2, depth=1, base_filters=4)
     assert model.get_layer("classifier").compute_dtype == policy == model.output.dtype
+
+
+def test_valid_crop_rounds_up_to_a_size_the_network_accepts():
+    from unet_course.models.unet import largest_valid_input, smallest_valid_input, valid_crop
+
+    assert valid_crop(572, 4) == (572, 388)
+    assert valid_crop(570, 4) == (572, 388)
+    assert valid_crop(50, 2) == (52, 12) and valid_crop(44, 2) == (44, 4)
+    assert smallest_valid_input(2) == 44 and largest_valid_input(55, 2) == 52 and largest_valid_input(40, 2) is None
+    with pytest.raises(ValueError, match="crop_size=20 is too small for a valid-padding U-Net of depth 2.*at least 44"):
+        valid_crop(20, 2)

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from unet_course.training import RECIPES, CosineDecay, train, train_segmenter
+from unet_course.training import RECIPES, CosineDecay, TimeBudget, train, train_segmenter
 
 
 class _Clock:
@@ -152,3 +152,9 @@ def test_a_cosine_recipe_on_a_time_budget_ends_near_zero():
     assert seen.rates[0] == pytest.approx(1e-3, rel=0.01)  # set before the first batch, a moment in
     assert all(b <= a + 1e-12 for a, b in zip(seen.rates, seen.rates[1:]))  # it only falls
     assert seen.rates[-1] < 0.25e-3  # the last batches train at a fraction of the peak
+
+
+def test_a_time_budget_must_be_a_positive_number_of_seconds():
+    for bad in (-1, 0, True, "60"):
+        with pytest.raises(ValueError, match=r"time_budget must be a positive number of seconds.*time_budget=60"):
+            TimeBudget(bad)

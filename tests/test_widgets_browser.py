@@ -7,7 +7,6 @@ from unet_course.data import make_shapes
 from unet_course.widgets import browser
 
 matplotlib.use("Agg")
-NAMES = ["label_components", "to_one_hot", "to_class_ids", "bounding_box"]
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,26 @@ def check_fraction(name: str, value) -> float:
     return float(value)
 
 
+def check_positive_number(name: str, value, *, unit: str = "", example: str = "") -> float:
+    """``value`` must be a number above 0 (not a bool); ``unit`` names what it counts (e.g. ``"seconds"``),
+    ``example`` shows a right value (e.g. ``"time_budget=60 for a minute"``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not value > 0:
+        of = f" of {unit}" if unit else ""
+        hint = f": e.g. {example}." if example else "."
+        raise ValueError(f"{name} must be a positive number{of}, got {value!r}{hint}")
+    return float(value)
+
+
+def check_num_classes(num_classes) -> int:
+    """``num_classes`` must be a whole number of at least 2 (a binary task has 2 classes)."""
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
+        raise ValueError(
+            f"num_classes must be an integer >= 2, got {num_classes!r}: a binary task has 2 classes "
+            "(background and foreground), predicted by a softmax over 2 channels."
+        )
+    return int(num_classes)
+
+
 def as_mask_array(name: str, mask) -> np.ndarray:
     """A mask as a NumPy integer (or bool) array, refusing floats that are not whole numbers."""
     try:

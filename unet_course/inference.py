@@ -62,7 +62,7 @@ import numpy as np
 
 from unet_course._validation import check_choice, check_positive_int
 from unet_course.data.masks import to_class_ids
-from unet_course.data.pipeline import (  # the overlap-tile geometry, re-exported here
+from unet_course.data.tiles import (  # the overlap-tile geometry, re-exported here
     TileLayout,
     mirror_pad,
     overlap_tile_layout,

@@ -46,11 +46,6 @@ def _one_hot(y_true, y_pred):
     return ops.one_hot(y_true, num_classes, dtype=y_pred.dtype)
 
 
-def _one_hot_pair(y_true, y_pred):
-    y_true, y_pred, _ = _prepare(y_true, y_pred, None)
-    return _one_hot(y_true, y_pred), y_pred
-
-
 def pixel_cross_entropy(y_true, y_pred, *, class_weights=None, ignore_index=None):
     """Cross-entropy of every pixel ``(B, H, W)``, weighted by class, 0 on ignored pixels.
 

@@ -18,6 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from unet_course._validation import check_num_classes
+from unet_course.data.masks import check_label_values
+
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".gif")
 _GREY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
 
@@ -258,7 +261,8 @@ def check_mask_values(masks, paths, num_classes: int, ignore_index=None, notes=N
     """Masks whose values are class ids ``0 .. num_classes - 1`` (or ``ignore_index``).
 
     For two classes a 0/255 mask is accepted: 255 becomes 1 (and ``notes`` says so). Any other
-    value is a ``ValueError`` that lists the values and the files that hold them.
+    value is a ``ValueError`` that lists the values and the files that hold them
+    (:func:`~unet_course.data.masks.check_label_values`, with a hint for the command line).
     """
     notes = [] if notes is None else notes
     allowed = set(range(num_classes)) | ({int(ignore_index)} if ignore_index is not None else set())
@@ -269,18 +273,12 @@ def check_mask_values(masks, paths, num_classes: int, ignore_index=None, notes=N
         changed = [p.name for p, v in zip(paths, values) if 255 in v]
         notes.append(f"the masks hold 0 and 255: 255 became class 1 ({len(changed)} of {len(masks)} masks).")
         found = (found - {255}) | {1}
-    bad = sorted(found - allowed)
-    if bad:
-        where = "; ".join(f"{v} in {_names([p.name for p, vs in zip(paths, values) if v in vs], 3)}" for v in bad[:5])
-        classes = f"0..{num_classes - 1}" + (
-            f" and the ignore value {ignore_index}" if ignore_index is not None else ""
-        )
-        hint = "Check --num-classes, give --ignore-index for a void label, or remap the mask values."
-        if num_classes > 2 and set(bad) == {255} and found <= {0, 1, 255}:
-            hint = "A 0/255 binary mask needs --num-classes 2 (255 then becomes 1), or --ignore-index 255 for void."
-        if any(p.suffix.lower() in (".jpg", ".jpeg") for p in paths):
-            hint += " JPEG masks gain new values around edges: save masks as PNG."
-        raise ValueError(f"mask values outside the classes {classes}: {where}{' ...' if len(bad) > 5 else ''}. {hint}")
+    hint = "Check --num-classes, give --ignore-index for a void label, or remap the mask values."
+    if num_classes > 2 and found - allowed == {255} and found <= {0, 1, 255}:
+        hint = "A 0/255 binary mask needs --num-classes 2 (255 then becomes 1), or --ignore-index 255 for void."
+    if any(p.suffix.lower() in (".jpg", ".jpeg") for p in paths):
+        hint += " JPEG masks gain new values around edges: save masks as PNG."
+    check_label_values(masks, num_classes, ignore_index, names=[p.name for p in paths], hint=hint)
     dtype = np.uint8 if max(found) <= 255 and min(found) >= 0 else np.int32
     return [m.astype(dtype) for m in masks]
 
@@ -295,11 +293,7 @@ def load_folder_pairs(image_dir, mask_dir, num_classes: int, ignore_index: int |
     outside ``0 .. num_classes - 1`` (plus ``ignore_index``). Masks without an image are
     skipped and named in ``notes``.
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
-        raise ValueError(
-            "the number of classes must be a whole number of at least 2 (background and one class), "
-            f"got {num_classes!r}."
-        )
+    num_classes = check_num_classes(num_classes)
     image_paths = list_images(image_dir, "images")
     mask_paths = {p.stem: p for p in list_images(mask_dir, "masks")}
     missing = [p.stem for p in image_paths if p.stem not in mask_paths]
@@ -321,6 +315,6 @@ def load_folder_pairs(image_dir, mask_dir, num_classes: int, ignore_index: int |
                 f"{image_path.name} is {image.shape[0]}x{image.shape[1]} (height x width) but its mask {mask_path} is "
                 f"{mask.shape[0]}x{mask.shape[1]}; an image and its mask must have the same size."
             )
-    masks = check_mask_values(masks, masks_paths, int(num_classes), ignore_index, notes)
+    masks = check_mask_values(masks, masks_paths, num_classes, ignore_index, notes)
     images = _same_channels(images, image_paths, notes)
     return FolderPairs(images, masks, [p.stem for p in image_paths], notes, image_paths, masks_paths)

@@ -1,4 +1,4 @@
-"""Mask helpers: class ids <-> one-hot, bounding boxes and instances from a class-id mask.
+"""Mask helpers: class ids <-> one-hot, the check of a mask's values, bounding boxes and instances.
 
 A *class-id mask* has one whole number per pixel, shape ``(H, W)`` (or ``(N, H, W)`` for a
 batch). Its *one-hot* form adds a last axis with one channel per class, ``(H, W, C)``:
@@ -15,7 +15,15 @@ import numpy as np
 
 from unet_course._validation import as_mask_array, check_class_ids, check_positive_int
 
-__all__ = ["to_one_hot", "to_class_ids", "class_counts", "bounding_box", "label_components", "instances"]
+__all__ = [
+    "to_one_hot",
+    "to_class_ids",
+    "class_counts",
+    "check_label_values",
+    "bounding_box",
+    "label_components",
+    "instances",
+]
 
 
 def to_one_hot(mask, num_classes: int) -> np.ndarray:
@@ -73,6 +81,39 @@ def class_counts(masks, num_classes: int, ignore_index: int | None = None) -> np
             values = values[values != ignore_index]
         counts += np.bincount(values.astype(np.int64), minlength=num_classes)[:num_classes]
     return counts
+
+
+def check_label_values(
+    masks, num_classes: int, ignore_index: int | None = None, *, names=None, hint: str = ""
+) -> list[set]:
+    """Every mask holds class ids ``0 .. num_classes - 1`` (or ``ignore_index``): the package's one check.
+
+    Otherwise a ``ValueError`` lists the values outside the classes and the masks that hold
+    them (``names``, e.g. file names; by default ``mask 0``, ``mask 1``, ...), then ``hint``.
+    Returns the set of values of each mask.
+
+    >>> check_label_values([np.array([[0, 3]])], 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: mask values outside the classes 0..2: 3 in mask 0. Check num_classes, give ignore_index ...
+    """
+    names = [f"mask {i}" for i in range(len(masks))] if names is None else list(names)
+    allowed = set(range(num_classes)) | ({int(ignore_index)} if ignore_index is not None else set())
+    values = [set(np.unique(m).tolist()) for m in masks]
+    bad = sorted(set().union(*values) - allowed)
+    if bad:
+        where = "; ".join(f"{v} in {_listed([n for n, vs in zip(names, values) if v in vs])}" for v in bad[:5])
+        classes = f"0..{num_classes - 1}" + (
+            f" and the ignore value {ignore_index}" if ignore_index is not None else ""
+        )
+        hint = hint or "Check num_classes, give ignore_index for a void label, or remap the mask values."
+        raise ValueError(f"mask values outside the classes {classes}: {where}{' ...' if len(bad) > 5 else ''}. {hint}")
+    return values
+
+
+def _listed(items, limit: int = 3) -> str:
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(str(i) for i in items[:limit]) + more
 
 
 def bounding_box(mask, class_id: int):

@@ -26,22 +26,17 @@ the model's output:
 ``tf.data`` serves every Keras backend: ``model.fit`` accepts the dataset on TensorFlow,
 JAX and PyTorch alike.
 
-The overlap-tile geometry of the U-Net paper lives here too, because both the validation
-set of a valid-padding model (training) and :func:`unet_course.inference.predict` cut
-images into the same tiles: :func:`overlap_tile_layout` (where the tiles go),
-:func:`mirror_pad` (the context mirrored at the image border) and :func:`stitch_tiles`.
+The overlap-tile geometry of the U-Net paper (the validation set of a valid-padding model,
+and :func:`unet_course.inference.predict`) is in :mod:`unet_course.data.tiles`.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
 import numpy as np
 
-from unet_course._validation import check_positive_int
 from unet_course.config import SEED
 from unet_course.data.augment import Augment, augment_batch
+from unet_course.data.masks import check_label_values
 
 
 def _as_list(name: str, items, kind: str) -> list[np.ndarray]:
@@ -97,22 +92,13 @@ def check_pairs(images, masks, *, num_classes: int | None = None, ignore_index: 
                     f"Mask {index} holds non-integer values (e.g. {mask.ravel()[np.mod(mask.ravel(), 1) != 0][0]}); "
                     "masks hold class ids."
                 )
-        if num_classes is not None:
-            values = np.unique(mask)
-            bad = [int(v) for v in values if not (0 <= v < num_classes) and v != ignore_index]
-            if bad:
-                allowed = f"0..{num_classes - 1}" + (
-                    f" (or the ignore value {ignore_index})" if ignore_index is not None else ""
-                )
-                raise ValueError(
-                    f"Mask {index} holds the values {bad[:6]}, outside the classes {allowed}; "
-                    "check num_classes and the masks."
-                )
         if image.dtype.kind == "f" and (np.nanmax(image) > 1.0 + 1e-6 or np.nanmin(image) < -1e-6):
             raise ValueError(
                 f"Image {index} has values in [{image.min():.3g}, {image.max():.3g}]; "
                 "scale images to [0, 1] (divide 8-bit images by 255)."
             )
+    if num_classes is not None:
+        check_label_values(masks, num_classes, ignore_index)
     if weights is not None:
         weights = _as_list("weights", weights, "Pass (N, H, W) per-pixel weights.")
         if len(weights) != len(masks) or any(w.shape != m.shape for w, m in zip(weights, masks)):
@@ -170,50 +156,59 @@ def _output_size(output_size, crop) -> tuple[int, int] | None:
 
 
 def make_dataset(
-    images,
-    masks,
+    images, masks, *, num_classes: int | None = None, ignore_index: int | None = None, weights=None, **options
+):
+    """A ``tf.data.Dataset`` of ``(images, masks)`` batches (``(images, masks, weights)`` with weights).
+
+    The data are checked (:func:`check_pairs`); every option but ``num_classes``, ``ignore_index``
+    and ``weights`` goes on to :func:`dataset_of_checked_pairs` (its defaults in brackets below).
+
+    Args:
+        images: float32 ``(N, H, W, C)`` in [0, 1], or a list of ``(H, W, C)`` of any sizes.
+        masks: integer class ids ``(N, H, W)``, or a list of ``(H, W)``.
+        batch_size: examples per batch (8).
+        crop_size: side of the random square crops; ``None`` (the default) keeps whole images
+            (they must then share one size). Images smaller than the crop are used whole.
+        augment: an :class:`~unet_course.data.augment.Augment`, or ``None`` for none (the default).
+        shuffle: reshuffle the examples each epoch (``True``).
+        repeat: repeat forever (then give ``steps_per_epoch`` to ``fit``) (``False``).
+        seed: seeds shuffling, crops and augmentation: the same seed, the same batches (``SEED``).
+        num_classes, ignore_index: checked against the mask values when given; the ignore
+            value travels through the pipeline unchanged.
+        weights: optional per-pixel weights (e.g. :func:`~unet_course.data.weight_map.unet_weight_map`),
+            cropped and transformed with the mask; ``fit`` uses them as ``sample_weight``.
+        cache: keep the decoded arrays in memory after the first epoch (``True``).
+        drop_remainder: drop a last, smaller batch (``False``).
+        output_size: for a model whose output is smaller than its input (``padding="valid"``):
+            an int or ``(height, width)``; the mask (and weights) of each example are
+            centre-cropped to it after cropping and augmentation, the image is not. The
+            difference from the crop must be even (the same margin on both sides).
+    """
+    images, masks, weights = check_pairs(
+        images, masks, num_classes=num_classes, ignore_index=ignore_index, weights=weights
+    )
+    return dataset_of_checked_pairs(images, masks, weights=weights, **options)
+
+
+def dataset_of_checked_pairs(
+    images: list,
+    masks: list,
     *,
+    weights: list | None = None,
     batch_size: int = 8,
     crop_size: int | None = None,
     augment: Augment | None = None,
     shuffle: bool = True,
     repeat: bool = False,
     seed: int = SEED,
-    num_classes: int | None = None,
-    ignore_index: int | None = None,
-    weights=None,
     cache: bool = True,
     drop_remainder: bool = False,
     output_size=None,
 ):
-    """A ``tf.data.Dataset`` of ``(images, masks)`` batches (``(images, masks, weights)`` with weights).
-
-    Args:
-        images: float32 ``(N, H, W, C)`` in [0, 1], or a list of ``(H, W, C)`` of any sizes.
-        masks: integer class ids ``(N, H, W)``, or a list of ``(H, W)``.
-        batch_size: examples per batch.
-        crop_size: side of the random square crops; ``None`` keeps whole images (they must
-            then share one size). Images smaller than the crop are used whole.
-        augment: an :class:`~unet_course.data.augment.Augment`, or ``None`` for none.
-        shuffle: reshuffle the examples each epoch.
-        repeat: repeat forever (then give ``steps_per_epoch`` to ``fit``).
-        seed: seeds shuffling, crops and augmentation: the same seed, the same batches.
-        num_classes, ignore_index: checked against the mask values when given; the ignore
-            value travels through the pipeline unchanged.
-        weights: optional per-pixel weights (e.g. :func:`~unet_course.data.weight_map.unet_weight_map`),
-            cropped and transformed with the mask; ``fit`` uses them as ``sample_weight``.
-        cache: keep the decoded arrays in memory after the first epoch.
-        drop_remainder: drop a last, smaller batch.
-        output_size: for a model whose output is smaller than its input (``padding="valid"``):
-            an int or ``(height, width)``; the mask (and weights) of each example are
-            centre-cropped to it after cropping and augmentation, the image is not. The
-            difference from the crop must be even (the same margin on both sides).
-    """
+    """:func:`make_dataset` of the lists :func:`check_pairs` returned (not checked again); the options and
+    their defaults are :func:`make_dataset`'s."""
     import tensorflow as tf
 
-    images, masks, weights = check_pairs(
-        images, masks, num_classes=num_classes, ignore_index=ignore_index, weights=weights
-    )
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
     if augment is not None and not isinstance(augment, Augment):
@@ -298,149 +293,3 @@ def steps_per_epoch(sizes, crop_size: int | None, batch_size: int) -> int:
     else:
         crops = sum(max(1, round(h * w / crop_size**2)) for h, w in sizes)
     return max(1, -(-crops // batch_size))
-
-
-# ---- overlap tiles: the U-Net paper's way to feed a valid-padding model ----------------
-# (in the data layer: training's validation and inference both cut images into them)
-
-
-def _pair(name, value) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else value
-    if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-        raise ValueError(f"{name} must be an int or (height, width), got {value!r}.")
-    return tuple(check_positive_int(name, v) for v in pair)
-
-
-def mirror_pad(image, margin) -> np.ndarray:
-    """``image`` extended by mirroring it at its edges (reflection: the edge pixel is not repeated).
-
-    ``image`` is ``(H, W)`` or ``(H, W, C)``; ``margin`` is an int (the same on every side),
-    ``(vertical, horizontal)`` or ``((top, bottom), (left, right))``. A margin wider than
-    the image mirrors again (the image, its mirror image, the image...). This is how the
-    U-Net paper fills the missing context at the image border (its figure 2).
-
-    >>> mirror_pad(np.array([[1, 2, 3]]), ((0, 0), (2, 1)))
-    array([[3, 2, 1, 2, 3, 2]])
-    """
-    image = np.asarray(image)
-    if image.ndim not in (2, 3):
-        raise ValueError(f"image must be (height, width) or (height, width, channels), got shape {image.shape}.")
-    if isinstance(margin, (int, np.integer)) and not isinstance(margin, bool):
-        widths = ((margin, margin), (margin, margin))
-    else:
-        widths = tuple(
-            (m, m) if isinstance(m, (int, np.integer)) and not isinstance(m, bool) else tuple(m) for m in margin
-        )
-    if len(widths) != 2 or any(len(w) != 2 for w in widths):
-        raise ValueError(
-            f"margin must be an int, (vertical, horizontal) or ((top, bottom), (left, right)), got {margin!r}."
-        )
-    for w in widths:
-        for v in w:
-            check_positive_int("margin", v, minimum=0)
-    return np.pad(image, widths + ((0, 0),) * (image.ndim - 2), mode="reflect")
-
-
-@dataclass(frozen=True)
-class TileLayout:
-    """Where the overlap tiles of an image go (see :func:`overlap_tile_layout`).
-
-    Attributes:
-        origins: ``(top, left)`` of every output tile in image coordinates, row by row.
-        input_size, output_size: ``(height, width)`` of the model's input and output.
-        margin: ``(top, left)`` context on each side: ``(input - output) // 2``.
-        step: ``(rows, columns)`` from one tile origin to the next.
-        padding: ``((top, bottom), (left, right))`` for :func:`mirror_pad`: the input window
-            of the tile at ``(y, x)`` is ``padded[y : y + input_height, x : x + input_width]``
-            of the padded image; its output covers ``image[y : y + output_height, x : x + output_width]``
-            (the part inside the image).
-    """
-
-    origins: list
-    input_size: tuple
-    output_size: tuple
-    margin: tuple
-    step: tuple
-    padding: tuple
-
-    @property
-    def grid(self) -> tuple[int, int]:
-        """Tiles down and across."""
-        return len({y for y, _ in self.origins}), len({x for _, x in self.origins})
-
-
-def overlap_tile_layout(image_shape, input_size, output_size, *, divisor: int = 1) -> TileLayout:
-    """The U-Net paper's overlap-tile layout for an image of ``image_shape``.
-
-    The output plane is cut into ``output_size`` tiles from the top-left corner, ``step``
-    apart, until the image is covered (the last row and column reach past the image; what
-    they predict there is cropped away). Each tile's input is the ``input_size`` window
-    centred on it, in the image mirror-padded by :attr:`TileLayout.padding`.
-
-    Args:
-        image_shape: ``(H, W)`` or ``(H, W, C)``.
-        input_size, output_size: the model's, as an int or ``(height, width)``; the margin
-            ``input - output`` must be even (the same context on both sides).
-        divisor: the step is ``output_size`` rounded down to a multiple of this (when the
-            output is at least that large). 1 gives tiles that abut exactly, as in the
-            paper; :func:`predict` passes ``2 ** depth`` so that every tile sees the same
-            pooling grid (see the module docstring).
-
-    The paper's network on a 512 x 512 ISBI image: 4 tiles, 384 apart (388 rounded down
-    to a multiple of 16), each fed 572 x 572 pixels::
-
-    >>> layout = overlap_tile_layout((512, 512), 572, 388, divisor=16)
-    >>> layout.origins, layout.margin, layout.step
-    ([(0, 0), (0, 384), (384, 0), (384, 384)], (92, 92), (384, 384))
-    >>> layout.padding  # 92 mirrored pixels on top; 384 + 572 - 92 - 512 at the bottom
-    ((92, 352), (92, 352))
-    >>> overlap_tile_layout((512, 512), 572, 388).step  # divisor 1: tiles abut
-    (388, 388)
-    """
-    shape = tuple(image_shape)
-    if len(shape) not in (2, 3):
-        raise ValueError(f"image_shape must be (height, width) or (height, width, channels), got {image_shape!r}.")
-    size = tuple(check_positive_int("image_shape", v) for v in shape[:2])
-    inputs, outputs = _pair("input_size", input_size), _pair("output_size", output_size)
-    divisor = check_positive_int("divisor", divisor)
-    margins, steps, origins, padding = [], [], [], []
-    for axis, (extent, i, o) in enumerate(zip(size, inputs, outputs)):
-        label = ("height", "width")[axis]
-        if o > i or (i - o) % 2:
-            raise ValueError(
-                f"The output {label} {o} must be at most the input {label} {i}, by an even number of pixels (the "
-                "same margin on both sides), as for a valid-padding U-Net (572 in, 388 out)."
-            )
-        margin = (i - o) // 2
-        step = o // divisor * divisor if o >= divisor else o
-        count = 1 if extent <= o else 1 + math.ceil((extent - o) / step)
-        starts = [k * step for k in range(count)]
-        margins.append(margin)
-        steps.append(step)
-        origins.append(starts)
-        padding.append((margin, starts[-1] + i - margin - extent))
-    return TileLayout(
-        origins=[(y, x) for y in origins[0] for x in origins[1]],
-        input_size=inputs,
-        output_size=outputs,
-        margin=tuple(margins),
-        step=tuple(steps),
-        padding=tuple(padding),
-    )
-
-
-def stitch_tiles(outputs, layout: TileLayout, image_shape) -> np.ndarray:
-    """Put the model's outputs for the tiles of ``layout`` (in its order) back into one image.
-
-    ``outputs`` is a sequence of ``(output_height, output_width, C)`` arrays, one per origin.
-    Where neighbouring tiles share rows or columns, the later tile's are kept; the parts past
-    the image are cropped away. Returns ``(H, W, C)`` float32.
-    """
-    (oh, ow), (last_y, last_x) = layout.output_size, layout.origins[-1]
-    outputs = list(outputs)
-    if len(outputs) != len(layout.origins):
-        raise ValueError(f"Got {len(outputs)} tile outputs for a layout of {len(layout.origins)} tiles.")
-    total = np.zeros((last_y + oh, last_x + ow, np.shape(outputs[0])[-1]), np.float32)
-    for (y, x), tile in zip(layout.origins, outputs):
-        total[y : y + oh, x : x + ow] = tile
-    return total[: image_shape[0], : image_shape[1]]

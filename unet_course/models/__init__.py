@@ -10,7 +10,7 @@ from unet_course.models.backbones import (
     set_encoder_trainable,
 )
 from unet_course.models.blocks import conv_block, decoder_block, encoder_block, merge_skip, upsample
-from unet_course.models.unet import PAPER_PARAMETERS, build_unet, valid_input_sizes
+from unet_course.models.unet import PAPER_PARAMETERS, build_unet, valid_crop, valid_input_sizes
 
 __all__ = [
     "ENCODERS",
@@ -26,5 +26,6 @@ __all__ = [
     "merge_skip",
     "set_encoder_trainable",
     "upsample",
+    "valid_crop",
     "valid_input_sizes",
 ]

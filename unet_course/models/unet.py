@@ -1,4 +1,4 @@
-"""``build_unet``: the whole U-Net from one set of options.
+"""``build_unet``: the whole U-Net from one set of options, and the input sizes it accepts.
 
 The paper's network (Ronneberger, Fischer and Brox, 2015, figure 1)::
 
@@ -19,6 +19,7 @@ Mixed precision: build the model after ``keras.config.set_dtype_policy("mixed_bf
 from __future__ import annotations
 
 import keras
+import numpy as np
 
 from unet_course._validation import check_choice, check_positive_int
 from unet_course.models.blocks import (
@@ -57,6 +58,51 @@ def valid_input_sizes(depth: int = 4, start: int = 1, stop: int = 1024) -> list[
     [572, 588]
     """
     return [s for s in range(start, stop) if _valid_output_size(s, depth)]
+
+
+def valid_crop(crop_size: int, depth: int) -> tuple[int, int]:
+    """``(input size, output size)`` of a valid-padding U-Net of ``depth`` for a requested crop.
+
+    The input is the smallest size at or above ``crop_size`` that the network accepts
+    (:func:`valid_input_sizes`: every feature map before a pooling must have an even size);
+    the output is its centre, ``12 * 2 ** depth - 8`` pixels smaller (184 for the paper's
+    depth 4).
+
+    >>> valid_crop(570, 4)  # the paper's tile
+    (572, 388)
+    >>> valid_crop(64, 2)
+    (64, 24)
+    """
+    depth = check_positive_int("depth", depth)
+    if isinstance(crop_size, bool) or not isinstance(crop_size, (int, np.integer)) or crop_size < 1:
+        raise ValueError(f"crop_size must be a positive number of pixels, got {crop_size!r}.")
+    smallest = smallest_valid_input(depth)
+    if crop_size < smallest:
+        raise ValueError(
+            f"crop_size={crop_size} is too small for a valid-padding U-Net of depth {depth}: its unpadded "
+            f"convolutions need an input of at least {smallest} pixels (which predicts only its centre "
+            f"{_valid_output_size(smallest, depth)}x{_valid_output_size(smallest, depth)}). Give crop_size >= "
+            f"{smallest} (the paper: 572, for depth 4), or use a smaller depth."
+        )
+    size = int(crop_size)
+    while not _valid_output_size(size, depth):
+        size += 1
+    return size, _valid_output_size(size, depth)
+
+
+def smallest_valid_input(depth: int) -> int:
+    """The smallest input a valid-padding U-Net of ``depth`` accepts.
+
+    >>> smallest_valid_input(4)
+    188
+    """
+    return valid_input_sizes(depth, 1, 16 * 2**depth)[0]
+
+
+def largest_valid_input(limit: int, depth: int) -> int | None:
+    """The largest input at most ``limit`` that a valid-padding U-Net of ``depth`` accepts, or ``None``."""
+    sizes = valid_input_sizes(depth, 1, limit + 1)
+    return sizes[-1] if sizes else None
 
 
 def _check_input_shape(input_shape, depth: int, padding: str):

@@ -1,8 +1,8 @@
 """Callbacks for ``model.fit``: a wall-clock budget, a learning-rate decay that fits it, the best
-weights, a live prediction.
+weights, a live prediction (whole, or in overlap tiles for a valid-padding model).
 
 Everything else the course uses is Keras's own (``ModelCheckpoint``, ``CSVLogger``,
-``EarlyStopping``): these four fill gaps, they do not replace ``fit``.
+``EarlyStopping``): these fill gaps, they do not replace ``fit``.
 """
 
 from __future__ import annotations
@@ -13,8 +13,14 @@ import time
 import keras
 import numpy as np
 
-from unet_course._validation import check_fraction
+from unet_course._validation import check_fraction, check_positive_number
 from unet_course.data.masks import to_class_ids
+from unet_course.data.tiles import mirror_pad, overlap_tile_layout, stitch_tiles
+
+
+def check_time_budget(seconds) -> float:
+    """The time budget as a float: a positive number of seconds (the one check of every time budget)."""
+    return check_positive_number("time_budget", seconds, unit="seconds", example="time_budget=60 for a minute")
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -34,9 +40,7 @@ class TimeBudget(keras.callbacks.Callback):
 
     def __init__(self, seconds: float, after_first_step: bool = False):
         super().__init__()
-        if not isinstance(seconds, (int, float)) or not seconds > 0:
-            raise ValueError(f"time budget must be a positive number of seconds, got {seconds!r}.")
-        self.seconds = float(seconds)
+        self.seconds = check_time_budget(seconds)
         self.after_first_step = bool(after_first_step)
         self.first_step_seconds = None
         self.start = None
@@ -271,3 +275,18 @@ class LivePrediction(keras.callbacks.Callback):
             ax.set_axis_off()
         figure.tight_layout()
         return figure
+
+
+class TiledLivePrediction(LivePrediction):
+    """:class:`LivePrediction` of a whole image through a valid-padding model, in overlap tiles
+    (as :func:`unet_course.inference.predict` cuts them: :func:`~unet_course.data.tiles.overlap_tile_layout`)."""
+
+    def __init__(self, image, mask, *, input_size: int, output_size: int, divisor: int, **options):
+        super().__init__(image, mask, **options)
+        self.layout = overlap_tile_layout(self.image.shape, input_size, output_size, divisor=divisor)
+        padded = mirror_pad(self.image, self.layout.padding)
+        self.tiles = np.stack([padded[y : y + input_size, x : x + input_size] for y, x in self.layout.origins])
+
+    def _predict(self) -> np.ndarray:
+        outputs = np.asarray(self.model.predict_on_batch(self.tiles))
+        return to_class_ids(stitch_tiles(outputs, self.layout, self.image.shape), threshold=0.5)

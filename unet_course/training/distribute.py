@@ -45,7 +45,8 @@ XLA computes the statistics over all of it: nothing to set.
 all of this. It only works before the backend starts (TensorFlow:
 ``tf.config.set_logical_device_configuration``; JAX: ``jax_num_cpu_devices``, or
 ``XLA_FLAGS=--xla_force_host_platform_device_count=N``), which is why a notebook runs such
-an experiment in a fresh process: :func:`run_replicas`. On TensorFlow, two logical devices
+an experiment in a fresh process
+(:func:`~unet_course.training.replicas_experiment.run_replicas`). On TensorFlow, two logical devices
 share the cores that one device already uses, so they show that the results agree, not a
 speed-up; a JAX CPU device leaves cores idle, and there two can be faster. Neither says what
 GPUs would give. :func:`data_parallel` makes one engine per set of devices and process, and
@@ -71,27 +72,19 @@ at least as large as the number of replicas; GPUs do not run oneDNN.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
-import statistics
-import subprocess
-import sys
-import time
 import warnings
 from dataclasses import dataclass, field
 
-from unet_course._validation import check_choice, check_positive_int
-from unet_course.config import SEED
+import keras
+
+from unet_course._validation import check_choice, check_positive_int, check_positive_number
 
 SCALING_RULES = ("linear", "sqrt")
-#: Marks the line of the worker's output that holds its result (the rest is the backend's log).
-_RESULT = "UNET_COURSE_REPLICAS_RESULT "
 
 
 def _backend() -> str:
-    import keras
-
     return keras.backend.backend()
 
 
@@ -102,9 +95,10 @@ def use_cpu_devices(count: int) -> int:
     ``tf.config.set_logical_device_configuration`` on the CPU; JAX: the ``jax_num_cpu_devices``
     option (the ``JAX_NUM_CPU_DEVICES`` variable). Both only work before the backend has run
     its first operation: afterwards a ``RuntimeError`` says what to do (start a new process;
-    :func:`run_replicas` does that). A split that already gives ``count`` devices or more is
-    kept. The logical devices share the machine's cores. On TensorFlow with oneDNN on (the
-    default), a warning recalls its empty-batch problem (see the module docstring).
+    :func:`~unet_course.training.replicas_experiment.run_replicas` does that). A split that
+    already gives ``count`` devices or more is kept. The logical devices share the machine's
+    cores. On TensorFlow with oneDNN on (the default), a warning recalls its empty-batch
+    problem (see the module docstring).
     """
     count = check_positive_int("count", count)
     backend = _backend()
@@ -132,7 +126,7 @@ def use_cpu_devices(count: int) -> int:
                 f"TensorFlow has already started with {have} CPU device(s), and its devices cannot be split "
                 f"afterwards. Split the CPU into {count} before anything runs on TensorFlow (first lines of a "
                 "script: unet_course.training.distribute.use_cpu_devices(N)), or run the experiment in a new "
-                "process (unet_course.training.distribute.run_replicas)."
+                "process (unet_course.training.replicas_experiment.run_replicas)."
             ) from None
         return count
     if backend == "jax":
@@ -149,7 +143,7 @@ def use_cpu_devices(count: int) -> int:
                 raise RuntimeError(
                     f"JAX has already started with {have} CPU device(s). Set JAX_NUM_CPU_DEVICES={count} (or "
                     f"XLA_FLAGS=--xla_force_host_platform_device_count={count}) before Python starts, or run the "
-                    "experiment in a new process (unet_course.training.distribute.run_replicas)."
+                    "experiment in a new process (unet_course.training.replicas_experiment.run_replicas)."
                 ) from None
         return len(jax.devices("cpu"))
     raise ValueError(f"Data parallelism in the course supports the tensorflow and jax backends, not {backend!r}.")
@@ -175,8 +169,6 @@ def _tensorflow_devices(count: int, split_cpu: bool) -> list[str]:
 
 
 def _jax_devices(count: int, split_cpu: bool) -> list[str]:
-    import keras
-
     if split_cpu and count > 1:
         with contextlib.suppress(RuntimeError):  # already started: counted below
             use_cpu_devices(count)
@@ -232,6 +224,29 @@ class Replicas:
             )
         return global_batch // self.count
 
+    def check_validation_shares(self, val_images, batch_size: int, tiles: bool = False) -> None:
+        """A clear error where TensorFlow's oneDNN ``Conv2D`` would fail on an empty replica share.
+
+        On a CPU split into logical devices, a validation batch smaller than the number of
+        replicas leaves a replica an empty share, and oneDNN's ``Conv2D`` returns the wrong shape
+        for it (tensorflow/tensorflow#112639). Validation batches hold ``batch_size`` images of
+        one size, else 1 (images of several sizes; overlap ``tiles``, for a valid-padding model,
+        are counted as 1 here, which errs on the side of the error).
+        """
+        if self.count == 1 or self.backend != "tensorflow" or os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "0":
+            return
+        if not all(name.startswith("cpu") for name in self.devices):
+            return  # GPUs do not run oneDNN
+        same_size = len({image.shape for image in val_images}) == 1 and not tiles
+        smallest = (len(val_images) % batch_size or batch_size) if same_size else 1
+        if smallest < self.count:
+            raise ValueError(
+                f"devices={self.count} on the CPU: a validation batch of {smallest} image(s) leaves a replica "
+                "nothing to compute, and TensorFlow's oneDNN Conv2D fails on an empty share "
+                "(tensorflow/tensorflow#112639). Start Python with TF_ENABLE_ONEDNN_OPTS=0 (unet-course train "
+                "--devices sets it), or validate on an even number of images of one size with devices=2."
+            )
+
     def prepare(self, model):
         """Make a model built in :meth:`scope` ready for (data-parallel) training; return it.
 
@@ -267,8 +282,6 @@ class Replicas:
 
 
 def _batch_norm_layers(model):
-    import keras
-
     return [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
 
 
@@ -346,8 +359,6 @@ def _make_engine(backend: str, names):
         import tensorflow as tf
 
         return tf.distribute.MirroredStrategy(devices=list(names))
-    import keras
-
     return keras.distribution.DataParallel(devices=list(names))
 
 
@@ -370,249 +381,6 @@ def scaled_learning_rate(learning_rate: float, batch_size: int, new_batch_size: 
     0.002
     """
     check_choice("rule", rule, SCALING_RULES)
-    if not isinstance(learning_rate, (int, float)) or learning_rate <= 0:
-        raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}.")
+    check_positive_number("learning_rate", learning_rate)
     ratio = check_positive_int("new_batch_size", new_batch_size) / check_positive_int("batch_size", batch_size)
     return float(learning_rate * (ratio if rule == "linear" else math.sqrt(ratio)))
-
-
-# --------------------------------------------------------------------------------------
-# An experiment in a fresh process (the notebook's kernel has already started its backend)
-# --------------------------------------------------------------------------------------
-
-#: What :func:`run_replicas` trains by default: the course recipe, small, with batch norm, on the synthetic shapes.
-WORKER_DEFAULTS = dict(
-    steps=6,
-    image_size=32,
-    batch_size=4,
-    base_filters=4,
-    depth=2,
-    seed=SEED,
-    synchronized_batch_norm=True,
-    timing_rounds=3,
-    timing_steps=5,
-)
-
-
-def run_replicas(devices, *, backend: str | None = None, timeout: float = 900, **options):
-    """Train the course recipe, with batch norm and in float32, for a few steps on ``devices``
-    replicas, in a new Python process.
-
-    ``devices`` is a number of replicas, or a list of them (e.g. ``[1, 2]``: the same training
-    twice in one process, with one replica and with two; one replica is plain Keras, no
-    strategy). The process sets its devices up before its backend starts (the CPU split into
-    ``max(devices)`` logical devices when there are no GPUs; for JAX through
-    ``JAX_NUM_CPU_DEVICES`` and ``XLA_FLAGS=--xla_force_host_platform_device_count``), then
-    builds and trains as the module docstring shows (:func:`data_parallel`,
-    :meth:`Replicas.prepare`, ``unet_course.training.train``) on ``steps`` batches of the
-    course's pipeline drawn once, so that every run sees the same ones. Options (see
-    ``WORKER_DEFAULTS``): ``steps``, ``image_size`` (the synthetic shapes, cropped whole),
-    ``batch_size`` (global), ``base_filters``, ``depth``, ``seed``, ``synchronized_batch_norm``
-    (``True``/``False``, or a list with one value per run); ``timing_rounds`` and
-    ``timing_steps``: after training, every model trains ``timing_steps`` more steps in turn,
-    ``timing_rounds`` times, for its images/s (``0`` rounds: the training steps are timed).
-    On TensorFlow the worker runs ``tf.function`` as the caller does (eagerly after
-    ``tf.config.run_functions_eagerly(True)``, which ``config.setup()`` sets in FAST mode).
-
-    Returns, for each run, a dict: ``losses`` (the ``loss`` of the log after each step: the
-    mean over the steps so far), ``weights_sum`` (the sum of every weight's absolute value
-    after training), ``step_seconds`` (each step's wall-clock time; the first also builds the
-    graph), ``images_per_second`` (the global batch over the median timed step: see
-    ``timing_rounds``; ``timed_seconds`` holds those steps' times),
-    ``replicas``, ``devices``, ``engine``, ``backend``, ``global_batch``, ``run_eagerly`` and
-    ``per_replica_batch``: one dict for a number, a list of them for a list.
-    """
-    counts = [devices] if isinstance(devices, int) else list(devices)
-    counts = [check_positive_int("devices", n) for n in counts]
-    if not counts:
-        raise ValueError("devices is an empty list; give a number of replicas, or a list such as [1, 2].")
-    unknown = set(options) - set(WORKER_DEFAULTS)
-    if unknown:
-        raise ValueError(f"Unknown option(s) {sorted(unknown)}; run_replicas takes {sorted(WORKER_DEFAULTS)}.")
-    settings = {**WORKER_DEFAULTS, **options, "devices": counts}
-    synchronized = settings["synchronized_batch_norm"]
-    if isinstance(synchronized, (list, tuple)) and len(synchronized) != len(counts):
-        raise ValueError(
-            f"synchronized_batch_norm has {len(synchronized)} values for {len(counts)} runs; give one per run, or one."
-        )
-    if settings["batch_size"] % max(counts):
-        Replicas(max(counts), (), backend or _backend()).per_replica_batch(settings["batch_size"])  # says why
-    backend = backend or _backend()
-    check_choice("backend", backend, ("tensorflow", "jax"))
-    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"))
-    if backend == "jax":
-        env["JAX_NUM_CPU_DEVICES"] = str(max(counts))
-        flags = [f for f in env.get("XLA_FLAGS", "").split() if "xla_force_host_platform_device_count" not in f]
-        env["XLA_FLAGS"] = " ".join([*flags, f"--xla_force_host_platform_device_count={max(counts)}"])
-    # The worker runs tf.function as its caller does: eagerly in a FAST notebook (config.setup),
-    # in graphs everywhere else.
-    settings["run_eagerly"] = backend == "tensorflow" and _caller_runs_eagerly()
-    command = [sys.executable, "-m", "unet_course.training.distribute", json.dumps(settings)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
-    for line in reversed(done.stdout.splitlines()):
-        if line.startswith(_RESULT):
-            results = json.loads(line[len(_RESULT) :])
-            return results[0] if isinstance(devices, int) else results
-    tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
-    raise RuntimeError(f"The {backend} worker for {counts} replica(s) failed (exit status {done.returncode}):\n{tail}")
-
-
-def _caller_runs_eagerly() -> bool:
-    tf = sys.modules.get("tensorflow")
-    return bool(tf is not None and hasattr(tf, "config") and tf.config.functions_run_eagerly())
-
-
-def _worker(settings: dict) -> list[dict]:
-    """What ``python -m unet_course.training.distribute SETTINGS`` runs (see :func:`run_replicas`)."""
-    counts = settings["devices"] if isinstance(settings["devices"], list) else [settings["devices"]]
-    if max(counts) > 1:
-        data_parallel(max(counts))  # the CPU split first, before the backend starts
-    if settings.get("run_eagerly"):
-        import tensorflow as tf
-
-        tf.config.run_functions_eagerly(True)
-    synchronized = settings["synchronized_batch_norm"]
-    if not isinstance(synchronized, list):
-        synchronized = [synchronized] * len(counts)
-    runs = [_train_once(settings, count, bool(sync)) for count, sync in zip(counts, synchronized)]
-    _time_interleaved(runs, settings["timing_rounds"], settings["timing_steps"])
-    return [run["result"] for run in runs]
-
-
-def _time_interleaved(runs, rounds: int, steps: int) -> None:
-    """More training steps of every trained model, taking turns: a burst of load hits them all alike.
-
-    Each round trains each model ``steps`` more steps (one ``fit`` call, the first step of which
-    is left out: the iterator starts); ``images_per_second`` becomes the global batch over the
-    median of all those steps. Without rounds, the training steps' median stays.
-    """
-    import keras
-
-    class Timer(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.times = [time.perf_counter()]
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.times.append(time.perf_counter())
-
-    seconds = [[] for _ in runs]
-    for _ in range(rounds):
-        for run, collected in zip(runs, seconds):
-            timer = Timer()
-            with run["replicas"].scope():
-                run["model"].fit(
-                    run["dataset"], epochs=1, steps_per_epoch=steps + 1, callbacks=[timer], shuffle=False, verbose=0
-                )
-            collected.extend(float(t) for t in list(_differences(timer.times))[1:])
-    for run, collected in zip(runs, seconds):
-        if collected:
-            run["result"]["images_per_second"] = run["result"]["global_batch"] / statistics.median(collected)
-            run["result"]["timed_seconds"] = collected
-
-
-def _differences(times):
-    return [b - a for a, b in zip(times, times[1:])]
-
-
-def _train_once(settings: dict, count: int, synchronized: bool) -> dict:
-    replicas = data_parallel(count, synchronized_batch_norm=synchronized)
-    import keras
-    import numpy as np
-
-    from unet_course.config import seed_everything
-    from unet_course.data.pipeline import make_dataset
-    from unet_course.data.synthetic import make_shapes
-    from unet_course.training.fit import build_model, make_loss, make_optimizer, normalization_statistics, train
-    from unet_course.training.recipes import RECIPES
-
-    size, batch, steps, seed = settings["image_size"], settings["batch_size"], settings["steps"], settings["seed"]
-    replicas.per_replica_batch(batch)
-    # batch norm on (the course recipe has none): what happens to it across replicas is half the
-    # experiment; float32 (the global policy), so that 1 and N replicas can be compared to 1e-4;
-    # a constant learning rate (train() below is given no schedule)
-    recipe = RECIPES["course"].replace(
-        base_filters=settings["base_filters"], depth=settings["depth"], crop_size=size, batch_size=batch,
-        batch_norm=True, precision=None, schedule="constant",
-    )  # fmt: skip
-    images, masks = make_shapes(2 * batch, size, seed=seed)
-    images = list(images)
-    mean, variance = normalization_statistics(images)
-
-    class Steps(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.times, self.losses = [time.perf_counter()], []
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.times.append(time.perf_counter())
-            self.losses.append(float(logs["loss"]))
-
-    seed_everything(seed)
-    recorder = Steps()
-    with replicas.scope():
-        model = replicas.prepare(build_model(recipe, 3, 4, mean=mean, variance=variance))
-        model.compile(optimizer=make_optimizer(recipe), loss=make_loss(recipe, 4))
-        pipeline = make_dataset(
-            images,
-            masks,
-            batch_size=batch,
-            crop_size=size,
-            augment=recipe.augment,
-            shuffle=True,
-            repeat=True,
-            seed=seed,
-            drop_remainder=True,
-        )
-        dataset = _fixed_batches(pipeline, steps)
-        train(model, dataset, epochs=1, steps_per_epoch=steps, callbacks=[recorder], verbose=0)
-    seconds = _differences(recorder.times)
-    later = seconds[1:] or seconds
-    result = {
-        "backend": replicas.backend,
-        "replicas": replicas.count,
-        "devices": list(replicas.devices),
-        "engine": replicas.engine_name,
-        "global_batch": batch,
-        "per_replica_batch": replicas.per_replica_batch(batch),
-        "synchronized_batch_norm": synchronized,
-        "run_eagerly": bool(settings.get("run_eagerly")),
-        "losses": recorder.losses,
-        "weights_sum": float(sum(np.abs(np.asarray(w, np.float64)).sum() for w in model.get_weights())),
-        "step_seconds": [float(s) for s in seconds],
-        "images_per_second": batch / statistics.median(later),
-        "timed_seconds": [float(t) for t in later],
-    }
-    return {"result": result, "model": model, "replicas": replicas, "dataset": dataset}
-
-
-def _fixed_batches(dataset, steps: int):
-    """The first ``steps`` batches of ``dataset``, drawn once, as a dataset that repeats them.
-
-    Every pass over the course's pipeline reshuffles and redraws its crops, and Keras may
-    start an extra pass before it trains (see the module docstring; on JAX it does so on one
-    device too, and on a loaded machine one JAX run in seven of ours then trained on other
-    batches than the others). Batches drawn once make every run see the same steps.
-    """
-    import numpy as np
-    import tensorflow as tf
-
-    drawn = [tuple(np.asarray(part) for part in batch) for batch in dataset.take(steps)]
-    columns = tuple(np.concatenate(column) for column in zip(*drawn))
-    return tf.data.Dataset.from_tensor_slices(columns).batch(len(drawn[0][0]), drop_remainder=True).repeat()
-
-
-def main(argv=None) -> int:
-    """``python -m unet_course.training.distribute '{"devices": 2, ...}'``: one worker run, its result on stdout."""
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print(
-            "usage: python -m unet_course.training.distribute '<settings as JSON>' (see run_replicas)", file=sys.stderr
-        )
-        return 2
-    settings = {**WORKER_DEFAULTS, **json.loads(argv[0])}
-    result = _worker(settings)
-    print(_RESULT + json.dumps(result), flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -7,7 +7,8 @@ the augmentation, the crop and the batch. ``RECIPES`` holds the two the course c
   flips, images fed as they are loaded);
 - ``"course"``: the course's recommendation. Each of its choices is measured against the
   textbook at equal wall-clock time in ``benchmarks/quality.py`` (results in
-  ``benchmarks/RESULTS_quality.md``); the reasons are in the comments below.
+  ``benchmarks/RESULTS_quality.md``); a one-line reason for each is in the comments below, the
+  numbers in ``benchmarks/README.md``.
 
 A recipe with an ``encoder`` trains a U-Net whose encoder is a (pretrained)
 ``keras.applications`` network instead of the course's own (``build_backbone_unet``,
@@ -27,8 +28,11 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field, replace
 
-from unet_course._validation import check_fraction
+import keras
+
+from unet_course._validation import check_choice, check_fraction, check_positive_number
 from unet_course.data.augment import Augment
+from unet_course.models.backbones import ENCODERS, STRIDE, _check_weights
 
 LOSSES = ("ce", "dice", "ce_dice")
 OPTIMIZERS = ("adam", "adamw")
@@ -136,8 +140,7 @@ class Recipe:
         ):
             if value not in choices:
                 raise ValueError(f"Recipe {name} must be one of {choices}, got {value!r}.")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate!r}.")
+        check_positive_number("learning_rate", self.learning_rate)
         check_fraction("decay_fraction", self.decay_fraction)
         if not (isinstance(self.dice_weight, (int, float)) and self.dice_weight >= 0):
             raise ValueError(f"dice_weight must be a number >= 0, got {self.dice_weight!r}.")
@@ -166,9 +169,6 @@ class Recipe:
                         "encoder. Add encoder='vgg16' (or 'resnet50', 'efficientnetb0', 'mobilenetv2')."
                     )
             return
-        from unet_course._validation import check_choice
-        from unet_course.models.backbones import ENCODERS, STRIDE, _check_weights
-
         if isinstance(self.encoder, str) and self.encoder.lower() in ENCODERS:
             object.__setattr__(self, "encoder", self.encoder.lower())
         check_choice("encoder", self.encoder, tuple(ENCODERS))
@@ -217,63 +217,23 @@ TEXTBOOK = Recipe(
 
 COURSE = Recipe(
     name="course",
-    # Each choice below was measured against the textbook at equal wall-clock time
-    # (benchmarks/quality.py on ISBI 2012 and the synthetic shapes). The comparison at 1, 3 and
-    # 10 minutes is at the top of benchmarks/RESULTS_quality.md; the screening behind each
-    # choice is in benchmarks/README.md ("How the course recipe was chosen").
-    #
-    # Inputs standardised per channel with the training set's statistics, inside the model
-    # (saved with it): intensity ranges differ from one data set to the next.
+    # Each choice below won against the textbook at equal wall-clock time (benchmarks/quality.py);
+    # the numbers are in benchmarks/README.md ("The course recipe, choice by choice").
+    # inputs standardised inside the model: intensity ranges differ from one data set to the next
     normalize=True,
-    # No batch norm. At equal *steps* it was the largest single gain of the first screening
-    # (ISBI membrane Dice about 0.76 vs 0.68 after 60 s in float32), but at equal *time* it
-    # loses: it costs 20-35% per step in float32, and under bfloat16 it computes in float32
-    # around every convolution, so a step takes twice as long as without it (30 vs 64 crops/s
-    # on one core). At 10 minutes on the shapes the batch-norm recipe lost every metric to the
-    # textbook; without batch norm, and with the augmentation below, it won them all.
-    # batch_norm_momentum stays 0.9 for recipe.replace(batch_norm=True): with Keras's 0.99 the
-    # moving averages still weigh their initial values by 0.99**100 = 0.37 after 100 steps (a
-    # model that predicts one class everywhere at test time), by 0.9**100 = 3e-5 with 0.9.
+    # no batch norm: it wins at equal steps but loses at equal time (it slows every step); 0.9 if switched on
     batch_norm=False,
     batch_norm_momentum=0.9,
-    # bfloat16 convolutions where the CPU computes them in hardware (Intel AMX or AVX512-BF16:
-    # about 1.7x the crops per second of the textbook's float32 on the course's Xeon, input
-    # pipeline included), float32 elsewhere; the classifier's softmax and the loss stay float32
-    # (resolve_precision). run.json of `unet-course train` records what it resolved to.
+    # bfloat16 convolutions where the CPU computes them in hardware, float32 elsewhere (resolve_precision)
     precision="auto",
-    # Adam at 1e-3, held for the first 80% of the run, then a cosine "cool-down" to 0 over the
-    # last 20% (as in warmup-stable-decay schedules). The run's end is known even on a time
-    # budget: the decay follows the fraction of the budget used. At a constant rate the held-out
-    # score swung by 0.01-0.07 from one epoch to the next, and which epoch training stopped on
-    # decided the result: on ISBI at 10 minutes the constant rate tied the textbook (membrane
-    # Dice 0.790 and 0.805 on two seeds, vs 0.800 and 0.799); with the cool-down, 0.814 and
-    # 0.811 vs 0.803 and 0.798 (benchmarks/RESULTS_quality.md, where it wins all 18 cells). A
-    # cosine over the whole run was no better at 60 s (it lowers the rate while the network
-    # still learns fast), nor a 3e-3 peak. In very short runs the cool-down costs: at 100 steps
-    # (notebook 08's two epochs, 8 base filters) it lowered the held-out membrane IoU on all six
-    # runs tried and sent two to about 0; notebook 08 trains at a constant rate.
+    # Adam 1e-3 held for 80% of the run, then a cosine cool-down to 0: the score no longer hangs on the last epoch
     optimizer="adam",
     learning_rate=1e-3,
     schedule="cosine",
     decay_fraction=0.2,
-    # Cross-entropy + Dice: Dice counts a rare class as much as a common one (imbalanced
-    # shapes: cross-entropy alone predicted background everywhere); cross-entropy keeps every
-    # pixel's gradient clear.
+    # cross-entropy + Dice: Dice counts a rare class as much as a common one, cross-entropy keeps gradients clear
     loss="ce_dice",
-    # Augmentation, image and mask together: flips, zoom 0.8-1.25, rotations up to 15 degrees;
-    # on the image only, brightness +-0.1, contrast +-20%, gamma and a little noise. More steps
-    # alone did not help: with flips only, the batch-norm-free network memorised the 48
-    # training images of the shapes in 10 minutes (training mean IoU 0.95, held out 0.36, no
-    # better than the textbook); zoom and rotation took the held-out score to 0.55. The
-    # photometric part keeps the network from learning the training images' colours, which
-    # showed as false shapes on held-out backgrounds in the first minute. 90-degree turns were
-    # no better, and wrong for oriented scenes (sky up, road down).
-    # Colour images also get hue +-0.1 of the colour wheel (mmsegmentation's PhotoMetricDistortion
-    # range) and saturation +-30% (milder than its +-50%); grey images are left as they are. On the
-    # shapes, whose colours are random, the network without them first learned the training
-    # images' colours: at 60 s one seed marked whole red backgrounds as circles (held-out
-    # pixel accuracy 0.848, below all-background's 0.865); with them, 0.871 on both seeds, and
-    # at 180 s foreground Dice 0.25 vs 0.16 (two seeds each, benchmarks/README.md).
+    # geometric augmentation keeps the network from memorising; photometric from learning the images' colours
     augment=Augment(
         flips=True,
         rot90=False,
@@ -286,8 +246,7 @@ COURSE = Recipe(
         saturation=0.3,
         hue=0.1,
     ),
-    # 128x128 crops in batches of 8, transposed-convolution upsampling: like the textbook.
-    # Batch 4 and bilinear + convolution were both worse at equal time on this CPU.
+    # 128x128 crops in batches of 8, transposed-convolution upsampling: like the textbook (batch 4, bilinear: worse)
     patience=None,
 )
 
@@ -309,8 +268,6 @@ def resolve_precision(precision: str | None) -> str:
     textbook U-Net without batch norm (``benchmarks/RESULTS_quality.md``, the candidate
     runs); notebook 11 measures a smaller U-Net. Elsewhere bfloat16 would be emulated, and slower.
     """
-    import keras
-
     if precision is None:
         return keras.config.dtype_policy().name
     if precision != "auto":

@@ -5,14 +5,10 @@ against a plain Keras baseline in the same process), not in tests that a busy ma
 would make flaky. ``--quick`` uses tiny sizes and one repeat, so this takes seconds.
 """
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import pytest
 
-RUN_PY = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
 EXPECTED = {
     "train step: build_unet",
     "forward: build_unet",
@@ -21,18 +17,6 @@ EXPECTED = {
     "upsample: bilinear",
     "upsample: nearest",
 }
-
-
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("unet_course_benchmarks_run", RUN_PY)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.modules.pop(spec.name, None)
 
 
 @pytest.fixture(scope="module")

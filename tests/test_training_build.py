@@ -1,16 +1,36 @@
-"""The recipe's precision, output-bias prior and Dice weight (``Recipe(precision=, output_bias=, dice_weight=)``)."""
+"""Building a recipe's model, loss and optimiser (``training/build.py``): the normalisation inside the
+model, valid padding's input and output, the recipe's precision, output-bias prior and Dice weight
+(``Recipe(precision=, output_bias=, dice_weight=)``)."""
 
 import keras
 import numpy as np
 import pytest
 
 from unet_course.training import RECIPES, build_model, make_loss, train_segmenter
+from unet_course.training import build as build_module
 from unet_course.training import fit as fit_module
 from unet_course.training import recipes as recipes_module
-from unet_course.training.fit import class_shares, set_output_prior
+from unet_course.training.build import class_shares, set_output_prior
 
 TINY = RECIPES["course"].replace(base_filters=4, depth=2, crop_size=32, batch_size=4)
 MEAN, VARIANCE = np.array([0.5]), np.array([0.04])
+
+
+def test_normalisation_is_inside_the_saved_model():
+    model = build_model(TINY, 1, 2, mean=[0.5], variance=[0.04])
+    norm = model.get_layer("normalize")
+    np.testing.assert_allclose(np.asarray(norm(np.full((1, 4, 4, 1), 0.7, "float32")))[0, 0, 0, 0], 1.0, rtol=1e-5)
+    bn = [layer for layer in model.get_layer("unet").layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert not bn and not TINY.batch_norm  # the course recipe has none (recipes.py says why)
+    with_bn = build_model(TINY.replace(batch_norm=True), 1, 2, mean=[0.5], variance=[0.04])
+    bn = [layer for layer in with_bn.get_layer("unet").layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert bn and all(layer.momentum == TINY.batch_norm_momentum == 0.9 for layer in bn)
+
+
+def test_a_valid_padding_model_takes_the_rounded_up_crop_and_predicts_its_centre():
+    valid = TINY.replace(padding="valid", crop_size=50)  # depth 2: 52 in, 12 out
+    model = build_model(valid, 1, 2, mean=[0.5], variance=[0.1])
+    assert model.input_shape == (None, 52, 52, 1) and model.output_shape == (None, 12, 12, 2)
 
 
 def test_class_shares_count_labelled_pixels_only():
@@ -23,7 +43,7 @@ def test_class_shares_count_labelled_pixels_only():
 def test_prior_bias_is_the_log_of_the_shares_and_the_first_guess_is_near_them():
     shares = np.array([0.9, 0.06, 0.04])
     model = build_model(TINY.replace(output_bias="prior"), 1, 3, mean=MEAN, variance=VARIANCE, class_shares=shares)
-    bias = fit_module._find_classifier(model).get_weights()[1]
+    bias = build_module._find_classifier(model).get_weights()[1]
     np.testing.assert_allclose(bias, np.log(shares), rtol=1e-6)
     image = np.random.default_rng(0).uniform(0, 1, (2, 32, 32, 1)).astype("float32")
     guess = np.asarray(model.predict_on_batch(image)).mean(axis=(0, 1, 2))
@@ -35,7 +55,7 @@ def test_prior_bias_is_the_log_of_the_shares_and_the_first_guess_is_near_them():
     assert far > 0.1 and far > 5 * np.abs(guess - shares).max()
     # an absent class gets a finite bias (share floored at 1e-4)
     set_output_prior(model, [1.0, 0.0, 0.0])
-    assert np.isfinite(fit_module._find_classifier(model).get_weights()[1]).all()
+    assert np.isfinite(build_module._find_classifier(model).get_weights()[1]).all()
     with pytest.raises(ValueError, match="2 values; the classifier has 3"):
         set_output_prior(model, [0.5, 0.5])
 
