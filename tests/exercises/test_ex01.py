@@ -112,6 +112,9 @@ def test_q3_mistakes(answer, phrase):
 
 def test_solution_and_hint_print(capsys):
     ex.q1.hint(2)
+    hint = capsys.readouterr().out
+    assert "one-hot vector" in hint and "np.eye" not in hint  # the hint nudges, the solution shows
+    ex.q1.solution()
     ex.q3.solution()
     out = capsys.readouterr().out
     assert "np.eye" in out and "def bounding_box" in out

@@ -65,8 +65,9 @@ def _one_hot_examples():
     hint=(
         "Start from the shape you need: the mask's shape plus one last axis of num_classes channels. Channel k "
         "holds 1.0 where the mask is k and 0.0 elsewhere.",
-        "The one-hot vectors of all classes are the rows of an identity matrix (np.eye). Indexing that matrix "
-        "with the whole mask picks one row per pixel and puts the class axis last. Mind the dtype the task asks for.",
+        "Each class has one fixed one-hot vector. Build the num_classes vectors once and let NumPy's indexing pick "
+        "one per pixel, or compare the mask with every class id at once by broadcasting. Mind the dtype the task "
+        "asks for.",
     ),
 )
 def q1(answer):
@@ -216,8 +217,8 @@ def _check_shape(got, one_hot, expected, label):
     hint=(
         "The argmax of the lesson is right for every pixel that has a 1 in some channel. What does argmax return "
         "for a pixel whose channels are all 0, and how can you tell such a pixel apart from a background pixel?",
-        "Compute the usual ids, then compute a boolean mask of the pixels that have no channel set (a reduction "
-        "over the class axis), and put `void` there, e.g. with np.where.",
+        "Compute the usual ids, then a boolean mask of the pixels that have no channel set (a reduction over the "
+        "class axis), and choose between the two, pixel by pixel.",
     ),
 )
 def q2(answer):
@@ -306,10 +307,10 @@ def _box_examples():
     notebook=NOTEBOOK,
     reference=bounding_box,
     hint=(
-        "First find where the class is: the row and column index of every pixel of class_id (np.nonzero of a "
-        "comparison gives them). If there is none, there is no box.",
-        "The box runs from the smallest to the largest row and column of those pixels. The ends are exclusive, "
-        "like a slice: one past the last row and the last column.",
+        "First find where the class is: the row and the column of every pixel of class_id. If there is none, "
+        "there is no box.",
+        "NumPy gives the indices of the True entries of a boolean array. The box runs from the smallest to the "
+        "largest of those rows and columns; its ends are exclusive, like a slice: one past the last.",
     ),
 )
 def q3(answer):

@@ -317,8 +317,8 @@ q1 = exercise(
     hint=(
         "IoU = |A ∩ B| / |A ∪ B|: the number of pixels that are foreground in both masks, divided by the number "
         "that are foreground in at least one.",
-        "Make both masks boolean first; then 'in both' and 'in at least one' are the logical operators & and |, "
-        "and np.sum counts the True pixels of any shape, a batch included.",
+        "Make both masks boolean first; then 'in both' and 'in at least one' are logical operations, and a sum "
+        "counts the True pixels of any shape, a batch included.",
         "Two empty masks make the union 0: decide that case before you divide, with the course's convention.",
     ),
     cases=lambda: _binary_cases(iou, "IoU", CONVENTION, _iou_specific),
@@ -335,8 +335,8 @@ q2 = exercise(
     hint=(
         "Dice = 2 |A ∩ B| / (|A| + |B|): twice the overlap, divided by the foreground pixels of the two masks "
         "counted separately.",
-        "As for IoU: boolean masks, & for the overlap, and one np.sum per mask for |A| and |B|. "
-        "Two empty masks make the denominator 0: use the course's convention there.",
+        "As for IoU: boolean masks, a logical AND for the overlap, and each mask counted on its own for |A| and "
+        "|B|. Two empty masks make the denominator 0: use the course's convention there.",
     ),
     cases=lambda: _binary_cases(dice, "Dice", DICE_CONVENTION, _dice_specific),
     coerce=_as_float,
