@@ -45,17 +45,22 @@ def test_grade_writes_the_expected_csv(fixture_class, tmp_path):
     assert set(rows) == {
         ("ada", "q1"),
         ("ada", "q2"),
+        ("ada", "q3"),
         ("ben", "q1"),
         ("ben", "q2"),
+        ("ben", "q3"),
         ("cy", "(notebook)"),
         ("cy", "q1"),
         ("cy", "q2"),
+        ("cy", "q3"),
         ("dee", "q1"),
         ("dee", "q2"),
+        ("dee", "q3"),
     }
-    assert rows["ada", "q1"]["passed"] == rows["ada", "q2"]["passed"] == "True"
+    assert rows["ada", "q1"]["passed"] == rows["ada", "q2"]["passed"] == rows["ada", "q3"]["passed"] == "True"
     assert rows["ben", "q1"]["passed"] == "False" and "by the total number of pixels" in rows["ben", "q1"]["message"]
     assert rows["ben", "q2"]["passed"] == "False" and "not yet implemented" in rows["ben", "q2"]["message"]
+    assert rows["ben", "q3"]["passed"] == "False" and "not yet implemented" in rows["ben", "q3"]["message"]
     assert rows["cy", "(notebook)"]["passed"] == "False" and "crashed" in rows["cy", "(notebook)"]["message"]
     assert "not checked" in rows["cy", "q1"]["message"]
     # the grader ran the checkers itself: what dee's notebook printed (two ticks) does not count
@@ -67,7 +72,11 @@ def test_grade_writes_the_expected_csv(fixture_class, tmp_path):
 def test_target_names_come_from_the_course_notebooks():
     from unet_course.course.grading import target_names
 
-    assert target_names("00_welcome_and_setup") == {"q1": "foreground_fraction", "q2": "classes_present"}
+    assert target_names("00_welcome_and_setup") == {
+        "q1": "foreground_fraction",
+        "q2": "classes_present",
+        "q3": "foreground_per_image",
+    }
     assert target_names("03_encoder")["q3"] == "receptive_field_of"
 
 
@@ -81,7 +90,7 @@ def test_grade_reports_a_notebook_that_runs_too_long(tmp_path):
     cli.main(["grade", str(tmp_path / "class"), "--output", str(output), "--timeout", "5"])
     rows = list(csv.DictReader(output.open()))
     assert rows[0]["exercise"] == "(notebook)" and "time limit of 5 s" in rows[0]["message"]
-    assert {r["exercise"] for r in rows[1:]} == {"q1", "q2"}
+    assert {r["exercise"] for r in rows[1:]} == {"q1", "q2", "q3"}
 
 
 def test_grade_refuses_a_folder_without_submissions(tmp_path, capsys):

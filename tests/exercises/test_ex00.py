@@ -16,6 +16,7 @@ def verdict(exercise, answer):
 def test_references_pass():
     assert verdict(ex.q1, ex.foreground_fraction)[0]
     assert verdict(ex.q2, ex.classes_present)[0]
+    assert verdict(ex.q3, ex.foreground_per_image)[0]
 
 
 # ---------------------------------------------------------------- q1
@@ -106,6 +107,55 @@ def test_q2_typical_mistakes(answer, phrase):
     assert not passed and phrase in message, message
 
 
+# ---------------------------------------------------------------- q3
+
+
+def _per_image_by_loop(masks):
+    return [float(np.mean(mask != 0)) for mask in masks]  # q1's answer, once per image
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        _per_image_by_loop,  # a loop over the images, a list of floats
+        lambda m: np.count_nonzero(m, axis=(1, 2)) / (m.shape[1] * m.shape[2]),  # counts over the image size
+        lambda m: (m > 0).reshape(len(m), -1).mean(axis=1),  # one row per image
+        lambda m: tuple(1 - np.mean(m == 0, axis=(2, 1))),  # a tuple, the axes in another order
+    ],
+)
+def test_q3_accepts_other_correct_answers(answer):
+    passed, message = verdict(ex.q3, answer)
+    assert passed, message
+
+
+@pytest.mark.parametrize(
+    "answer, phrase",
+    [
+        (lambda m: np.mean(m != 0, axis=0), "you reduced the image axis (axis 0)"),
+        (lambda m: np.mean(m != 0), "all images pooled"),
+        (lambda m: np.mean(m != 0, axis=1), "reduced only one of the two axes"),
+        (lambda m: np.mean(m != 0, axis=2), "the rows are still there"),
+        (lambda m: np.sum(m != 0, axis=(1, 2)), "the number of foreground pixels of each image"),
+        (lambda m: np.sum(m != 0, axis=(1, 2)) / m.size, "pixels of the whole batch"),
+        (lambda m: np.mean(m == 0, axis=(1, 2)), "background fraction"),
+        (lambda m: np.mean(m, axis=(1, 2)), "mean of the class ids"),
+        (lambda m: 100 * np.mean(m != 0, axis=(1, 2)), "percentages"),
+        (lambda m: m != 0, "one value per pixel"),
+        (lambda m: "small", "one per image"),
+    ],
+)
+def test_q3_typical_mistakes(answer, phrase):
+    passed, message = verdict(ex.q3, answer)
+    assert not passed and phrase in message, message
+
+
+def test_q3_hints_nudge_without_the_code(capsys):
+    ex.q3.hint(1)
+    ex.q3.hint(2)
+    out = capsys.readouterr().out
+    assert "axis=(1, 2)" not in out and "(1, 2)" not in out
+
+
 # ---------------------------------------------------------------- the mechanism
 
 
@@ -117,7 +167,7 @@ def crashes(mask):
     return mask / undefined_name  # noqa: F821
 
 
-@pytest.mark.parametrize("exercise", [ex.q1, ex.q2])
+@pytest.mark.parametrize("exercise", [ex.q1, ex.q2, ex.q3])
 @pytest.mark.parametrize(
     "answer, phrase",
     [

@@ -8,11 +8,12 @@ import pytest
 from keras import ops
 
 from tests.notebook_code import notebook_namespace
+from unet_course import viz
 from unet_course.data import make_shapes, masks
 from unet_course.widgets import browser
 
 matplotlib.use("Agg")
-NAMES = ["label_components", "to_one_hot", "to_class_ids", "bounding_box"]
+NAMES = ["label_components", "to_one_hot", "to_class_ids", "bounding_box", "colours_to_ids"]
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +43,30 @@ def test_class_ids_agree_with_package_and_keras(nb, data):
         np.testing.assert_array_equal(ours, masks.to_class_ids(x))
         np.testing.assert_array_equal(ours, ops.convert_to_numpy(ops.argmax(x, axis=-1)))
     np.testing.assert_array_equal(masks.to_class_ids(masks.to_one_hot(batch, 4)), batch)
+
+
+def test_class_ids_give_void_back_where_keras_one_hot_left_zeros(nb, data):
+    """Exercise 2's premise: keras.ops.one_hot makes the void id 255 a vector of zeros, and the plain argmax
+    turns it into class 0; the notebook's to_class_ids gives 255 back."""
+    _, batch = data
+    with_void = batch.astype("int32")
+    with_void[:, :2, :] = 255  # a void border, as in PASCAL VOC
+    one_hot = ops.convert_to_numpy(ops.one_hot(with_void, 4))
+    assert np.all(one_hot[:, :2, :] == 0)
+    assert np.all(np.argmax(one_hot, axis=-1)[:, :2, :] == 0)
+    np.testing.assert_array_equal(nb["to_class_ids"](one_hot), with_void)
+    np.testing.assert_array_equal(nb["to_class_ids"](one_hot, 4), np.where(with_void == 255, 4, with_void))
+
+
+def test_colours_to_ids_reads_back_a_mask_painted_in_the_course_colours(nb, data):
+    _, batch = data
+    palette = np.array([[int(h[i : i + 2], 16) for i in (1, 3, 5)] for h in viz.PALETTE[:4]], dtype=np.uint8)
+    rgb = palette[batch]
+    rgb[0, 0, 0] = (1, 2, 3)  # a colour in no palette entry
+    ids = nb["colours_to_ids"](rgb, palette)
+    expected = batch.astype(np.int64)
+    expected[0, 0, 0] = 255
+    np.testing.assert_array_equal(ids, expected)
 
 
 def test_bounding_box_agrees_with_package(nb, data):

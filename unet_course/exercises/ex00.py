@@ -122,8 +122,8 @@ q1 = exercise(
     reference=foreground_fraction,
     hint=(
         "Which pixels are foreground? Comparing the whole mask with 0 gives one True or False per pixel.",
-        "A fraction is a count divided by a total: how many pixels are True, out of how many pixels in all "
-        "(mask.size)? The mean of a boolean array computes exactly that.",
+        "A fraction is a count divided by a total: how many pixels are True, out of how many pixels in all? "
+        "(True counts as 1 and False as 0 when you add or average them.)",
     ),
     cases=_fraction_cases,
     coerce=_as_float,
@@ -197,12 +197,141 @@ q2 = exercise(
     notebook=NOTEBOOK,
     reference=classes_present,
     hint=(
-        "You need each value that occurs in the mask once, in increasing order. One NumPy function does both: "
-        "search its documentation for the unique elements of an array.",
-        "That function returns a NumPy array of small integers (here uint8); the exercise asks for a list of ints, "
-        "one per class that occurs, background included.",
+        "You need each value that occurs in the mask once, in increasing order, background included: a set of "
+        "values, not a count per pixel.",
+        "NumPy has a function for the unique elements of an array, already sorted. It returns a NumPy array of small "
+        "integers (here uint8); the exercise asks for a list of ints.",
     ),
     cases=_classes_cases,
     coerce=_as_int_list,
     success="correct!",
+)
+
+
+# ---------------------------------------------------------------- q3: foreground fraction of each image
+
+
+def foreground_per_image(masks):
+    """Foreground fraction of each mask of a batch ``(N, H, W)``: an array of ``N`` numbers."""
+    return np.mean(np.asarray(masks) != 0, axis=(1, 2))
+
+
+def _batch_examples():
+    """Batches whose N, H and W all differ, so a reduction over the wrong axis gives another shape."""
+    three = np.zeros((3, 4, 6), dtype=np.uint8)
+    three[0, 1:3, 1:4] = 2  # 6 of 24 pixels: 0.25
+    three[1] = 1  # all foreground: 1.0
+    three[1, 0, :] = 0  # ... but the first row: 18 of 24 = 0.75
+    # image 2: background only, 0.0
+    five = np.zeros((5, 2, 3), dtype=np.uint8)
+    for i in range(5):
+        five[i].reshape(-1)[: i + 1] = 3 if i % 2 else 1  # 1 to 5 foreground pixels of 6
+    return {
+        "a batch of 3 masks of 4x6 pixels (one with a small object, one almost full, one background only)": three,
+        "a batch of 5 masks of 2x3 pixels": five,
+        "a batch of 1 mask of 4x6 pixels": three[:1],
+    }
+
+
+def _per_image_cases():
+    cases = []
+    for label, masks in _batch_examples().items():
+        n, h, w = masks.shape
+        foreground = masks != 0
+        expected = foreground_per_image(masks)
+        mistakes = [
+            (
+                foreground.sum(axis=(1, 2)).astype(float),
+                f"On {{label}} you returned {{got}}: the number of foreground pixels of each image. Divide each by "
+                f"the number of pixels of one image ({h} x {w} = {h * w}).",
+            ),
+            (
+                foreground.sum(axis=(1, 2)) / masks.size,
+                f"On {{label}} you returned {{got}}: you divided each image's count by the pixels of the whole batch "
+                f"({masks.size}). A fraction of one image is out of that image's {h * w} pixels.",
+            ),
+            (
+                1 - expected,
+                "On {label} you returned {got}, the background fraction of each image. Foreground is every class "
+                "except 0.",
+            ),
+            (
+                100 * expected,
+                "On {label} you returned {got}: percentages. Return fractions between 0 and 1 ({expected}).",
+            ),
+        ]
+        if np.any(masks > 1):
+            mistakes.append(
+                (
+                    np.mean(masks, axis=(1, 2)),
+                    "On {label} you returned {got}, the mean of the class ids of each image. Class ids are labels, "
+                    "not amounts: count the pixels that are not 0.",
+                )
+            )
+        cases.append(
+            Case(
+                label,
+                (masks,),
+                mistakes=distinct(mistakes, expected),
+                otherwise=f"On {{label}} you returned {{got}}; the foreground fractions of the {n} images are "
+                "{expected}.",
+            )
+        )
+    return cases
+
+
+def _as_fractions(got, case):
+    """One number per image: a list, a tuple or an array of shape (N,). Wrong shapes name the axis mistake."""
+    masks = case.args[0]
+    n, h, w = masks.shape
+    try:
+        values = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        raise Mistake(
+            f"On {case.label} your function returned {type(got).__name__} {got!r:.60}; return {n} numbers, "
+            "one per image (a list or a NumPy array)."
+        ) from None
+    if values.shape == (n,):
+        return values
+    if values.shape == ():
+        raise Mistake(
+            f"On {case.label} you returned one number ({float(values):g}): the fraction of the whole batch, all "
+            f"images pooled. The task asks for one fraction per image: {n} numbers."
+        )
+    if values.shape == (h, w):
+        raise Mistake(
+            f"On {case.label} you returned shape {values.shape}, one number per pixel position: you reduced the "
+            f"image axis (axis 0) and kept height and width. Keep axis 0 and reduce the two axes inside an image: "
+            f"shape ({n},)."
+        )
+    if values.shape in ((n, w), (n, h)):
+        kept = "columns" if values.shape == (n, w) else "rows"
+        raise Mistake(
+            f"On {case.label} you returned shape {values.shape}: one number per image and per {kept[:-1]}, so you "
+            f"reduced only one of the two axes inside an image (the {kept} are still there). Reduce both."
+        )
+    if values.shape == masks.shape:
+        raise Mistake(
+            f"On {case.label} you returned shape {values.shape}, one value per pixel (True/False or 0/1?). "
+            "Average them over each image."
+        )
+    raise Mistake(f"On {case.label} you returned shape {values.shape}; expected ({n},), one fraction per image.")
+
+
+q3 = exercise(
+    "q3",
+    "foreground fraction of each image",
+    notebook=NOTEBOOK,
+    reference=foreground_per_image,
+    hint=(
+        "A batch (N, H, W) holds N masks. You want one number per mask: which axis runs over the masks, and which "
+        "axes run inside one mask?",
+        "NumPy reductions such as np.mean take an axis argument, which can also be a tuple of axes: reduce every "
+        "axis inside a mask and keep the other. (A loop over the masks that calls your foreground_fraction works "
+        "too.)",
+    ),
+    cases=_per_image_cases,
+    coerce=_as_fractions,
+    success="correct! One number per image is what notebook 02 calls a per-image score; one number for the whole "
+    "batch is a pooled one. They answer different questions.",
 )

@@ -1,12 +1,14 @@
-"""Exercises of notebook 01 (semantic segmentation): one-hot masks, class ids, bounding boxes."""
+"""Exercises of notebook 01 (semantic segmentation): one-hot masks, class ids with void pixels, bounding boxes,
+colour-coded masks; the prediction p1 (the memory of a one-hot mask)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from unet_course.exercises import Mistake, call, exercise
+from unet_course.exercises import Mistake, Prediction, call, exercise
 
 NOTEBOOK = "01_semantic_segmentation"
+VOID = 255  # the id of unlabelled pixels in many datasets (PASCAL VOC's border, for one)
 
 
 def to_one_hot(mask, num_classes):
@@ -15,9 +17,11 @@ def to_one_hot(mask, num_classes):
     return np.eye(num_classes, dtype="float32")[mask]
 
 
-def to_class_ids(one_hot):
-    """Class ids from one-hot masks or probabilities: the index of the largest value on the last axis."""
-    return np.argmax(np.asarray(one_hot), axis=-1)
+def to_class_ids(one_hot, void=255):
+    """Class ids of one-hot masks ``(..., C)``: the channel that holds the 1; a pixel with no 1 (all channels 0)
+    is a void pixel and gets ``void``."""
+    one_hot = np.asarray(one_hot)
+    return np.where(one_hot.max(axis=-1) > 0, np.argmax(one_hot, axis=-1), void)
 
 
 def bounding_box(mask, class_id):
@@ -61,8 +65,9 @@ def _one_hot_examples():
     hint=(
         "Start from the shape you need: the mask's shape plus one last axis of num_classes channels. Channel k "
         "holds 1.0 where the mask is k and 0.0 elsewhere.",
-        "The one-hot vectors of all classes are the rows of an identity matrix (np.eye). Indexing that matrix "
-        "with the whole mask picks one row per pixel and puts the class axis last. Mind the dtype the task asks for.",
+        "Each class has one fixed one-hot vector. Build the num_classes vectors once and let NumPy's indexing pick "
+        "one per pixel, or compare the mask with every class id at once by broadcasting. Mind the dtype the task "
+        "asks for.",
     ),
 )
 def q1(answer):
@@ -140,88 +145,139 @@ def q1(answer):
     )
 
 
-# ---------------------------------------------------------------- q2: class ids
+# ---------------------------------------------------------------- q2: class ids, with void pixels
+
+
+def _one_hot_with_void(ids, num_classes):
+    """One-hot of ``ids`` where the id 255 (void) becomes a vector of zeros, as ``keras.ops.one_hot`` makes it."""
+    ids = np.asarray(ids)
+    table = np.concatenate([np.eye(num_classes, dtype="float32"), np.zeros((1, num_classes), dtype="float32")])
+    return table[np.where(ids == VOID, num_classes, ids)]
 
 
 def _class_id_examples():
-    mask = np.array([[0, 0, 1, 1, 2], [0, 3, 3, 1, 0], [2, 2, 0, 0, 3]])
-    rng = np.random.default_rng(1)
-    logits = rng.normal(size=(2, 4, 6, 3)) * 3
-    probabilities = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    """(label, one_hot, void): exact one-hot masks, most with void pixels; not square, so axis mix-ups show."""
+    mask = np.array([[0, 0, 1, 1, 2], [0, 3, VOID, 1, 0], [2, VOID, 0, VOID, 3]])  # 3 void pixels
+    batch = np.zeros((2, 4, 6), dtype=np.int64)
+    batch[0, 1:3, 1:4] = 1
+    batch[1, 2:, 3:] = 2
+    batch[0, 0, :] = VOID  # a void row in the first image
+    batch[1, 1, 2] = VOID
+    plain = np.array([[0, 0, 1, 1, 2], [0, 3, 3, 1, 0], [2, 2, 0, 0, 3]])
+    other = np.array([[0, 1, 1, 0, 0, 3], [0, VOID, VOID, 0, 2, 3], [0, 1, 1, 0, 2, 2], [VOID, 0, 0, 0, 0, 0]])
     return [
-        ("a one-hot mask of shape (3, 5, 4)", to_one_hot(mask, 4)),
-        ("predicted probabilities of shape (2, 4, 6, 3) (softmax output)", probabilities),
+        ("a one-hot mask of shape (3, 5, 4) with 3 void pixels (all channels 0)", _one_hot_with_void(mask, 4), VOID),
+        (
+            "a batch of 2 one-hot masks, shape (2, 4, 6, 3), with 7 void pixels",
+            _one_hot_with_void(batch, 3),
+            VOID,
+        ),
+        ("a one-hot mask of shape (3, 5, 4) without void pixels", _one_hot_with_void(plain, 4), VOID),
+        (
+            "a one-hot mask of shape (4, 6, 4) with 3 void pixels and void=4 (another common convention: "
+            "the id after the last class)",
+            _one_hot_with_void(other, 4),
+            4,
+        ),
     ]
+
+
+def _check_shape(got, one_hot, expected, label):
+    if got.ndim == 0 and expected.ndim > 0:
+        raise Mistake(
+            f"On {label} you returned one number ({got}). np.argmax without axis= looks at the flattened array: "
+            "reduce only the class axis, to get one class id per pixel."
+        )
+    if got.shape == one_hot.shape[1:]:
+        raise Mistake(
+            f"On {label} you returned shape {got.shape}: you reduced the first axis (channels first). "
+            f"The class axis is the last one: expected shape {expected.shape}."
+        )
+    if got.shape == expected.shape + (1,):
+        raise Mistake(
+            f"On {label} you returned shape {got.shape}, with a trailing axis of 1 (keepdims?). "
+            f"Drop it: a class-id mask has shape {expected.shape}."
+        )
+    if got.shape == one_hot.shape:
+        raise Mistake(
+            f"On {label} you returned the input's shape {got.shape}. Reduce the class axis: one class id per "
+            f"pixel, shape {expected.shape}."
+        )
+    if got.shape != expected.shape:
+        raise Mistake(
+            f"On {label} you returned shape {got.shape}; expected {expected.shape} (the input without its last axis)."
+        )
 
 
 @exercise(
     "q2",
-    "one-hot to class ids",
+    "one-hot to class ids, with void pixels",
     notebook=NOTEBOOK,
     reference=to_class_ids,
     hint=(
-        "For one pixel the answer is the position (the index) of its largest value among the C channels, "
-        "not the value itself.",
-        "NumPy finds the index of the largest value along one axis; which axis holds the classes in Keras's "
-        "channels-last layout?",
+        "The argmax of the lesson is right for every pixel that has a 1 in some channel. What does argmax return "
+        "for a pixel whose channels are all 0, and how can you tell such a pixel apart from a background pixel?",
+        "Compute the usual ids, then a boolean mask of the pixels that have no channel set (a reduction over the "
+        "class axis), and choose between the two, pixel by pixel.",
     ),
 )
 def q2(answer):
-    for label, one_hot in _class_id_examples():
-        expected = to_class_ids(one_hot)
-        got = _as_array(call(answer, one_hot.copy(), describe=f"on {label}"), label)
-        if got.ndim == 0 and expected.ndim > 0:
+    for label, one_hot, void in _class_id_examples():
+        expected = to_class_ids(one_hot, void)
+        got = _as_array(call(answer, one_hot.copy(), void, describe=f"on {label}"), label)
+        _check_shape(got, one_hot, expected, label)
+        is_void = one_hot.max(axis=-1) == 0
+        plain = np.argmax(one_hot, axis=-1)
+        if (
+            got.dtype.kind in "iu"
+            and void > np.iinfo(got.dtype).max
+            and np.array_equal(got[~is_void], expected[~is_void])
+        ):
             raise Mistake(
-                f"On {label} you returned one number ({got}). np.argmax without axis= looks at the "
-                "flattened array; give axis=-1 to get one class id per pixel."
+                f"On {label} your ids have dtype {got.dtype}, which cannot hold {void}: the void pixels came out as "
+                f"{sorted(set(got[is_void].tolist()))}. Use a wider integer type (e.g. int64, or uint8 for ids up to "
+                "255)."
             )
-        if got.shape == one_hot.shape[1:]:
-            raise Mistake(
-                f"On {label} you returned shape {got.shape}: you reduced the first axis (channels first). "
-                f"The class axis is the last one: expected shape {expected.shape}."
-            )
-        if got.shape == expected.shape + (1,):
-            raise Mistake(
-                f"On {label} you returned shape {got.shape}, with a trailing axis of 1 (keepdims?). "
-                f"Drop it: a class-id mask has shape {expected.shape}."
-            )
-        if got.shape == one_hot.shape:
-            raise Mistake(
-                f"On {label} you returned the input's shape {got.shape}. Reduce the class axis: one "
-                f"class id per pixel, shape {expected.shape}."
-            )
-        if got.shape != expected.shape:
-            raise Mistake(
-                f"On {label} you returned shape {got.shape}; expected {expected.shape} (the input without "
-                "its last axis)."
-            )
-        if np.allclose(got, np.max(one_hot, axis=-1)) and not np.array_equal(got, expected):
-            raise Mistake(
-                f"On {label} you returned the largest value of each pixel (max), e.g. {got.ravel()[0]:g}. "
-                "Return the channel where it sits (its index, argmax): that is the class id."
-            )
-        if np.array_equal(got, np.argmin(one_hot, axis=-1)) and not np.array_equal(got, expected):
-            raise Mistake(
-                f"On {label} you picked the smallest value (argmin); the class is the channel with the "
-                "largest value (argmax)."
-            )
-        if not np.array_equal(got, expected):
-            weighted = (one_hot * np.arange(one_hot.shape[-1])).sum(-1)
-            if any(np.allclose(got, w) for w in (weighted, np.round(weighted), np.floor(weighted))):
+        if np.array_equal(got, expected):
+            if not np.issubdtype(got.dtype, np.integer):
                 raise Mistake(
-                    f"On {label} you summed channel index x value. That works on an exact one-hot "
-                    "mask, not on predicted probabilities: take the channel with the largest value "
-                    "(argmax) instead."
+                    f"On {label} the ids are right but of dtype {got.dtype}. Class ids are whole numbers: return an "
+                    "integer array."
                 )
+            continue
+        if np.array_equal(got, plain):
             raise Mistake(
-                f"On {label} some class ids are wrong: the class of a pixel is the channel with the largest value."
+                f"On {label} the {int(is_void.sum())} pixels with no channel set (all 0) came out as 0, background: "
+                "argmax of a vector of zeros is 0, the index of the first of the equal values. Those pixels are "
+                f"void, not background: give them void={void}."
             )
-        if not np.issubdtype(got.dtype, np.integer):
+        if void != VOID and np.array_equal(got, np.where(is_void, VOID, plain)):
             raise Mistake(
-                f"On {label} the ids are right but of dtype {got.dtype}. Class ids are whole numbers: "
-                "return an integer array (np.argmax already does)."
+                f"On {label} you gave the void pixels {VOID}, but this call asks for void={void}: use the argument, "
+                "not a fixed number."
             )
-    return "correct! This is how a prediction (probabilities) becomes a mask you can draw."
+        if np.array_equal(got, np.where(is_void | (plain == 0), void, plain)):
+            raise Mistake(
+                f"On {label} you also turned the background pixels (a 1 in channel 0) into void. Only a pixel with "
+                "no 1 in any channel is void: test the channels, not the argmax."
+            )
+        if np.array_equal(got[~is_void], expected[~is_void]):
+            raise Mistake(
+                f"On {label} every labelled pixel is right, but the void pixels got "
+                f"{sorted(set(got[is_void].tolist()))} instead of void={void}."
+            )
+        if np.array_equal(got[~is_void], np.argmin(one_hot, axis=-1)[~is_void]):
+            raise Mistake(
+                f"On {label} you picked the smallest value (argmin); the class is the channel with the largest value."
+            )
+        raise Mistake(
+            f"On {label} some class ids are wrong: a pixel's class is the channel that holds its 1; a pixel without "
+            f"a 1 is void={void}."
+        )
+    return (
+        "correct! Without the test, argmax would quietly turn every void pixel into background, and a model "
+        "trained or scored on that mask would learn or be judged on pixels nobody labelled."
+    )
 
 
 # ---------------------------------------------------------------- q3: bounding box
@@ -251,10 +307,10 @@ def _box_examples():
     notebook=NOTEBOOK,
     reference=bounding_box,
     hint=(
-        "First find where the class is: the row and column index of every pixel of class_id (np.nonzero of a "
-        "comparison gives them). If there is none, there is no box.",
-        "The box runs from the smallest to the largest row and column of those pixels. The ends are exclusive, "
-        "like a slice: one past the last row and the last column.",
+        "First find where the class is: the row and the column of every pixel of class_id. If there is none, "
+        "there is no box.",
+        "NumPy gives the indices of the True entries of a boolean array. The box runs from the smallest to the "
+        "largest of those rows and columns; its ends are exclusive, like a slice: one past the last.",
     ),
 )
 def q3(answer):
@@ -317,3 +373,165 @@ def q3(answer):
             )
         raise Mistake(f"On {label} you returned {box}; expected {expected} (top, left, bottom, right).")
     return "correct! Boxes like these are what an object detector predicts (the second panel of the first figure)."
+
+
+# ---------------------------------------------------------------- q4: colour-coded masks
+
+
+def colours_to_ids(rgb, palette, void=255):
+    """Class ids of a colour-coded mask ``(..., 3)``: colour ``palette[k]`` -> ``k``, other colours -> ``void``."""
+    rgb, palette = np.asarray(rgb), np.asarray(palette)
+    matches = np.all(rgb[..., None, :] == palette, axis=-1)  # (..., C): which palette colour each pixel has
+    return np.where(matches.any(axis=-1), np.argmax(matches, axis=-1), void)
+
+
+#: A palette whose colours share channel values (red 255 in three of them; two with the same channel sum), so that
+#: comparing single channels, or sums of channels, mixes classes up.
+PALETTE = np.array([[0, 0, 0], [255, 0, 0], [255, 255, 0], [0, 0, 255], [255, 0, 255]], dtype=np.uint8)
+
+
+def _colour_examples():
+    ids = np.array([[0, 0, 1, 1, 2, 2], [0, 3, 3, 1, 4, 0], [2, 2, 0, 4, 4, VOID], [0, 0, 0, 0, 3, 3]])
+    unknown = np.array([128, 128, 128], dtype=np.uint8)  # a grey that is in no palette entry
+    batch = np.array([[[1, 2, 0], [0, 3, 3]], [[4, 4, 2], [VOID, 1, 0]]])
+    return [
+        ("a 4x6 colour mask with the 5 palette colours and one grey pixel in no palette entry", ids, unknown, VOID),
+        ("a batch of two 2x3 colour masks, shape (2, 2, 3, 3), with one grey pixel", batch, unknown, VOID),
+        (
+            "a 4x6 colour mask with one pixel of the colour (0, 255, 0), which is in no palette entry, and void=5",
+            ids,
+            np.array([0, 255, 0], dtype=np.uint8),
+            5,
+        ),
+    ]
+
+
+def _paint(ids, void_colour):
+    table = np.concatenate([PALETTE, void_colour[None]])
+    return table[np.where(ids == VOID, len(PALETTE), ids)]
+
+
+def _by_key(rgb, key):
+    """The ids a comparison of ``key(colour)`` alone gives: the first palette entry with the same key, else void."""
+    keys = np.array([key(c) for c in PALETTE.astype(np.int64)])
+    pixel_keys = np.apply_along_axis(key, -1, rgb.astype(np.int64))
+    return np.argmax(pixel_keys[..., None] == keys, axis=-1)
+
+
+@exercise(
+    "q4",
+    "colour-coded mask to class ids",
+    notebook=NOTEBOOK,
+    reference=colours_to_ids,
+    hint=(
+        "A pixel is of class k when its colour is palette[k]: all three channels equal, not just one of them. And "
+        "a colour that is in no palette entry has no class.",
+        "Compare every pixel with every palette colour at once by broadcasting (give the image one more axis for "
+        "the palette entries), reduce over the colour channels, then find the entry that matched and deal with the "
+        "pixels where none did.",
+    ),
+)
+def q4(answer):
+    for label, ids, unknown, void in _colour_examples():
+        rgb = _paint(ids, unknown)
+        expected = colours_to_ids(rgb, PALETTE, void)
+        got = _as_array(call(answer, rgb.copy(), PALETTE.copy(), void, describe=f"on {label}"), label)
+        if got.shape == rgb.shape:
+            raise Mistake(
+                f"On {label} you returned shape {got.shape}, the shape of the colour image. A class-id mask has one "
+                f"number per pixel: reduce the colour axis, shape {expected.shape}."
+            )
+        if got.shape == rgb.shape[:-1] + (len(PALETTE),):
+            raise Mistake(
+                f"On {label} you returned shape {got.shape}: one True/False per pixel and palette colour. That says "
+                f"which colour matched; return the index of the matching colour, shape {expected.shape}."
+            )
+        if got.shape != expected.shape:
+            raise Mistake(f"On {label} you returned shape {got.shape}; expected {expected.shape}, one id per pixel.")
+        if not np.issubdtype(got.dtype, np.integer):
+            if np.array_equal(got, expected):
+                raise Mistake(
+                    f"On {label} the ids are right but of dtype {got.dtype}: return whole numbers (an integer array)."
+                )
+        if np.array_equal(got, expected):
+            continue
+        is_void = expected == void
+        if np.array_equal(got[~is_void], expected[~is_void]):
+            if np.all(got[is_void] == 0):
+                raise Mistake(
+                    f"On {label} the pixel whose colour is in no palette entry came out as 0, background. If you took "
+                    "the argmax of the matches: argmax of all False is 0. Give such pixels void "
+                    f"(here {void}): nobody labelled them as background."
+                )
+            if void != VOID and np.all(got[is_void] == VOID):
+                raise Mistake(
+                    f"On {label} you gave the unknown colour {VOID}, but this call asks for void={void}: use the "
+                    "argument."
+                )
+            raise Mistake(
+                f"On {label} every palette colour is right, but the pixel of a colour in no palette entry got "
+                f"{sorted(set(got[is_void].tolist()))} instead of void={void}."
+            )
+        for key, what, shared in (
+            (lambda c: c[0], "the red channel only", "red, yellow and magenta all have red 255"),
+            (
+                lambda c: int(np.sum(c)),
+                "the sum of the three channels",
+                "red (255, 0, 0) and blue (0, 0, 255) both sum to 255",
+            ),
+            (lambda c: c[1], "the green channel only", "black, red, blue and magenta all have green 0"),
+            (lambda c: c[2], "the blue channel only", "black, red and yellow all have blue 0"),
+        ):
+            first = _by_key(rgb, key)
+            if not np.array_equal(first, expected) and np.array_equal(got[~is_void], first[~is_void]):
+                raise Mistake(
+                    f"On {label} some pixels got the class of another colour: you compared {what}, and several "
+                    f"palette colours share it ({shared}). A pixel matches palette[k] only when all three channels "
+                    "are equal."
+                )
+        any_match = np.any(rgb[..., None, :] == PALETTE, axis=-1)
+        if np.array_equal(got[~is_void], np.argmax(any_match, axis=-1)[~is_void]):
+            raise Mistake(
+                f"On {label} some pixels got the class of another colour: a pixel matched a palette colour as soon "
+                "as one channel was equal (np.any, or `or`). It must match in all three channels (np.all over the "
+                "colour axis)."
+            )
+        raise Mistake(
+            f"On {label} some class ids are wrong: a pixel of colour palette[k] is of class k, a colour in no palette "
+            f"entry is void={void}."
+        )
+    return (
+        "correct! CamVid, for one, stores its labels as colour images like these, with one colour per class: "
+        "convert them to class ids once, when you load the data."
+    )
+
+
+# ---------------------------------------------------------------- p1: predict before you run
+
+
+def _explain_memory(guess, actual):
+    try:
+        guess = float(guess)
+    except (TypeError, ValueError):
+        return "Answer with a number: how many times more bytes."
+    if guess == 4:
+        return (
+            "You counted the 4 channels, but not the bytes: a float32 takes 4 bytes, the uint8 class id 1 byte, so "
+            "each pixel goes from 1 byte to 4 x 4 = 16."
+        )
+    if guess == 1:
+        return "Same information, not the same memory: the one-hot mask stores 4 numbers per pixel, of 4 bytes each."
+    if guess == 32:
+        return "A float32 has 32 bits, that is 4 bytes; the class id is 1 byte (8 bits), not 1 bit: 4 channels x 4."
+    if guess in (8, 2):
+        return "Count both factors: 4 channels per pixel, and 4 bytes (float32) per channel against 1 byte (uint8)."
+    return "Count both factors: the number of channels, and the bytes of a float32 against those of a uint8."
+
+
+p1 = Prediction(
+    "p1",
+    "how many times more bytes the one-hot mask (4 classes, float32) takes than the class-id mask (uint8)",
+    notebook=NOTEBOOK,
+    tolerance=0.0,
+    explain=_explain_memory,
+)

@@ -1,11 +1,12 @@
-"""Exercises of notebook 02 (metrics): IoU, Dice and mean IoU from scratch, with the
-course's empty-mask policy (``unet_course.metrics.EMPTY_SCORE``)."""
+"""Exercises of notebook 02 (metrics): IoU, Dice, the foreground Dice of one-hot batches and mean IoU from
+scratch, with the course's empty-mask policy (``unet_course.metrics.EMPTY_SCORE``); the predictions p1 and p2
+(what "background everywhere" scores)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from unet_course.exercises import Case, Mistake, exercise
+from unet_course.exercises import Case, Mistake, Prediction, exercise
 from unet_course.exercises._core import distinct
 from unet_course.metrics import EMPTY_SCORE
 
@@ -316,8 +317,8 @@ q1 = exercise(
     hint=(
         "IoU = |A ∩ B| / |A ∪ B|: the number of pixels that are foreground in both masks, divided by the number "
         "that are foreground in at least one.",
-        "Make both masks boolean first; then 'in both' and 'in at least one' are the logical operators & and |, "
-        "and np.sum counts the True pixels of any shape, a batch included.",
+        "Make both masks boolean first; then 'in both' and 'in at least one' are logical operations, and a sum "
+        "counts the True pixels of any shape, a batch included.",
         "Two empty masks make the union 0: decide that case before you divide, with the course's convention.",
     ),
     cases=lambda: _binary_cases(iou, "IoU", CONVENTION, _iou_specific),
@@ -334,8 +335,8 @@ q2 = exercise(
     hint=(
         "Dice = 2 |A ∩ B| / (|A| + |B|): twice the overlap, divided by the foreground pixels of the two masks "
         "counted separately.",
-        "As for IoU: boolean masks, & for the overlap, and one np.sum per mask for |A| and |B|. "
-        "Two empty masks make the denominator 0: use the course's convention there.",
+        "As for IoU: boolean masks, a logical AND for the overlap, and each mask counted on its own for |A| and "
+        "|B|. Two empty masks make the denominator 0: use the course's convention there.",
     ),
     cases=lambda: _binary_cases(dice, "Dice", DICE_CONVENTION, _dice_specific),
     coerce=_as_float,
@@ -344,7 +345,7 @@ q2 = exercise(
 
 
 # --------------------------------------------------------------------------------------
-# q3: mean IoU
+# q4: mean IoU
 # --------------------------------------------------------------------------------------
 
 
@@ -433,8 +434,8 @@ def _as_mean(got, case):
     return _as_float(got, case)
 
 
-q3 = exercise(
-    "q3",
+q4 = exercise(
+    "q4",
     "mean IoU over classes",
     notebook=NOTEBOOK,
     reference=mean_iou,
@@ -447,4 +448,297 @@ q3 = exercise(
     cases=_mean_iou_cases,
     coerce=_as_mean,
     success="correct! This is unet_course.metrics.mean_iou.",
+)
+
+
+# --------------------------------------------------------------------------------------
+# q3: the foreground Dice of a batch of one-hot masks, per image
+# --------------------------------------------------------------------------------------
+
+
+def foreground_dice(y_true, y_pred):
+    """Mean Dice over the images and the foreground classes (channels 1..C-1) of one-hot batches
+    ``(N, H, W, C)``: one Dice per image and class, summed over height and width only; a class absent from both
+    masks of an image scores ``EMPTY_SCORE``."""
+    y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+    intersection = np.sum(y_true * y_pred, axis=(1, 2))  # (N, C)
+    total = np.sum(y_true, axis=(1, 2)) + np.sum(y_pred, axis=(1, 2))
+    scores = np.where(total > 0, 2 * intersection / np.maximum(total, 1e-12), EMPTY_SCORE)
+    return float(np.mean(scores[:, 1:]))
+
+
+def _dice_table(y_true, y_pred, axes, smooth=0.0, eps=0.0, empty=EMPTY_SCORE):
+    """Dice per image (or pooled) and per class, with the given axes and the variants learners write."""
+    y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+    intersection = np.sum(y_true * y_pred, axis=axes)
+    total = np.sum(y_true, axis=axes) + np.sum(y_pred, axis=axes)
+    if smooth or eps:
+        return (2 * intersection + smooth) / (total + smooth + eps)
+    with np.errstate(all="ignore"):
+        return np.where(total > 0, 2 * intersection / np.where(total > 0, total, 1), empty)
+
+
+def _one_hot(ids, num_classes):
+    return np.eye(num_classes, dtype="float32")[np.asarray(ids)]
+
+
+def _foreground_examples():
+    """(label, y_true, y_pred) one-hot float32 batches; N, H, W and C differ, so axis mix-ups give other numbers."""
+    two_true = np.zeros((3, 6, 8), dtype=int)
+    two_pred = np.zeros((3, 6, 8), dtype=int)
+    two_true[0, 1:4, 1:5] = 1  # 12 pixels, 8 of them found, 2 false positives
+    two_pred[0, 1:3, 1:6] = 1
+    two_true[1, 2:4, 2:4] = 1  # 4 pixels, missed
+    # image 2: no object, none predicted
+    three_true = np.zeros((2, 5, 7), dtype=int)
+    three_pred = np.zeros((2, 5, 7), dtype=int)
+    three_true[0, 0:2, 0:3], three_pred[0, 0:2, 0:2] = 1, 1  # class 1: 6 pixels, 4 found
+    three_true[0, 3:5, 3:7], three_pred[0, 3:5, 2:7] = 2, 2  # class 2: 8 pixels, all found, 2 more
+    three_true[1, 1:4, 1:4], three_pred[1, 1:4, 2:5] = 1, 1  # image 1: class 1 only, class 2 in neither mask
+    wrong_true = np.zeros((2, 4, 6), dtype=int)
+    wrong_pred = np.zeros((2, 4, 6), dtype=int)
+    wrong_true[0, 1:3, 1:4], wrong_pred[0, 1:3, 1:4] = 1, 1  # found exactly
+    wrong_pred[1, 2, 2] = 1  # image 1: empty truth, one wrong pixel
+    return [
+        (
+            "a batch of 3 one-hot masks with 2 channels (image 0: an object partly found; image 1: an object "
+            "missed; image 2: no object, none predicted)",
+            _one_hot(two_true, 2),
+            _one_hot(two_pred, 2),
+        ),
+        (
+            "a batch of 2 one-hot masks with 3 channels (image 0: classes 1 and 2; image 1: class 1 only, class 2 "
+            "in neither mask)",
+            _one_hot(three_true, 3),
+            _one_hot(three_pred, 3),
+        ),
+        (
+            "a batch of 2 one-hot masks with 2 channels (image 0: an object found exactly; image 1: no object, "
+            "one wrong pixel predicted)",
+            _one_hot(wrong_true, 2),
+            _one_hot(wrong_pred, 2),
+        ),
+    ]
+
+
+def _foreground_cases():
+    cases = []
+    for label, y_true, y_pred in _foreground_examples():
+        per_image = _dice_table(y_true, y_pred, (1, 2))
+        expected = float(np.mean(per_image[:, 1:]))
+        present = (y_true.sum(axis=(1, 2)) + y_pred.sum(axis=(1, 2)))[:, 1:] > 0
+        only_truth_empty = (y_true.sum(axis=(1, 2))[:, 1:] == 0) & present
+        mistakes = [
+            (
+                _nan,
+                f"On {{label}} you returned NaN: a class absent from both masks of an image gives 0 / 0. The course's "
+                f"rule scores such a pair {EMPTY_SCORE} (nothing to find, nothing found); decide it before you divide.",
+            ),
+            (
+                float(np.mean(_dice_table(y_true, y_pred, (1, 2, 3)))),
+                "On {label} you returned {got}: you summed over the channel axis too (axis=[1, 2, 3], the article's "
+                "choice). On one-hot masks that counts every right background pixel as overlap: it is the pixel "
+                "accuracy. Sum over height and width only, axis=[1, 2], to get one Dice per image and class.",
+            ),
+            (
+                float(np.mean(per_image)),
+                "On {label} you returned {got}: you averaged over all channels, background (channel 0) included. "
+                "The background is large and easy and lifts every score; average the foreground channels only "
+                "(1, 2, ...).",
+            ),
+            (
+                float(np.mean(per_image[:, 0])),
+                "On {label} you returned {got}, the Dice of channel 0: that is the background. The foreground "
+                "channels are 1, 2, ...",
+            ),
+            (
+                float(np.mean(_dice_table(y_true, y_pred, (0, 1, 2))[1:])),
+                "On {label} you returned {got}: you pooled the pixels of all images (summed over the batch axis too) "
+                "and then scored each class once. The task asks for one Dice per image, axis=[1, 2], averaged over "
+                "the images, so that a missed small object counts as much as a large one.",
+            ),
+            (
+                float(np.mean(np.where(present, per_image[:, 1:], 0.0))),
+                f"On {{label}} you returned {{got}}: an image where a class is in neither mask scored 0 instead of "
+                f"{EMPTY_SCORE}. A small term added to the denominator (like + 1e-7) does that: it keeps 0 / 0 away "
+                "but turns it into 0. Nothing to find and nothing found is a perfect answer: test for that case and "
+                "give it the course's score.",
+            ),
+            (
+                float(np.mean(_dice_table(y_true, y_pred, (1, 2), smooth=1.0)[:, 1:])),
+                "On {label} you returned {got}: a smoothing term (+ 1 in the numerator and the denominator) gives "
+                f"the empty pair its {EMPTY_SCORE}, but it changes every other score too: a missed object of k "
+                "pixels scores 1 / (k + 1) instead of 0. Compute the exact Dice and treat the empty pair apart.",
+            ),
+            (
+                float(np.mean(per_image[:, 1:][present])) if present.any() else np.nan,
+                "On {label} you returned {got}: you left out the images where a class is in neither mask (a NaN "
+                f"skipped by nanmean, or a mask of the pairs present). The course's rule scores such a pair "
+                f"{EMPTY_SCORE} and keeps it in the mean ({{expected}}).",
+            ),
+        ]
+        if only_truth_empty.any():
+            mistakes.append(
+                (
+                    float(np.mean(np.where(only_truth_empty, EMPTY_SCORE, per_image[:, 1:]))),
+                    f"On {{label}} you returned {{got}}: you gave {EMPTY_SCORE} to an image whose truth is empty but "
+                    "whose prediction is not. Only two empty masks score 1.0; a wrong pixel on an empty image "
+                    "scores 0.",
+                )
+            )
+        if y_true.shape[-1] > 2:
+            mistakes += [
+                (
+                    float(np.mean(per_image[:, 1])),
+                    "On {label} you returned {got}, the Dice of channel 1 only. With more classes, every channel "
+                    "from 1 on is foreground: average them all.",
+                ),
+                (
+                    float(
+                        np.mean(
+                            _dice_table(
+                                y_true[..., 1:].sum(-1, keepdims=True), y_pred[..., 1:].sum(-1, keepdims=True), (1, 2)
+                            )
+                        )
+                    ),
+                    "On {label} you returned {got}: you merged the foreground classes into one (any class but 0). "
+                    "Score each class on its own, then average the classes.",
+                ),
+            ]
+        mistakes.append(
+            (
+                float(np.mean(per_image[1:])),
+                "On {label} you returned {got}: you sliced [1:] on the first axis of the (images, classes) table, "
+                "which drops the first image and keeps the background. The classes are the last axis: [:, 1:].",
+            )
+        )
+        cases.append(
+            Case(
+                label,
+                (y_true, y_pred),
+                mistakes=distinct(mistakes, expected),
+                otherwise="On {label} you returned {got}; expected {expected}: one Dice per image and foreground "
+                "class (sums over height and width), 1.0 where a class is in neither mask, then their mean.",
+                on_error="The inputs are float32 one-hot arrays of shape (N, H, W, C).",
+            )
+        )
+    return cases
+
+
+def _as_dice(got, case):
+    n, channels = case.args[0].shape[0], case.args[0].shape[-1]
+    try:
+        values = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        values = None
+    if values is not None and values.ndim == 2 and values.shape in ((n, channels), (n, channels - 1)):
+        raise Mistake(
+            f"On {case.label} you returned shape {values.shape}: one Dice per image and class. Return their mean, "
+            "one number."
+        )
+    if values is not None and values.ndim == 1 and values.size == n and n > 1:
+        raise Mistake(f"On {case.label} you returned {n} numbers, one per image. Return their mean, one number.")
+    if values is not None and values.ndim == 1 and values.size in (channels, channels - 1):
+        raise Mistake(
+            f"On {case.label} you returned {values.size} numbers, one per class. Return one number: the mean over "
+            "the images and the foreground classes."
+        )
+    return _as_float(got, case)
+
+
+q3 = exercise(
+    "q3",
+    "foreground Dice of a batch, per image",
+    notebook=NOTEBOOK,
+    reference=foreground_dice,
+    hint=(
+        "One Dice per image and per class: the sums run over the axes inside one image (height and width) and "
+        "over nothing else, neither the channels nor the batch. Then only the foreground classes count.",
+        "Build the intersections and the mask sizes as arrays of shape (images, classes); where a size total is "
+        "0, the class is in neither mask: give it the course's score before dividing. Then average the columns "
+        "of the foreground classes.",
+    ),
+    cases=_foreground_cases,
+    coerce=_as_dice,
+    success="correct! One score per image and class, the background left out, the empty pairs scored by the "
+    "rule: a model that finds nothing now scores 0.",
+)
+
+
+# --------------------------------------------------------------------------------------
+# predict before you run
+# --------------------------------------------------------------------------------------
+
+
+def _near(guess, value, tolerance=0.02):
+    return abs(guess - value) <= tolerance
+
+
+def _as_number(guess):
+    try:
+        return float(guess)
+    except (TypeError, ValueError):
+        return None
+
+
+def _explain_accuracy(guess, actual):
+    guess = _as_number(guess)
+    if guess is None:
+        return "Answer with a number between 0 and 1."
+    foreground = 1 - actual
+    if guess > 1 and _near(guess / 100, actual, 0.005):
+        return f"Right number, but as a percentage: answer with a fraction ({actual:.4f})."
+    if _near(guess, foreground, 0.002):
+        return "That is the foreground fraction: the pixels this model gets wrong. It gets all the others right."
+    if _near(guess, 0.0, 0.05):
+        return (
+            "You judged the model by the objects it finds (none). Pixel accuracy counts every pixel it gets right, "
+            f"and it gets every background pixel right: 1 - the foreground fraction ({foreground:.2%})."
+        )
+    if _near(guess, 0.5, 0.1):
+        return (
+            "You averaged the two classes (background all right, object all wrong). Pixel accuracy counts pixels, "
+            "not classes, and almost every pixel is background."
+        )
+    return f"Every background pixel is right and only the {foreground:.2%} object pixels are wrong."
+
+
+def _explain_two_channel_dice(guess, actual):
+    guess = _as_number(guess)
+    if guess is None:
+        return "Answer with a number between 0 and 1."
+    if guess > 1 and _near(guess / 100, actual, 0.005):
+        return f"Right number, but as a percentage: answer with a fraction ({actual:.4f})."
+    if _near(guess, 0.0, 0.05):
+        return (
+            "0 is the Dice of the object channel alone. Summed over both channels (axis=[1, 2, 3]), the background "
+            "channel counts too: every background pixel is a 1 in both masks, an overlap."
+        )
+    if _near(guess, 0.5, 0.1):
+        return (
+            "You averaged a Dice per channel (background about 1, object 0). The article's function sums over the "
+            "channels before it divides: 2 x (right pixels) / (2 x all pixels), the pixel accuracy."
+        )
+    if guess >= 0.999:
+        return (
+            "Not quite 1: the missed object pixels are in neither intersection. It is 2 x (right pixels) / "
+            "(2 x all pixels): exactly the pixel accuracy."
+        )
+    return "Count what y_true * y_pred sums to over both channels: every pixel whose class is right."
+
+
+p1 = Prediction(
+    "p1",
+    "the pixel accuracy of 'background everywhere' on the 200 imbalanced images (a fraction)",
+    notebook=NOTEBOOK,
+    tolerance=0.005,
+    explain=_explain_accuracy,
+)
+
+p2 = Prediction(
+    "p2",
+    "the article's dice_coef (smooth=0) of 'background everywhere' on the two-channel one-hot masks",
+    notebook=NOTEBOOK,
+    tolerance=0.005,
+    explain=_explain_two_channel_dice,
 )
