@@ -305,8 +305,9 @@ q1 = exercise(
     hint=(
         "Follow one axis through the encoder: what does one valid 3x3 convolution do to the size, what happens "
         "inside a level, and what does a 2x2 pooling need of the size it gets to divide it exactly?",
-        "Loop over depth + 1 levels: shrink by the level's two convolutions and record the size; then, except "
-        "after the bottleneck, halve it, but only if it is even (else the input size is not valid).",
+        "Go level by level, depth + 1 times (the bottleneck is the last): what the convolutions do to the size, "
+        "what you record, and when the pooling can halve exactly. As soon as a size cannot go on, the answer is "
+        "None.",
     ),
     cases=_size_cases,
     coerce=_as_sizes,

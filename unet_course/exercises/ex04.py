@@ -149,9 +149,9 @@ def _reordered(matrix, m, n):
         "Start from the lesson's valid C. With 'same' padding two things change: how many output pixels there "
         "are per axis, and where the first window starts, partly on the zeros outside the image. A kernel tap "
         "that lands on that padding connects to no input pixel.",
-        "Per axis, 'same' keeps ceil(n / stride) outputs; the padding is whatever those windows need beyond the "
-        "image, with the smaller half (rounded down) before the first pixel. Shift every window back by that "
-        "half and leave out the taps that fall outside. Conv2D on an image holding a single 1 shows where.",
+        "Per axis, 'same' keeps ceil(n / stride) outputs. Count how far those windows reach beyond the image: "
+        "that is the padding, split unevenly when it is odd. Conv2D on an image holding a single 1 shows which "
+        "side gets the extra zero; taps that land on the padding are left out of C.",
     ),
 )
 def q1(answer):
@@ -262,8 +262,9 @@ def _q2_cases():
         "stride pixels apart, and the kernel's weights appear in them in some order. Spread x out so that an "
         "ordinary stride-1 window sees exactly those pixels. What must surround the spread-out x so that the first "
         "and last footprints fit, and which way round must the kernel be read?",
-        "Put stride - 1 zeros between neighbouring pixels (none after the last), pad kernel_size - 1 zeros on every "
-        "side, and cross-correlate with the kernel turned by 180 degrees.",
+        "Three choices make it work: how many zeros go between neighbouring pixels (and whether any go after the "
+        "last), how wide a border of zeros the spread-out x needs for the first and last footprints to fit, and "
+        "which way round the kernel is read (a row of C.T shows it).",
     ),
 )
 def q2(answer):
