@@ -1,11 +1,13 @@
 """Exercises of notebook 03: references pass, typical mistakes get the message meant for them."""
 
 import keras
+import numpy as np
 import pytest
 from keras import layers, ops
 
+from unet_course.analysis.receptive_field import receptive_field
 from unet_course.exercises import ex03 as ex
-from unet_course.models import conv_block, encoder_block
+from unet_course.models import build_unet, conv_block, encoder_block
 
 
 def verdict(exercise, answer):
@@ -16,7 +18,7 @@ def verdict(exercise, answer):
 @pytest.mark.parametrize(
     "exercise, reference",
     [
-        (ex.q1, ex.conv_block_answer),
+        (ex.q1, ex.encoder_sizes),
         (ex.q2, ex.encoder_answer),
         (ex.q3, ex.receptive_field_of),
         (ex.q4, ex.receptive_field_dilated),
@@ -47,144 +49,80 @@ def test_hint_and_solution_print(exercise, capsys):
     assert "💡" in out and "def " in out
 
 
-# ---------------------------------------------------------------- q1
+# ---------------------------------------------------------------- q1: the sizes of a valid encoder
 
 
-def test_q1_accepts_other_correct_forms():
-    def with_relu_layers(x, num_filters, padding="same"):
-        for _ in range(2):
-            x = layers.Conv2D(num_filters, (3, 3), padding=padding)(x)
-            x = layers.ReLU()(x)
-        return x
+def test_q1_other_correct_answers():
+    def recursive(n, depth):  # one level, then the rest on the pooled size
+        n = n - 4
+        if n < 1:
+            return None
+        if depth == 0:
+            return [n]
+        if n % 2:
+            return None
+        rest = recursive(n // 2, depth - 1)
+        return None if rest is None else [n] + rest
 
-    def with_ops(x, num_filters, padding="same"):
-        x = keras.ops.relu(layers.Conv2D(num_filters, 3, padding=padding)(x))
-        return keras.ops.relu(layers.Conv2D(num_filters, 3, padding=padding)(x))
+    def by_keras(n, depth):  # build the paper's encoder and read its shapes (as a tuple of numpy ints)
+        x, sizes = keras.Input((n, n, 1)), []
+        for level in range(depth + 1):
+            if x.shape[1] < 5:  # two valid 3x3 convolutions need 5 pixels (Keras refuses an empty output)
+                return None
+            x = conv_block(x, 1, padding="valid", name=f"level{level}")
+            sizes.append(np.int64(x.shape[1]))
+            if level < depth:
+                if x.shape[1] % 2:
+                    return None
+                x = layers.MaxPooling2D(2)(x)
+        return tuple(sizes)
 
-    def as_sequential(x, num_filters, padding="same"):  # a Sequential called like a layer
-        return keras.Sequential(
-            [
-                layers.Conv2D(num_filters, 3, padding=padding, activation="relu"),
-                layers.Conv2D(num_filters, 3, padding=padding),
-                layers.Activation("relu"),
-            ]
-        )(x)
-
-    def as_nested_model(x, num_filters, padding="same"):  # a functional model inside the graph
-        inner = keras.Input(x.shape[1:])
-        y = keras.activations.relu(layers.Conv2D(num_filters, 3, padding=padding)(inner))
-        y = layers.Conv2D(num_filters, 3, padding=padding, use_bias=False)(y)  # no bias: still the block
-        return keras.Model(inner, ops.maximum(y, 0.0))(x)  # a ReLU written as a maximum
-
-    class Block(layers.Layer):  # a layer of layers
-        def __init__(self, num_filters, padding):
-            super().__init__()
-            self.first = layers.Conv2D(num_filters, 3, padding=padding)
-            self.second = layers.Conv2D(num_filters, 3, padding=padding)
-
-        def call(self, t):
-            return ops.relu(self.second(ops.relu(self.first(t))))
-
-        def compute_output_shape(self, shape):
-            return self.second.compute_output_shape(self.first.compute_output_shape(shape))
-
-    def as_subclassed_layer(x, num_filters, padding="same"):
-        return Block(num_filters, padding)(x)
-
-    def package_block(x, num_filters, padding="same"):
-        return conv_block(x, num_filters, padding=padding)
-
-    for answer in (with_relu_layers, with_ops, as_sequential, as_nested_model, as_subclassed_layer, package_block):
+    for answer in (recursive, by_keras):
         passed, message = verdict(ex.q1, answer)
         assert passed, f"{answer.__name__}: {message}"
 
 
-def _block(
-    num_convs=2,
-    kernel=3,
-    relu=(True, True),
-    fixed_filters=None,
-    pool=False,
-    use_padding=True,
-    relu_first=False,
-    activation="relu",
-    strides=1,
-):
-    def answer(x, num_filters, padding="same"):
-        filters = fixed_filters or num_filters
-        for i in range(num_convs):
-            if relu_first:
-                x = layers.ReLU()(x)
-            x = layers.Conv2D(filters, kernel, strides=strides, padding=padding if use_padding else "same")(x)
-            if not relu_first and relu[i % len(relu)]:
-                x = layers.Activation(activation)(x)
-        if pool:
-            x = layers.MaxPooling2D(2)(x)
-        return x
-
-    return answer
+def _sizes(per_conv=2, bottleneck=True, odd="none", pool_first=False):
+    return lambda n, depth: ex._sizes_variant(
+        n, depth, per_conv=per_conv, bottleneck=bottleneck, odd=odd, pool_first=pool_first
+    )
 
 
 @pytest.mark.parametrize(
     "answer, phrase",
     [
-        (_block(num_convs=1), "1 conv layer, a U-Net block has 2"),
-        (_block(num_convs=3), "3 conv layers, a U-Net block has 2"),
-        (_block(kernel=5), "5x5 kernel"),
-        (_block(kernel=2), "2x2 kernel"),
-        (_block(fixed_filters=64), "has 64 filters, expected 4"),
-        (_block(relu=(True, False)), "the second convolution has no ReLU after it"),
-        (_block(relu=(False, True)), "the first convolution has no ReLU after it"),
-        (_block(relu=(False, False)), "neither convolution is followed by a ReLU"),
-        (_block(activation="sigmoid"), "applies sigmoid where the ReLUs go"),
-        (_block(pool=True), "pooling layer"),
-        (_block(use_padding=False), "pass `padding` on"),
-        (_block(relu_first=True), "*before* its convolution"),
-        (_block(strides=2), "strides (2, 2)"),
+        (_sizes(per_conv=1), "1 pixel on *each* side"),
+        (_sizes(per_conv=4), "not 2 per side"),
+        (_sizes(bottleneck=False), "the bottleneck is missing"),
+        (_sizes(pool_first=True), "you pool before the level's convolutions"),
+        (_sizes(odd="floor"), "size is odd when it reaches the 2x2 pooling"),
+        (lambda n, depth: None if n % 2**depth else ex.encoder_sizes(n, depth), "n need not be a multiple"),
+        (lambda n, depth: [n - 4 * (level + 1) for level in range(depth + 1)], "expected"),
     ],
 )
 def test_q1_typical_mistakes(answer, phrase):
     passed, message = verdict(ex.q1, answer)
-    assert not passed
-    assert phrase in message, message
+    assert not passed and phrase in message, message
 
 
-def test_q1_returning_a_tuple_is_explained():
-    def with_pool(x, num_filters, padding="same"):
-        features = ex.conv_block(x, num_filters, padding)
-        return features, layers.MaxPooling2D(2)(features)
-
-    passed, message = verdict(ex.q1, with_pool)
-    assert not passed and "returns one tensor" in message
+def test_q1_shape_of_the_answer():
+    passed, message = verdict(ex.q1, lambda n, depth: n - 4 * depth)
+    assert not passed and "one number" in message
+    passed, message = verdict(ex.q1, lambda n, depth: [s / 1 + 0.5 for s in ex.encoder_sizes(n, depth) or [1]])
+    assert not passed and "whole number" in message
 
 
-def test_q1_batch_norm_in_between_is_caught():
-    def with_bn(x, num_filters, padding="same"):
-        for _ in range(2):
-            x = layers.Conv2D(num_filters, 3, padding=padding)(x)
-            x = layers.BatchNormalization(epsilon=0.5)(x)
-            x = layers.ReLU()(x)
-        return x
+def test_q1_invalid_sizes_get_their_reason():
+    def shrinks_forever(n, depth):  # floors odd sizes, and never notices a size below 1
+        sizes = []
+        for _ in range(depth + 1):
+            n -= 4
+            sizes.append(n)
+            n //= 2
+        return sizes
 
-    passed, message = verdict(ex.q1, with_bn)
-    assert not passed and "BatchNormalization layer" in message
-
-
-def test_q1_separable_and_parallel_convolutions_are_caught():
-    def separable(x, num_filters, padding="same"):
-        for _ in range(2):
-            x = layers.SeparableConv2D(num_filters, 3, padding=padding, activation="relu")(x)
-        return x
-
-    def parallel(x, num_filters, padding="same"):
-        a = layers.Conv2D(num_filters, 3, padding=padding, activation="relu")(x)
-        b = layers.Conv2D(num_filters, 3, padding=padding, activation="relu")(x)
-        return layers.Add()([a, b])
-
-    passed, message = verdict(ex.q1, separable)
-    assert not passed and "SeparableConv2D" in message
-    passed, message = verdict(ex.q1, parallel)
-    assert not passed and "not applied one after the other" in message
+    passed, message = verdict(ex.q1, shrinks_forever)
+    assert not passed and "expected None" in message
 
 
 # ---------------------------------------------------------------- q2
@@ -257,7 +195,7 @@ def test_q2_strided_convolutions_instead_of_pooling():
     def strided(x, base_filters, depth):
         skips = []
         for level in range(depth):
-            x = ex.conv_block(x, base_filters * 2**level)
+            x = conv_block(x, base_filters * 2**level)
             skips.append(x)
             x = layers.Conv2D(base_filters * 2**level, 2, strides=2)(x)
         return skips, x
@@ -270,7 +208,7 @@ def test_q2_missing_pooling():
     def no_pool(x, base_filters, depth):
         skips = []
         for level in range(depth):
-            x = ex.conv_block(x, base_filters * 2**level)
+            x = conv_block(x, base_filters * 2**level)
             skips.append(x)
         return skips, x
 
@@ -304,85 +242,140 @@ def test_q2_pooled_tensors_as_skips():
 
 def test_q2_bottleneck_added():
     def with_bottleneck(x, base_filters, depth):
-        skips, x = ex.encoder(x, base_filters, depth)
-        return skips, ex.conv_block(x, base_filters * 2**depth)
+        skips, x = ex.encoder_answer(x, base_filters, depth)
+        return skips, conv_block(x, base_filters * 2**depth)
 
     passed, message = verdict(ex.q2, with_bottleneck)
     assert not passed and "bottleneck" in message
 
 
 def test_q2_wrong_return_values():
-    passed, message = verdict(ex.q2, lambda x, base_filters, depth: ex.encoder(x, base_filters, depth)[1])
+    passed, message = verdict(ex.q2, lambda x, base_filters, depth: ex.encoder_answer(x, base_filters, depth)[1])
     assert not passed and "return skips, x" in message
-    passed, message = verdict(ex.q2, lambda x, base_filters, depth: ex.encoder(x, base_filters, depth)[::-1])
+    passed, message = verdict(ex.q2, lambda x, base_filters, depth: ex.encoder_answer(x, base_filters, depth)[::-1])
     assert not passed and "(pooled, skips)" in message
 
 
 def test_q2_one_level_short():
     def short(x, base_filters, depth):
-        return ex.encoder(x, base_filters, depth - 1) if depth > 1 else ex.encoder(x, base_filters, depth)
+        return ex.encoder_answer(x, base_filters, depth - 1) if depth > 1 else ex.encoder_answer(x, base_filters, depth)
 
     passed, message = verdict(ex.q2, short)
     assert not passed and "one per level" in message
 
 
-# ---------------------------------------------------------------- q3
+# ---------------------------------------------------------------- q3: the receptive field of a whole U-Net
 
 
-def test_q3_ignoring_the_jump():
-    passed, message = verdict(ex.q3, lambda specs: 1 + sum(k - 1 for k, _ in specs))
-    assert not passed and "Multiply by the jump" in message
+def _window(**mistake):
+    return lambda specs, position: ex._window_variant(specs, position, **mistake)
 
 
-def test_q3_jump_updated_first():
-    def jump_first(specs):
-        r, j = 1, 1
-        for k, s in specs:
-            j *= s
-            r += (k - 1) * j
-        return r
-
-    passed, message = verdict(ex.q3, jump_first)
-    assert not passed and "before the receptive field" in message
-
-
-def test_q3_starting_from_zero():
-    def from_zero(specs):
-        r, j = 0, 1
-        for k, s in specs:
-            r += (k - 1) * j
-            j *= s
-        return r
-
-    passed, message = verdict(ex.q3, from_zero)
-    assert not passed and "start from r = 1" in message
+@pytest.mark.parametrize(
+    "answer, phrase",
+    [
+        (_window(forward=True), "from the input to the output"),
+        (_window(up="times"), "you multiply by s, as for a pooling"),
+        (_window(up="ignore"), "unchanged through an upsampling"),
+        (_window(pool="start"), "reads s units"),
+        (_window(conv="centred"), "as with 'same' padding"),
+        (_window(conv="k"), "by k - 1, not k"),
+        (_window(up="divide"), "divide and round down"),
+    ],
+)
+def test_q3_typical_mistakes(answer, phrase):
+    passed, message = verdict(ex.q3, answer)
+    assert not passed and phrase in message, message
 
 
-def test_q3_returning_a_list():
-    passed, message = verdict(ex.q3, lambda specs: [1, 2])
-    assert not passed and "return one number" in message
+def test_q3_shape_of_the_answer():
+    def width(specs, position):
+        first, last = ex.receptive_field_of(specs, position)
+        return last - first + 1
 
-
-def test_q3_adding_k_instead_of_k_minus_1():
-    passed, message = verdict(ex.q3, lambda specs: 1 + sum(k for k, _ in specs))
-    assert not passed and "you add k for each layer" in message
+    passed, message = verdict(ex.q3, width)
+    assert not passed and "the width is last - first + 1" in message
+    passed, message = verdict(ex.q3, lambda specs, position: [position] * 3)
+    assert not passed and "return two" in message
 
 
 def test_q3_other_correct_answers():
-    from functools import reduce
+    def as_sets(specs, position):  # every unit, layer by layer, as a set: slow but plain
+        units = {position}
+        for kind, size in specs[::-1]:
+            if kind == "conv":
+                units = {u + t for u in units for t in range(size)}
+            elif kind == "pool":
+                units = {size * u + t for u in units for t in range(size)}
+            else:
+                units = {u // size for u in units}
+        return np.array([min(units), max(units)])
 
-    def backwards(specs):  # from the last layer back to the input: r = r * s + (k - s)
-        r = 1
-        for k, s in reversed(specs):
-            r = r * s + (k - s)
-        return r
+    def recursive(specs, position):
+        if not specs:
+            return [position, position]
+        *rest, (kind, size) = specs
+        if kind == "up":
+            return recursive(rest, position // size)
+        first, _ = recursive(rest, position * (size if kind == "pool" else 1))
+        last_unit = position * size + size - 1 if kind == "pool" else position + size - 1
+        return [first, recursive(rest, last_unit)[1]]
 
-    def folded(specs):
-        return reduce(lambda rj, ks: (rj[0] + (ks[0] - 1) * rj[1], rj[1] * ks[1]), specs, (1, 1))[0]
-
-    for answer in (backwards, folded):
+    for answer in (as_sets, recursive):
         passed, message = verdict(ex.q3, answer)
-        assert passed, message
+        assert passed, f"{answer.__name__}: {message}"
+
+
+def _probe_unet(size, depth):
+    """A valid U-Net with 1 channel per layer, positive kernels, zero biases: a unit is non-zero exactly when
+    a white input pixel lies in its receptive field."""
+    unet = build_unet((size, size, 1), 2, depth=depth, base_filters=1, padding="valid")
+    probe = keras.Model(unet.input, unet.get_layer("dec1_relu2").output)
+    for layer in probe.layers:
+        if isinstance(layer, (layers.Conv2D, layers.Conv2DTranspose)):
+            kernel, bias = layer.get_weights()
+            layer.set_weights([np.full_like(kernel, 1 / kernel[..., 0, 0].size), np.zeros_like(bias)])
+    return probe
+
+
+def test_q3_reference_agrees_with_a_brute_force_measurement():
+    """Light one input row at a time in a real Keras valid U-Net (skips included): the rows that reach an output
+    unit are its receptive field, and the deepest path's window of the reference is exactly that."""
+    size, depth = 44, 2  # 44 -> 40, 20 -> 16, 8 -> 4 -> up 8 -> 4 -> up 8 -> 4
+    probe = _probe_unet(size, depth)
+    rows = np.zeros((size, size, size, 1), "float32")
+    rows[np.arange(size), np.arange(size), :, 0] = 1.0
+    out = probe.predict(rows, verbose=0)[..., 0]  # (row lit, output row, output column)
+    assert out.shape[1] == 4
+    for position in range(out.shape[1]):
+        lit = np.flatnonzero(out[:, position, 0] > 0)
+        assert (int(lit.min()), int(lit.max())) == ex.receptive_field_of(ex.unet_path(depth), position)
+    widths = {
+        ex.receptive_field_of(ex.unet_path(4), o)[1] - ex.receptive_field_of(ex.unet_path(4), o)[0] + 1
+        for o in range(388)
+    }
+    assert widths == {188, 204}
+
+
+# ---------------------------------------------------------------- predictions
+
+
+def test_p1_valid_size(capsys):
+    ex.p1.predict(62)
+    assert ex.p1.verdict(62).passed
+    for guess, phrase in ((63, "on *each* side"), (64, "'same' padding"), (60, "a *block*"), (61, "k - 1 = 2")):
+        ex.p1.predict(guess)
+        passed, message = ex.p1.verdict(62)
+        assert not passed and phrase in message, message
+
+
+def test_p2_block_parameters(capsys):
+    ex.p2.predict(2768)
+    assert ex.p2.verdict(2768).passed
+    for guess, phrase in ((2736, "biases"), (896, "16 channels, not the image's 3"), (448, "first convolution only")):
+        ex.p2.predict(guess)
+        passed, message = ex.p2.verdict(2768)
+        assert not passed and phrase in message, message
 
 
 # ---------------------------------------------------------------- q4: dilation
@@ -420,7 +413,7 @@ def test_q4_agrees_with_keras_dilated_layers():
 
 
 def test_q4_ignoring_the_dilation():
-    passed, message = verdict(ex.q4, lambda specs: ex.receptive_field_of([(k, s) for k, s, _ in specs]))
+    passed, message = verdict(ex.q4, lambda specs: receptive_field([(k, s) for k, s, _ in specs]))
     assert not passed and "you ignore the dilation" in message and "expected 5" in message
 
 
@@ -446,13 +439,13 @@ def test_q4_kernel_as_k_times_d_and_pairs_unpacked():
 
     passed, message = verdict(ex.q4, k_times_d)
     assert not passed and "k - 1 gaps" in message
-    passed, message = verdict(ex.q4, ex.receptive_field_of)  # exercise 3's answer, unchanged
+    passed, message = verdict(ex.q4, receptive_field)  # section 7's recurrence, unchanged
     assert not passed and "unpack three values" in message
 
 
 def test_targets_are_the_notebook_s_names():
     assert (ex.q1.target, ex.q2.target, ex.q3.target, ex.q4.target) == (
-        "conv_block_answer",
+        "encoder_sizes",
         "encoder_answer",
         "receptive_field_of",
         "receptive_field_dilated",

@@ -28,48 +28,191 @@ def test_none_and_not_implemented_give_feedback(exercise):
     assert not passed and "not yet implemented" in text
 
 
+# ---------------------------------------------------------------- q1: the matrix of a 'same' convolution
+
+
+def _by_keras_conv2d(kernel, n, stride):  # column j of C is Conv2D applied to the j-th basis image
+    import keras
+
+    layer = keras.layers.Conv2D(1, kernel.shape[0], strides=stride, padding="same", use_bias=False)
+    layer.build((n * n, n, n, 1))
+    layer.set_weights([kernel[:, :, None, None].astype("float32")])
+    basis = np.eye(n * n, dtype="float32").reshape(n * n, n, n, 1)
+    return keras.ops.convert_to_numpy(layer(basis)).reshape(n * n, -1).T
+
+
+def _padded_then_valid(kernel, n, stride):  # pad the image as Keras does, build the valid C, drop the pad columns
+    k = kernel.shape[0]
+    m = -(-n // stride)
+    total = max((m - 1) * stride + k - n, 0)
+    size = n + total
+    rows = []
+    for r in range(m):
+        for c in range(m):
+            window = np.zeros((size, size))
+            window[r * stride : r * stride + k, c * stride : c * stride + k] = kernel
+            rows.append(window[total // 2 : total // 2 + n, total // 2 : total // 2 + n].ravel().tolist())
+    return rows  # a list of lists
+
+
+def test_q1_other_correct_answers():
+    for answer in (_by_keras_conv2d, _padded_then_valid):
+        passed, text = message(ex.q1, answer)
+        assert passed, f"{answer.__name__}: {text}"
+
+
+def test_q1_reference_is_conv2d_and_its_transpose_is_conv2d_transpose():
+    import keras
+
+    rng = np.random.default_rng(0)
+    for k, stride, n in ((3, 2, 6), (5, 2, 4), (1, 3, 6), (4, 1, 5)):
+        kernel = rng.normal(size=(k, k))
+        C = ex.conv_matrix(kernel, n, stride)
+        np.testing.assert_allclose(C, _by_keras_conv2d(kernel, n, stride), atol=1e-5)
+        m = -(-n // stride)
+        y = rng.normal(size=(1, m, m, 1)).astype("float32")
+        layer = keras.layers.Conv2DTranspose(1, k, strides=stride, padding="same", use_bias=False)
+        layer.build(y.shape)
+        layer.set_weights([kernel[:, :, None, None].astype("float32")])
+        if n % stride == 0:  # then Conv2DTranspose gives back n pixels: C.T
+            np.testing.assert_allclose((C.T @ y.ravel()).reshape(n, n), layer(y)[0, :, :, 0], atol=1e-4)
+
+
+def _wrong_padding(extra):
+    def answer(kernel, n, stride):
+        k, m = kernel.shape[0], -(-n // stride)
+        before = max((m - 1) * stride + k - n, 0) // 2 + extra
+        return ex._matrix(kernel, n, stride, before=before)
+
+    return answer
+
+
+def _valid_matrix(kernel, n, stride):
+    k = kernel.shape[0]
+    m = (n - k) // stride + 1
+    C = np.zeros((m * m, n * n))
+    for r in range(m):
+        for c in range(m):
+            window = np.zeros((n, n))
+            window[r * stride : r * stride + k, c * stride : c * stride + k] = kernel
+            C[r * m + c] = window.ravel()
+    return C
+
+
 @pytest.mark.parametrize(
     "answer, phrase",
     [
-        (lambda n, k, s, p: (n - 1) * s, "Add the kernel size"),
-        (lambda n, k, s, p: n * s, "the 'same' size"),
-        (lambda n, k, s, p: (n - 1) * s + k, "the 'valid' size"),
-        (lambda n, k, s, p: n * s + k, "one stride too many"),
-        (lambda n, k, s, p: (n - k) // s + 1, "ordinary (strided) convolution"),
-        (lambda n, k, s, p: "8", None),
+        (lambda kernel, n, s: ex.conv_matrix(kernel, n, s).T, "that is C.T already"),
+        (_valid_matrix, "the matrix of the 'valid' convolution"),
+        (lambda kernel, n, s: ex.conv_matrix(kernel[::-1, ::-1], n, s), "the kernel flipped"),
+        (lambda kernel, n, s: ex.conv_matrix(kernel.T, n, s), "the kernel transposed"),
+        (lambda kernel, n, s: ex._matrix(kernel, n, s, step=1), "the stride goes on the input's side"),
+        (_wrong_padding(1), "too early"),
+        (_wrong_padding(-1), "too late"),
+        (lambda kernel, n, s: ex._reordered(ex.conv_matrix(kernel, n, s), -(-n // s), n)[0], "rows are in the wrong"),
+        (lambda kernel, n, s: ex._reordered(ex.conv_matrix(kernel, n, s), -(-n // s), n)[1], "columns are in the"),
+        (lambda kernel, n, s: np.zeros((n * n, n * n)), "as if the stride were 1"),
     ],
 )
-def test_q1_mistakes(answer, phrase):
+def test_q1_typical_mistakes(answer, phrase):
     passed, text = message(ex.q1, answer)
-    assert not passed
-    if phrase:
-        assert phrase in text
+    assert not passed and phrase in text, text
 
 
-def test_q1_fraction_is_refused():
-    passed, text = message(ex.q1, lambda n, k, s, p: (n - 1) * s + k / 2)
-    assert not passed and "fraction" in text
+def test_q1_symmetric_padding_of_a_stride_1_convolution():
+    def symmetric(kernel, n, stride):  # (k - 1) // 2 on each side: right for stride 1, not for a strided 'same'
+        return ex._matrix(kernel, n, stride, before=(kernel.shape[0] - 1) // 2)
+
+    passed, text = message(ex.q1, symmetric)
+    assert not passed and "too early" in text and "3x3 kernel, stride 2" in text
 
 
-def test_q2_mistakes():
-    passed, text = message(ex.q2, ex._overwrite)
-    assert not passed and "use +=" in text
-    passed, text = message(ex.q2, lambda x, kernel, s: ex.transposed_conv2d(x, kernel[::-1, ::-1], s))
-    assert not passed and "flipped kernel" in text
-    passed, text = message(ex.q2, lambda x, kernel, s: np.zeros((x.shape[0] * s, x.shape[1] * s)))
-    assert not passed and "n * stride per axis" in text
-    passed, text = message(ex.q2, lambda x, kernel, s: ex.transposed_conv2d(x, kernel, 1))
-    assert not passed and "ignore the stride" in text
-    passed, text = message(ex.q2, lambda x, kernel, s: ex.transposed_conv2d(np.ones_like(x), kernel, s))
-    assert not passed and "ignores the input values" in text
+# ---------------------------------------------------------------- q2: a transposed convolution as a convolution
 
 
-def test_q2_swapped_axes():
-    def swapped(x, kernel, s):
-        return ex.transposed_conv2d(x.T, kernel, s).T
+def test_q2_other_correct_answers():
+    import keras
 
-    passed, text = message(ex.q2, swapped)
-    assert not passed and "swapped" in text
+    def with_keras_conv2d(x, kernel, stride):  # the spread, padded input through Conv2D with the turned kernel
+        k = kernel.shape[0]
+        spread = np.zeros(((x.shape[0] - 1) * stride + 1, (x.shape[1] - 1) * stride + 1), dtype="float32")
+        spread[::stride, ::stride] = x
+        padded = np.pad(spread, k - 1)[None, :, :, None]
+        layer = keras.layers.Conv2D(1, k, use_bias=False)
+        layer.build(padded.shape)
+        layer.set_weights([np.ascontiguousarray(kernel[::-1, ::-1])[:, :, None, None].astype("float32")])
+        return keras.ops.convert_to_numpy(layer(padded))[0, :, :, 0]
+
+    def gathering(x, kernel, stride):  # each output pixel sums the inputs whose footprint covers it
+        k = kernel.shape[0]
+        out = np.zeros(((x.shape[0] - 1) * stride + k, (x.shape[1] - 1) * stride + k))
+        for p in range(out.shape[0]):
+            for q in range(out.shape[1]):
+                for i in range(x.shape[0]):
+                    for j in range(x.shape[1]):
+                        a, b = p - i * stride, q - j * stride
+                        if 0 <= a < k and 0 <= b < k:
+                            out[p, q] += x[i, j] * kernel[a, b]
+        return out
+
+    for answer in (with_keras_conv2d, gathering, ex.transposed_conv2d):
+        passed, text = message(ex.q2, answer)
+        assert passed, f"{answer.__name__}: {text}"
+
+
+def _zero_insertion(*, flip=True, pad=None, after_last=False, spread=True, transpose=False):
+    from scipy.signal import correlate2d
+
+    def answer(x, kernel, stride):
+        k = kernel.shape[0]
+        step = stride if spread else 1
+        size = [(n - 1) * step + 1 + (step - 1 if after_last else 0) for n in x.shape]
+        z = np.zeros(size)
+        z[::step, ::step] = x
+        z = np.pad(z, k - 1 if pad is None else pad)
+        w = kernel.T if transpose else kernel
+        return correlate2d(z, w[::-1, ::-1] if flip else w, mode="valid")
+
+    return answer
+
+
+@pytest.mark.parametrize(
+    "answer, phrase",
+    [
+        (_zero_insertion(flip=False), "turn it by 180 degrees"),
+        (_zero_insertion(pad=0), "pad the spread-out input"),
+        (_zero_insertion(after_last=True), "not after the last one"),
+        (_zero_insertion(spread=False), "you did not spread the input"),
+        (_zero_insertion(transpose=True), "your kernel is transposed"),
+        (lambda x, kernel, s: _zero_insertion(pad=kernel.shape[0])(x, kernel, s), "no more and no less"),
+    ],
+)
+def test_q2_typical_mistakes(answer, phrase):
+    passed, text = message(ex.q2, answer)
+    assert not passed and phrase in text, text
+
+
+# ---------------------------------------------------------------- predictions
+
+
+def test_p1_output_size():
+    ex.p1.predict(9)
+    assert ex.p1.verdict(9).passed
+    for guess, phrase in ((8, "'same' size"), (6, "*starts*"), (11, "one stride too many"), (2, "ordinary")):
+        ex.p1.predict(guess)
+        passed, text = ex.p1.verdict(9)
+        assert not passed and phrase in text, text
+
+
+def test_p2_uneven_kernel(capsys):
+    ex.p2.predict(3)
+    assert ex.p2.verdict(3).passed
+    for guess, phrase in ((2, "tile the output"), (4, "multiple of the stride")):
+        ex.p2.predict(guess)
+        passed, text = ex.p2.verdict(3)
+        assert not passed and phrase in text, text
+    ex.p2.predict(5)
+    assert "one of 2, 3, 4" in capsys.readouterr().out
 
 
 def test_q3_mistakes():
@@ -81,63 +224,6 @@ def test_q3_mistakes():
     assert not passed and "kernel_size squared" in text
     passed, text = message(ex.q3, lambda a, b, k: k * k * a * b + a)
     assert not passed and "output* channel" in text
-
-
-def test_q1_other_correct_answers():
-    def by_overhang(n, kernel_size, stride, padding):  # n * stride, plus the overhang unless 'same' crops it
-        return n * stride + (0 if padding == "same" else kernel_size - stride)
-
-    def by_keras(n, kernel_size, stride, padding):
-        import keras
-
-        layer = keras.layers.Conv2DTranspose(1, kernel_size, strides=stride, padding=padding)
-        return layer.compute_output_shape((1, n, n, 1))[1]
-
-    for answer in (by_overhang, by_keras):
-        passed, text = message(ex.q1, answer)
-        assert passed, text
-
-
-def test_q1_same_padding_as_a_strided_convolution():
-    passed, text = message(ex.q1, lambda n, k, s, p: (n - 1) * s + k if p == "valid" else -(-n // s))
-    assert not passed and "n / stride, rounded up" in text
-
-
-def test_q2_other_correct_answers():
-    def vectorised(x, kernel, stride):  # one shifted copy of x per kernel position
-        k = kernel.shape[0]
-        out = np.zeros(((x.shape[0] - 1) * stride + k, (x.shape[1] - 1) * stride + k))
-        for a in range(k):
-            for b in range(k):
-                out[a : a + (x.shape[0] - 1) * stride + 1 : stride, b : b + (x.shape[1] - 1) * stride + 1 : stride] += (
-                    kernel[a, b] * x
-                )
-        return out
-
-    def with_np_add_at(x, kernel, stride):
-        k = kernel.shape[0]
-        out = np.zeros(((x.shape[0] - 1) * stride + k, (x.shape[1] - 1) * stride + k), dtype=np.float32)
-        i, j, a, b = np.meshgrid(*(np.arange(n) for n in (*x.shape, k, k)), indexing="ij")
-        np.add.at(out, (i * stride + a, j * stride + b), x[i, j] * kernel[a, b])
-        return out
-
-    for answer in (vectorised, with_np_add_at):
-        passed, text = message(ex.q2, answer)
-        assert passed, text
-
-
-def test_q2_an_integer_output_array():
-    def int_output(x, kernel, stride):
-        k = kernel.shape[0]
-        out = np.zeros(((x.shape[0] - 1) * stride + k, (x.shape[1] - 1) * stride + k), dtype=int)
-        for i in range(x.shape[0]):
-            for j in range(x.shape[1]):
-                window = (slice(i * stride, i * stride + k), slice(j * stride, j * stride + k))
-                out[window] = out[window] + x[i, j] * kernel  # assignment casts to int silently
-        return out
-
-    passed, text = message(ex.q2, int_output)
-    assert not passed and "whole numbers only" in text
 
 
 def test_q3_other_correct_answers():

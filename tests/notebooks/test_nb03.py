@@ -4,9 +4,9 @@ import keras
 import numpy as np
 import pytest
 from keras import layers
-from tests.notebook_code import notebook_namespace
 
-from unet_course.analysis.receptive_field import model_specs, receptive_field, receptive_fields, unet_encoder_specs
+from tests.notebook_code import notebook_namespace
+from unet_course.analysis.receptive_field import model_specs, receptive_field
 from unet_course.models import build_unet, conv_block, encoder_block
 
 
@@ -66,8 +66,9 @@ def test_vgg_style_encoder_is_vgg16_conv_base(nb):
 
 
 def test_paper_encoder_counts(nb):
-    encoder = nb["vgg_style_encoder"]((572, 572, 1), filters=(64, 128, 256, 512, 1024), convs_per_level=(2,) * 5,
-                                      padding="valid", pool_last=False)
+    encoder = nb["vgg_style_encoder"](
+        (572, 572, 1), filters=(64, 128, 256, 512, 1024), convs_per_level=(2,) * 5, padding="valid", pool_last=False
+    )
     unet = build_unet((572, 572, 1), 2, padding="valid")
     encoder_part = sum(layer.count_params() for layer in unet.layers if layer.name.startswith(("enc", "bottleneck")))
     assert encoder.output_shape == (None, 28, 28, 1024)
@@ -75,13 +76,19 @@ def test_paper_encoder_counts(nb):
     assert len(_convs(encoder)) == 10
 
 
-def test_notebook_s_dilated_receptive_field_passes_its_checker_and_agrees_with_keras():
+def test_notebook_s_solutions_pass_their_checkers():
     from unet_course.exercises import ex03
 
-    ns = notebook_namespace("03_encoder", ["receptive_field_of", "receptive_field_dilated"])
-    for exercise, name in ((ex03.q3, "receptive_field_of"), (ex03.q4, "receptive_field_dilated")):
+    names = ["encoder_sizes", "receptive_field_of", "receptive_field_dilated"]
+    ns = notebook_namespace("03_encoder", names)
+    for exercise, name in zip((ex03.q1, ex03.q3, ex03.q4), names):
         passed, message = exercise.verdict(ns[name])
         assert passed, f"{name}: {message}"
+    assert ns["encoder_sizes"](572, 4) == [568, 280, 136, 64, 28]  # section 5's table, "after 2 convs"
+
+
+def test_notebook_s_dilated_receptive_field_agrees_with_keras():
+    ns = notebook_namespace("03_encoder", ["receptive_field_dilated"])
     inputs = keras.Input((64, 64, 1))
     x = inputs
     for dilation in (1, 2, 4):

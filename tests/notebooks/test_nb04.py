@@ -5,8 +5,8 @@ import matplotlib
 import numpy as np
 import pytest
 from keras import layers
-from tests.notebook_code import notebook_namespace
 
+from tests.notebook_code import notebook_namespace
 from unet_course.analysis import profiling, transposed_conv
 from unet_course.exercises import ex04
 
@@ -15,14 +15,22 @@ matplotlib.use("Agg")
 SETTINGS = [(1, 1), (2, 2), (3, 2), (4, 2), (3, 1), (5, 3), (2, 3), (1, 2)]
 
 
-def test_notebook_solutions_agree_with_package():
-    ns = notebook_namespace("04_upsampling", ["transposed_output_size", "transposed_conv2d", "transpose_conv_params"])
-    for n, k, s, padding in ex04._SIZE_CASES:
-        assert ns["transposed_output_size"](n, k, s, padding) == transposed_conv.transposed_output_size(n, k, s, padding)
+def test_notebook_solutions_agree_with_package_and_pass_their_checkers():
+    names = ["conv_matrix", "transposed_as_convolution", "transpose_conv_params"]
+    ns = notebook_namespace("04_upsampling", names, NETWORK_PREAMBLE)
+    for exercise, name in zip((ex04.q1, ex04.q2, ex04.q3), names):
+        passed, message = exercise.verdict(ns[name])
+        assert passed, f"{name}: {message}"
     rng = np.random.default_rng(0)
     for k, s in [(3, 2), (2, 2), (4, 2), (3, 1)]:
         x, kernel = rng.normal(size=(4, 3)), rng.normal(size=(k, k))
-        np.testing.assert_allclose(ns["transposed_conv2d"](x, kernel, s), transposed_conv.transposed_conv2d(x, kernel, s))
+        np.testing.assert_allclose(
+            ns["transposed_as_convolution"](x, kernel, s), transposed_conv.transposed_conv2d(x, kernel, s), atol=1e-12
+        )
+        C, y = ns["conv_matrix"](kernel, 4 * s, s), rng.normal(size=(4, 4))  # C.T is the 'same' transposed conv
+        np.testing.assert_allclose(
+            (C.T @ y.ravel()).reshape(4 * s, 4 * s), transposed_conv.transposed_conv2d(y, kernel, s, "same"), atol=1e-12
+        )
     inputs = keras.Input((8, 8, 6))
     model = keras.Model(inputs, layers.Conv2DTranspose(4, 3, strides=2)(inputs))
     assert ns["transpose_conv_params"](6, 4, 3) == model.count_params()
@@ -38,7 +46,7 @@ NETWORK_PREAMBLE = (
 @pytest.fixture(scope="module")
 def networks_code():
     ns = notebook_namespace(
-        "04_upsampling", NETWORK_NAMES + ["transposed_conv2d", "transposed_conv2d_same"], NETWORK_PREAMBLE
+        "04_upsampling", NETWORK_NAMES + ["transposed_as_convolution", "transposed_conv2d_same"], NETWORK_PREAMBLE
     )
     ns["BLOCK_OPTIONS"] = ["transpose 2x2 (paper)", "bilinear + 3x3 conv", "bilinear only", "bilinear + 1x1 conv"]
     return ns

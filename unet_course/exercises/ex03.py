@@ -1,21 +1,30 @@
-"""Exercises of notebook 03 (the encoder): a conv block, an encoder, a receptive field, a dilated one."""
+"""Exercises of notebook 03 (the encoder): the sizes of a valid encoder, an encoder, the receptive field of a
+whole U-Net (decoder included), a dilated receptive field; two predictions (a valid convolution's size, a block's
+parameters)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from unet_course.exercises import Case, Mistake, call, exercise
-from unet_course.exercises._core import applies_relu, distinct, layers_of, walk_layers
+from unet_course.exercises import Case, Mistake, NotDone, Prediction, call, exercise
+from unet_course.exercises._core import distinct, layers_of, walk_layers
 
 NOTEBOOK = "03_encoder"
 
 
-def conv_block_answer(x, num_filters, padding="same"):
-    from keras import layers
-
-    for _ in range(2):
-        x = layers.Conv2D(num_filters, 3, padding=padding, activation="relu")(x)
-    return x
+def encoder_sizes(n, depth):
+    """Height (or width) of each level's skip and of the bottleneck in a valid-padding encoder; None if invalid."""
+    sizes = []
+    for level in range(depth + 1):
+        n = n - 4  # two valid 3x3 convolutions: 2 pixels each
+        if n < 1:
+            return None
+        sizes.append(n)
+        if level < depth:  # no pooling after the bottleneck
+            if n % 2:
+                return None  # a 2x2 pooling would drop a row
+            n = n // 2
+    return sizes
 
 
 def encoder_answer(x, base_filters, depth):
@@ -28,12 +37,21 @@ def encoder_answer(x, base_filters, depth):
     return skips, x
 
 
-def receptive_field_of(layer_specs):
-    r, j = 1, 1
-    for kernel, stride in layer_specs:
-        r = r + (kernel - 1) * j
-        j = j * stride
-    return r
+def receptive_field_of(layer_specs, position):
+    """The input pixels (first, last) that unit ``position`` of the last layer reads, along one axis.
+
+    Each layer is ("conv", k) (a valid k-wide convolution), ("pool", s) (s-wide pooling, stride s) or
+    ("up", s) (an upsampling by s: a transposed convolution with kernel s and stride s, or UpSampling2D).
+    """
+    first, last = position, position
+    for kind, size in reversed(layer_specs):  # from the output back to the input
+        if kind == "conv":  # unit o reads o .. o + k - 1
+            last = last + size - 1
+        elif kind == "pool":  # unit o reads s * o .. s * o + s - 1
+            first, last = first * size, last * size + size - 1
+        else:  # "up": unit o is a copy (or a weighted copy) of input unit o // s
+            first, last = first // size, last // size
+    return first, last
 
 
 def receptive_field_dilated(layer_specs):
@@ -45,8 +63,10 @@ def receptive_field_dilated(layer_specs):
     return r
 
 
-# the names of earlier versions of this module
-conv_block, encoder, receptive_field = conv_block_answer, encoder_answer, receptive_field_of
+def unet_path(depth):
+    """The deepest path of a valid U-Net of ``depth`` levels, as ``receptive_field_of`` reads it."""
+    encoder = [("conv", 3), ("conv", 3), ("pool", 2)] * depth
+    return encoder + [("conv", 3), ("conv", 3)] + [("up", 2), ("conv", 3), ("conv", 3)] * depth
 
 
 # ---------------------------------------------------------------- helpers of the checkers
@@ -82,32 +102,12 @@ def _run(model, inputs):
     return [_numpy(o) for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
 
 
-_ACTIVATIONS = {
-    "relu": lambda t: np.maximum(t, 0),
-    "none": lambda t: t,
-}
-_OTHER_ACTIVATIONS = ("sigmoid", "tanh", "elu", "selu", "gelu", "silu", "leaky_relu", "softplus")
-
-
-def _activation(name):
-    if name in _ACTIVATIONS:
-        return _ACTIVATIONS[name]
-    import keras
-
-    function = keras.activations.get(name)
-    return lambda t: _numpy(function(t))
-
-
 def _conv(x, weights, padding):
     """What Conv2D computes with the learner's ``weights`` (kernel, and bias unless use_bias=False)."""
     import keras
 
     out = _numpy(keras.ops.conv(x, weights[0], strides=1, padding=padding))
     return out + weights[1] if len(weights) > 1 else out
-
-
-def _weights_fit(conv, in_channels, filters) -> bool:
-    return tuple(conv.get_weights()[0].shape) == (3, 3, in_channels, filters)
 
 
 def _structure_problems(model, what: str) -> None:
@@ -162,116 +162,161 @@ def _check_convs(convs, num_filters_of, padding: str, what: str) -> None:
             )
 
 
-# ---------------------------------------------------------------- q1: conv block
-
-_BLOCK_CASES = ((4, "same"), (6, "valid"), (5, "same"))
-_BLOCK_INPUT = (12, 16, 3)  # not square: height and width mix-ups show
+# ---------------------------------------------------------------- q1: the sizes of a valid encoder
 
 
-def _block_reference(x, weights, padding, first="relu", second="relu", relu_first=False):
-    for w, act in zip(weights, (first, second)):
-        if relu_first:
-            x = np.maximum(x, 0)
-        x = _conv(x, w, padding)
-        if not relu_first:
-            x = _activation(act)(x)
-    return x
+def _sizes_variant(n, depth, *, per_conv=2, bottleneck=True, odd="none", pool_first=False):
+    """encoder_sizes with one typical mistake (``odd="floor"``: odd sizes rounded down instead of refused)."""
+    sizes = []
+    for level in range(depth + (1 if bottleneck else 0)):
+        if pool_first and level < depth:  # each level pools its input, then convolves
+            if n % 2 and odd == "none":
+                return None
+            n = n // 2
+        n = n - 2 * per_conv
+        if n < 1:
+            return None
+        sizes.append(n)
+        if level < depth and not pool_first:
+            if n % 2 and odd == "none":
+                return None
+            n = n // 2
+    return sizes
 
 
-def _check_block(answer, num_filters: int, padding: str):
-    import keras
-    from keras import layers
+def _invalid_reason(n, depth):
+    """Why ``encoder_sizes(n, depth)`` is None: "odd" (a pooling meets an odd size) or "small"; None if valid."""
+    for level in range(depth + 1):
+        n = n - 4
+        if n < 1:
+            return "small"
+        if level < depth:
+            if n % 2:
+                return "odd"
+            n = n // 2
+    return None
 
-    height, width, channels = _BLOCK_INPUT
-    inputs = keras.Input(_BLOCK_INPUT)
-    label = (
-        f"on an input of shape (None, {height}, {width}, {channels}) "
-        f"with num_filters={num_filters}, padding={padding!r}"
-    )
-    out = call(answer, inputs, num_filters, padding=padding, describe=label)
-    if isinstance(out, (tuple, list)):
+
+_SIZE_EXAMPLES = [  # (n, depth): one level first (a miscount shows before any odd size), the paper's tile, ...
+    (572, 1),
+    (572, 4),
+    (188, 4),
+    (64, 2),
+    (100, 3),
+    (570, 4),
+    (30, 3),
+    (20, 2),
+]
+
+
+def _size_cases():
+    cases = []
+    for n, depth in _SIZE_EXAMPLES:
+        expected = encoder_sizes(n, depth)
+        label = f"n={n}, depth={depth}"
+        mistakes = [
+            (
+                _sizes_variant(n, depth, per_conv=1),
+                "For {label} you returned {got}, expected {expected}: each valid 3x3 convolution loses 1 pixel on "
+                "*each* side, 2 per axis, so a level of two convolutions loses 4, not 2.",
+            ),
+            (
+                _sizes_variant(n, depth, per_conv=4),
+                "For {label} you returned {got}, expected {expected}: a valid 3x3 convolution loses 1 pixel per side "
+                "(2 per axis), not 2 per side.",
+            ),
+            (
+                _sizes_variant(n, depth, bottleneck=False),
+                "For {label} you returned {got}, expected {expected}: the bottleneck is missing. After the last "
+                "pooling come two more valid convolutions (and no pooling): return depth + 1 sizes.",
+            ),
+            (
+                _sizes_variant(n, depth, pool_first=True),
+                "For {label} you returned {got}, expected {expected}: you pool before the level's convolutions. Each "
+                "level convolves first (that size is the skip), then pools for the next level.",
+            ),
+        ]
+        if expected is None and _invalid_reason(n, depth) == "odd":
+            mistakes.append(
+                (
+                    lambda got: got is not None,
+                    "For {label} you returned {got}, expected None: some level's size is odd when it reaches the "
+                    "2x2 pooling, which then drops its last row and column (Keras rounds down). The decoder "
+                    "cannot double that size back to the skip's, so this input size is not valid: return None.",
+                )
+            )
+        elif expected is None:
+            mistakes.append(
+                (
+                    lambda got: got is not None,
+                    "For {label} you returned {got}, expected None: the sizes shrink to nothing before the "
+                    "bottleneck's convolutions are done (a valid 3x3 convolution needs at least 3 pixels): "
+                    "return None.",
+                )
+            )
+        else:
+            mistakes.append(
+                (
+                    lambda got: got is None,
+                    "For {label} you returned None, but this size is valid: {expected}. Check two things: each valid "
+                    "3x3 convolution loses 1 pixel on *each* side (4 per level), and what must be even is the size "
+                    "that reaches each pooling, after the level's convolutions: n need not be a multiple of 2**depth.",
+                )
+            )
+        mistakes = [(wrong, text) for wrong, text in mistakes if callable(wrong) or wrong is not None]
+        cases.append(
+            Case(
+                label,
+                (n, depth),
+                mistakes=distinct(mistakes, expected),
+                otherwise="For {label} you returned {got}, expected {expected}.",
+            )
+        )
+    return cases
+
+
+def _as_sizes(got, case):
+    if got is None:
+        return None
+    if isinstance(got, (int, float, np.integer, np.floating)):
         raise Mistake(
-            f"{_first_up(label)} your function returned {len(out)} values. A conv block returns one tensor; "
-            "the pooling (and its second output) belongs to the encoder block."
+            f"For {case.label} you returned one number, {got!r}; return a list with one size per level and the "
+            "bottleneck's last (depth + 1 numbers), or None."
         )
-    if not _is_tensor(out):
+    try:
+        values = [float(v) for v in got]
+    except (TypeError, ValueError):
         raise Mistake(
-            f"Your function returned {type(out).__name__}; return the output tensor of the last layer "
-            "(call each layer on a tensor: layers.Conv2D(...)(x))."
-        )
-    model = keras.Model(inputs, out)
-    pools = layers_of(model, layers.MaxPooling2D, layers.AveragePooling2D, "MaxPool", "AveragePool")
-    if pools:
+            f"For {case.label} your function returned {type(got).__name__}; return a list of whole numbers, or None."
+        ) from None
+    if any(v != int(v) for v in values):
         raise Mistake(
-            f"Your block has a pooling layer ({type(pools[0]).__name__}). Pooling is not part of the conv block: "
-            "the encoder block pools *after* it, so that the skip connection keeps the full resolution."
+            f"For {case.label} you returned {got!r:.60}: a size is a whole number of pixels (use // to halve)."
         )
-    _structure_problems(model, "Your block")
-    convs = layers_of(model, layers.Conv2D)
-    if len(convs) != 2:
-        plural = "layer" if len(convs) == 1 else "layers"
-        raise Mistake(f"Your block has {len(convs)} conv {plural}, a U-Net block has 2 (3x3 conv + ReLU, twice).")
-    _check_convs(convs, lambda index: num_filters, padding, "your block")
-    trim = 0 if padding == "same" else 4
-    if _hw(out) != (height - trim, width - trim) or out.shape[-1] != num_filters:
-        raise Mistake(
-            f"{_first_up(label)} your output has shape {tuple(out.shape)}, expected "
-            f"{(None, height - trim, width - trim, num_filters)}: the two convolutions should be applied one after "
-            "the other, each to the previous output."
-        )
-    # behaviour: the reference block with the learner's own weights must compute the same
-    weights = [conv.get_weights() for conv in convs]
-    if not (_weights_fit(convs[0], channels, num_filters) and _weights_fit(convs[1], num_filters, num_filters)):
-        raise Mistake(
-            "Your two convolutions are not applied one after the other (the second must take the first one's output)."
-        )
-    sample = np.random.default_rng(0).normal(size=(2, *_BLOCK_INPUT)).astype("float32")
-    got = _run(model, sample)[0]
-    if np.allclose(got, _block_reference(sample, weights, padding), rtol=1e-3, atol=1e-4):
-        return
-    variants = {
-        "the first convolution has no ReLU after it (the second has)": dict(first="none"),
-        (
-            "the second convolution has no ReLU after it: your block's output has negative values, a ReLU's never does"
-        ): dict(second="none"),
-        "neither convolution is followed by a ReLU": dict(first="none", second="none"),
-        "each ReLU comes *before* its convolution instead of after it": dict(relu_first=True),
-    }
-    for other in _OTHER_ACTIVATIONS:
-        variants[f"your block applies {other} where the ReLUs go; the exercise asks for ReLU"] = dict(
-            first=other, second=other
-        )
-    for text, options in variants.items():
-        if np.allclose(got, _block_reference(sample, weights, padding, **options), rtol=1e-3, atol=1e-4):
-            raise Mistake(f"With your block's own weights I compared it with conv -> ReLU -> conv -> ReLU: {text}.")
-    relus = sum(applies_relu(op) for op in walk_layers(model))
-    raise Mistake(
-        "Your block has the right two convolutions, but with their own weights it computes something else than "
-        f"conv -> ReLU -> conv -> ReLU (I count {relus} ReLU operation{'s' if relus != 1 else ''} in it). "
-        "Check that each ReLU comes right after its convolution and that nothing else is applied."
-    )
+    return [int(v) for v in values]
 
 
-@exercise(
+q1 = exercise(
     "q1",
-    "the two-convolution block",
+    "the sizes of a valid encoder",
     notebook=NOTEBOOK,
-    reference=conv_block_answer,
-    target="conv_block_answer",
+    reference=encoder_sizes,
+    target="encoder_sizes",
     hint=(
-        "A block is the same step twice: a 3x3 convolution with num_filters filters and the given padding, "
-        "then a ReLU. Each step takes the previous step's output.",
-        "In Keras a layer is made, then called on a tensor: x = layers.Conv2D(...)(x). The ReLU can be its own "
-        "layer or the convolution's activation argument. No pooling here: that is the encoder block's job.",
+        "Follow one axis through the encoder: what does one valid 3x3 convolution do to the size, what happens "
+        "inside a level, and what does a 2x2 pooling need of the size it gets to divide it exactly?",
+        "Go level by level, depth + 1 times (the bottleneck is the last): what the convolutions do to the size, "
+        "what you record, and when the pooling can halve exactly. As soon as a size cannot go on, the answer is "
+        "None.",
+    ),
+    cases=_size_cases,
+    coerce=_as_sizes,
+    allow_none=True,
+    success=(
+        "correct! Valid padding costs 4 pixels per level, and every size that reaches a pooling must be even: "
+        "572 is one of the sizes the paper's tiling can use, 570 is not."
     ),
 )
-def q1(answer):
-    for num_filters, padding in _BLOCK_CASES:
-        _check_block(answer, num_filters, padding)
-    return (
-        "correct! Two 3x3 conv + ReLU, the building block of every U-Net level "
-        "(the package's unet_course.models.conv_block)."
-    )
 
 
 # ---------------------------------------------------------------- q2: encoder
@@ -447,78 +492,214 @@ def q2(answer):
     )
 
 
-# ---------------------------------------------------------------- q3: receptive field
-
-_RF_EXAMPLES = {
-    "one 3x3 conv": [(3, 1)],
-    "two 3x3 convs": [(3, 1), (3, 1)],
-    "two 3x3 convs and a 2x2 pool, then two 3x3 convs": [(3, 1), (3, 1), (2, 2), (3, 1), (3, 1)],
-    "a 7x7 conv with stride 2 and a 3x3 pool with stride 2 (ResNet's stem), then a 3x3 conv": [(7, 2), (3, 2), (3, 1)],
-    "no layers at all": [],
-}
+# ---------------------------------------------------------------- q3: the receptive field of a whole U-Net
 
 
-def _no_jump(specs):
-    return 1 + sum(k - 1 for k, _ in specs)
+def _window_variant(specs, position, *, forward=False, conv="valid", pool="full", up="floor"):
+    """receptive_field_of with one of the typical mistakes."""
+    first, last = position, position
+    for kind, size in specs if forward else reversed(specs):
+        if kind == "conv":
+            if conv == "centred":
+                first, last = first - (size - 1) // 2, last + size // 2
+            else:
+                last = last + (size if conv == "k" else size - 1)
+        elif kind == "pool":
+            first, last = first * size, last * size + (size - 1 if pool == "full" else 0)
+        elif up == "times":  # the stride applied on the wrong side: an upsampling gone back through like a pooling
+            first, last = first * size, last * size + size - 1
+        elif up == "divide":
+            first, last = first / size, last / size
+        elif up == "floor":
+            first, last = first // size, last // size
+    return first, last
 
 
-def _jump_first(specs):
-    r, j = 1, 1
-    for k, s in specs:
-        j = j * s
-        r = r + (k - 1) * j
-    return r
+def _tiny_unet():
+    return [("conv", 3), ("pool", 2), ("conv", 3), ("up", 2), ("conv", 3), ("conv", 3)]
 
 
-def _rf_cases():
-    from unet_course.analysis.receptive_field import unet_encoder_specs
+_WINDOW_EXAMPLES = [
+    ("one valid 3x3 conv", [("conv", 3)], 5),
+    ("two 3x3 convs and a 2x2 pooling", [("conv", 3), ("conv", 3), ("pool", 2)], 3),
+    ("a 2x2 pooling, then a 3x3 conv", [("pool", 2), ("conv", 3)], 1),
+    ("an upsampling by 2", [("up", 2)], 5),
+    ("an upsampling by 2, then a 3x3 conv", [("up", 2), ("conv", 3)], 3),
+    ("a tiny U-Net's deepest path (conv, pool, conv, up, conv, conv)", _tiny_unet(), 1),
+    ("a tiny U-Net's deepest path (conv, pool, conv, up, conv, conv)", _tiny_unet(), 2),
+    ("an upsampling by 3, then a 2-wide conv", [("up", 3), ("conv", 2)], 4),
+    ("no layers at all", [], 7),
+    ("the deepest path of the paper's U-Net, unet_path(4)", unet_path(4), 0),
+    ("the deepest path of the paper's U-Net, unet_path(4)", unet_path(4), 8),
+]
 
-    examples = dict(_RF_EXAMPLES)
-    examples["the paper's encoder down to the bottleneck"] = unet_encoder_specs(4)
+
+def _window_cases():
     cases = []
-    for label, specs in examples.items():
-        specs = [tuple(s) for s in specs]
-        expected = receptive_field_of(specs)
-        shown = f"{label} {specs}" if 0 < len(specs) < 6 else label
-        if not specs:
-            mistakes = (
-                (
-                    lambda got: True,
-                    "With no layers you returned {got}: the input sees exactly 1 pixel, itself, so return 1.",
-                ),
-            )
-        else:
-            mistakes = distinct(
-                (
-                    (
-                        _no_jump(specs),
-                        "On {label} you returned {got}, expected {expected}: you add k - 1 for each layer, but after a "
-                        "stride-2 layer neighbouring units are 2 input pixels apart. Multiply by the jump: "
-                        "r = r + (k - 1) * j, and j = j * s.",
-                    ),
-                    (
-                        _jump_first(specs),
-                        "On {label} you returned {got}, expected {expected}: you update the jump before the receptive "
-                        "field. A layer's kernel spans the jump of its *input*: "
-                        "first r = r + (k - 1) * j, then j = j * s.",
-                    ),
-                    (
-                        expected - 1,
-                        "On {label} you returned {got}, expected {expected}: "
-                        "start from r = 1 (a pixel sees itself), not 0.",
-                    ),
-                    (
-                        1 + sum(k for k, _ in specs),
-                        "On {label} you returned {got}, expected {expected}: you add k for each layer. A k-wide kernel "
-                        "adds k - 1 pixels to the window (a 3x3 conv on one pixel sees 3, not 4).",
-                    ),
-                ),
-                expected,
-            )
+    for label, specs, position in _WINDOW_EXAMPLES:
+        expected = receptive_field_of(specs, position)
+        mistakes = (
+            (
+                _window_variant(specs, position, forward=True),
+                "For output unit {position} of {label} you returned {got}, expected {expected}: you go through the "
+                "layers from the input to the output. Start at the output unit and go *back*: the last layer "
+                "first (reversed(layer_specs)).",
+            ),
+            (
+                _window_variant(specs, position, up="times"),
+                "For output unit {position} of {label} you returned {got}, expected {expected}: going back through "
+                "an upsampling you multiply by s, as for a pooling. An upsampling makes the map larger, so going "
+                "back it makes positions smaller: output unit o comes from input unit o // s.",
+            ),
+            (
+                _window_variant(specs, position, up="ignore"),
+                "For output unit {position} of {label} you returned {got}, expected {expected}: you leave positions "
+                "unchanged through an upsampling. Its output is s times larger than its input: unit o of the output "
+                "comes from unit o // s of the input.",
+            ),
+            (
+                _window_variant(specs, position, pool="start"),
+                "For output unit {position} of {label} you returned {got}, expected {expected}: a pooled unit o "
+                "reads s units, s * o to s * o + s - 1: the last one ends s - 1 further on.",
+            ),
+            (
+                _window_variant(specs, position, conv="centred"),
+                "For output unit {position} of {label} you returned {got}, expected {expected}: the window has the "
+                "right width but sits centred on the unit, as with 'same' padding. These layers are valid: "
+                "unit o of a valid k-wide convolution reads units o to o + k - 1 of its input.",
+            ),
+            (
+                _window_variant(specs, position, conv="k"),
+                "For output unit {position} of {label} you returned {got}, expected {expected}: a k-wide convolution "
+                "widens the window by k - 1, not k (unit o reads o to o + k - 1).",
+            ),
+        )
+        shown = label if len(specs) > 6 else f"{label} {specs}"
         cases.append(
-            Case(shown, (specs,), mistakes=mistakes, otherwise="On {label} you returned {got}, expected {expected}.")
+            Case(
+                shown.replace("{", "{{").replace("}", "}}"),
+                (specs, position),
+                mistakes=distinct(
+                    tuple((wrong, text.replace("{position}", str(position))) for wrong, text in mistakes), expected
+                ),
+                otherwise=f"For output unit {position} of {{label}} you returned {{got}}, expected {{expected}}.",
+            )
         )
     return cases
+
+
+def _as_window(got, case):
+    if isinstance(got, (int, float, np.integer, np.floating)):
+        raise Mistake(
+            f"For {case.label} you returned one number, {got!r}; return the pair (first, last) of input pixels "
+            "(the width is last - first + 1)."
+        )
+    try:
+        values = [float(v) for v in got]
+    except (TypeError, ValueError):
+        raise Mistake(
+            f"For {case.label} your function returned {type(got).__name__}; return a pair (first, last)."
+        ) from None
+    if len(values) != 2:
+        raise Mistake(f"For {case.label} you returned {len(values)} values; return two: (first, last).")
+    if any(v != int(v) for v in values):
+        raise Mistake(
+            f"For {case.label} you returned {got!r:.60}: positions are whole units. Going back through an "
+            "upsampling by s, output unit o copies input unit o // s (divide and round down)."
+        )
+    return tuple(int(v) for v in values)
+
+
+q3 = exercise(
+    "q3",
+    "the receptive field of a whole U-Net",
+    notebook=NOTEBOOK,
+    reference=receptive_field_of,
+    target="receptive_field_of",
+    hint=(
+        "Work backwards, from one unit of the last layer to the input: keep the interval of units [first, last] "
+        "that matter on each map, and for each kind of layer ask which units of its input one of its units reads.",
+        "Go through the layers in reverse order. Draw a few units of each kind on paper: a valid convolution's unit "
+        "o starts reading at o, a pooling's at s times o, and each reads a few units; an upsampled map is s times "
+        "larger than its input: which input unit does its unit o come from?",
+    ),
+    cases=_window_cases,
+    coerce=_as_window,
+    success=(
+        "correct! Going back through an upsampling divides positions by 2 and rounds down, so how many units of the "
+        "smaller map a window covers depends on where it starts: the paper's output pixels see 188 or 204 input "
+        "pixels (by their phase), never the 200 that halving the jump in the forward recurrence gives."
+    ),
+)
+
+
+def compare_with_measurement(answer, measured):
+    """Print the windows ``answer`` (a ``receptive_field_of``) traces for the rows of the paper's U-Net that
+    ``measured`` lists (``(first, last)`` per output row, from the notebook's probe), and whether they agree."""
+    try:
+        traced = [call(answer, unet_path(4), row, describe=f"on output row {row}") for row in range(len(measured))]
+        traced = [(int(first), int(last)) for first, last in traced]
+    except NotDone:
+        print("Write receptive_field_of in exercise 3 first, then run this cell again.")
+        return
+    except (Mistake, TypeError, ValueError) as error:
+        print(f"Your receptive_field_of does not give a (first, last) pair on the paper's U-Net yet: {error}")
+        return
+    print(f"your trace, widths for output rows 0 to {len(traced) - 1}:", [last - first + 1 for first, last in traced])
+    print("the same windows as measured in section 7:", traced == [tuple(w) for w in measured])
+
+
+# ---------------------------------------------------------------- predictions
+
+
+def _explain_valid_size(guess, actual):
+    try:
+        guess = int(guess)
+    except (TypeError, ValueError):
+        return "Give one number: the height (= the width) of the output."
+    if guess == actual + 1:
+        return "A valid 3x3 convolution loses 1 pixel on *each* side (its window must fit): 2 per axis, not 1."
+    if guess == actual - 1:
+        return "It loses k - 1 = 2 pixels per axis, not k = 3: the first window is centred on pixel 1, the last on 62."
+    if guess == actual + 2:
+        return "That is 'same' padding, which adds a border of zeros to keep the size; 'valid' adds none."
+    if guess == actual - 2:
+        return "4 pixels per axis is what a *block* of two valid 3x3 convolutions loses; one loses 2."
+    if guess * 2 in (actual + 2, actual + 1):
+        return "No stride here: a stride-1 convolution does not halve the size, only pooling (or a stride) does."
+    return None
+
+
+def _explain_block_params(guess, actual):
+    try:
+        guess = int(guess)
+    except (TypeError, ValueError):
+        return "Give one number: the total of both convolutions."
+    first, second = 3 * 3 * 3 * 16 + 16, 3 * 3 * 16 * 16 + 16
+    known = {
+        actual - 32: "You left out the biases: one per filter, 16 in each convolution.",
+        actual - 16: "You left out the biases of one convolution: each has 16, one per filter.",
+        2 * first: "The second convolution reads the first one's 16 channels, not the image's 3: 3*3*16*16 + 16.",
+        first: "That is the first convolution only: the block has two.",
+        second: "That is the second convolution only: add the first one (3 input channels).",
+        3 * 3 * 16 + 16 + 3 * 16 * 16 + 16: "A 3x3 kernel has 3*3 = 9 weights per pair of channels, not 3.",
+        3 * 3 * 3 * 16 + 3 * 3 * 16 * 16 + 3 + 16: "There is one bias per *output* channel (16 per convolution).",
+    }
+    return known.get(guess)
+
+
+p1 = Prediction(
+    "p1",
+    "the height and width one 3x3 convolution with padding='valid' leaves of a 64x64 image",
+    notebook=NOTEBOOK,
+    explain=_explain_valid_size,
+)
+p2 = Prediction(
+    "p2",
+    "the parameters of my_conv_block with 16 filters on an RGB input",
+    notebook=NOTEBOOK,
+    explain=_explain_block_params,
+)
 
 
 def _as_number(got, case):
@@ -536,24 +717,6 @@ def _as_number(got, case):
         ) from None
 
 
-q3 = exercise(
-    "q3",
-    "receptive field",
-    notebook=NOTEBOOK,
-    reference=receptive_field_of,
-    target="receptive_field_of",
-    hint=(
-        "Keep two numbers as you go through the layers in order: r, the window one unit sees, and j, the distance "
-        "in input pixels between neighbouring units. Before any layer a unit is one pixel, and neighbours are 1 apart.",
-        "Section 7's two update rules, in the order written there: each layer first widens r using the jump of its "
-        "input, then multiplies the jump by its stride.",
-    ),
-    cases=_rf_cases,
-    coerce=_as_number,
-    success="correct! The paper's bottleneck sees 140x140 input pixels; VGG16's last pooling sees 212x212.",
-)
-
-
 # ---------------------------------------------------------------- q4: receptive field with dilation
 
 _DILATED_EXAMPLES = {
@@ -566,7 +729,7 @@ _DILATED_EXAMPLES = {
         (3, 1, 2),
     ],
     "a 3x3 conv, a 2x2 pool, then a 3x3 conv with dilation 3": [(3, 1, 1), (2, 2, 1), (3, 1, 3)],
-    "plain layers (dilation 1 everywhere): exercise 3's case": [(3, 1, 1), (3, 1, 1), (2, 2, 1), (3, 1, 1)],
+    "plain layers (dilation 1 everywhere): section 7's recurrence": [(3, 1, 1), (3, 1, 1), (2, 2, 1), (3, 1, 1)],
 }
 
 
@@ -607,7 +770,7 @@ def _dilated_cases():
                     _dilated_variant(specs, use_jump=False),
                     "On {label} you returned {got}, expected {expected}: the dilated span is right, but after a "
                     "stride-2 layer neighbouring units are 2 input pixels apart: multiply the widening by the jump, "
-                    "as in exercise 3.",
+                    "as in section 7's recurrence.",
                 ),
                 (
                     expected - 1,
@@ -637,10 +800,10 @@ q4 = exercise(
     reference=receptive_field_dilated,
     target="receptive_field_dilated",
     hint=(
-        "Start from exercise 3's two numbers, r and j. Only one thing is new: how many pixels of its input a "
+        "Start from section 7's two numbers, r and j. Only one thing is new: how many pixels of its input a "
         "dilated kernel covers. Draw 3 taps with dilation 2 on a row of pixels and count from the first to the last.",
-        "Between k taps there are k - 1 gaps, each d pixels wide. Use that width where exercise 3 used k; the "
-        "jump still changes with the stride alone.",
+        "Between k taps there are k - 1 gaps, each d pixels wide. Use that width where section 7's recurrence "
+        "uses k; the jump still changes with the stride alone.",
     ),
     cases=_dilated_cases,
     coerce=_as_number,

@@ -1,19 +1,44 @@
-"""Exercises of notebook 04 (upsampling): transposed-convolution size, by hand, parameters, 'same' cropping."""
+"""Exercises of notebook 04 (upsampling): a convolution's matrix and its transpose, a transposed convolution as an
+ordinary one, parameters, 'same' cropping; two predictions (an output size, where the checkerboard appears)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from unet_course.exercises import Mistake, call, exercise
+from unet_course.exercises import Mistake, Prediction, call, exercise
 
 NOTEBOOK = "04_upsampling"
 
 
-def transposed_output_size(n, kernel_size, stride, padding):
-    """Output length of a transposed convolution (kernel_size >= stride)."""
-    if padding == "same":
-        return n * stride
-    return (n - 1) * stride + kernel_size
+def conv_matrix(kernel, n, stride):
+    """The matrix C of Conv2D(1, k, strides=stride, padding="same", use_bias=False) on an n x n input.
+
+    One row per output pixel, one column per input pixel (both flattened row by row): C @ x.ravel() is the
+    convolution, C.T @ y.ravel() the transposed convolution Conv2DTranspose(..., padding="same").
+    """
+    k = kernel.shape[0]
+    m = -(-n // stride)  # 'same' keeps ceil(n / stride) outputs per axis
+    before = max((m - 1) * stride + k - n, 0) // 2  # the zeros the windows need, the smaller half before
+    C = np.zeros((m * m, n * n))
+    for r in range(m):
+        for c in range(m):
+            for a in range(k):
+                for b in range(k):
+                    row, col = r * stride + a - before, c * stride + b - before
+                    if 0 <= row < n and 0 <= col < n:  # a tap on the padding reads nothing
+                        C[r * m + c, row * n + col] = kernel[a, b]
+    return C
+
+
+def transposed_as_convolution(x, kernel, stride):
+    """Conv2DTranspose(1, k, strides=stride, padding="valid") as an ordinary stride-1 convolution."""
+    from scipy.signal import correlate2d
+
+    k = kernel.shape[0]
+    spread = np.zeros(((x.shape[0] - 1) * stride + 1, (x.shape[1] - 1) * stride + 1))
+    spread[::stride, ::stride] = x  # stride - 1 zeros between neighbours
+    padded = np.pad(spread, k - 1)  # room for the first and the last footprint
+    return correlate2d(padded, kernel[::-1, ::-1], mode="valid")  # C.T's rows hold the kernel backwards
 
 
 def transposed_conv2d(x, kernel, stride):
@@ -39,22 +64,6 @@ def transpose_conv_params(in_channels, out_channels, kernel_size):
     return kernel_size * kernel_size * in_channels * out_channels + out_channels
 
 
-# ---------------------------------------------------------------- q1: output size
-
-_SIZE_CASES = [  # (n, kernel_size, stride, padding); kernel_size >= stride
-    (4, 3, 2, "valid"),
-    (4, 3, 2, "same"),
-    (5, 2, 2, "valid"),
-    (5, 2, 2, "same"),
-    (3, 4, 2, "valid"),
-    (6, 3, 1, "valid"),
-    (6, 3, 1, "same"),
-    (7, 5, 3, "valid"),
-    (7, 5, 3, "same"),
-    (1, 3, 2, "valid"),
-]
-
-
 def _as_int(value, label):
     if isinstance(value, bool):
         raise Mistake(f"For {label} you returned {value}; return a whole number of pixels.")
@@ -69,67 +78,300 @@ def _as_int(value, label):
     return int(number)
 
 
+# ---------------------------------------------------------------- q1: the matrix of a 'same' convolution
+
+
+def _matrix(kernel, n, stride, *, before=None, step=None):
+    """conv_matrix with the windows starting ``before`` pixels early and ``step`` apart (a typical mistake)."""
+    k = kernel.shape[0]
+    m = -(-n // stride)
+    if before is None:
+        before = max((m - 1) * stride + k - n, 0) // 2
+    step = stride if step is None else step
+    C = np.zeros((m * m, n * n))
+    for r in range(m):
+        for c in range(m):
+            for a in range(k):
+                for b in range(k):
+                    row, col = r * step + a - before, c * step + b - before
+                    if 0 <= row < n and 0 <= col < n:
+                        C[r * m + c, row * n + col] = kernel[a, b]
+    return C
+
+
+def _keras_matrix(kernel, n, stride):
+    """C read from Keras: row i of C is Conv2DTranspose(padding='same') applied to the i-th basis image."""
+    import keras
+
+    m = -(-n // stride)
+    layer = keras.layers.Conv2DTranspose(1, kernel.shape[0], strides=stride, padding="same", use_bias=False)
+    layer.build((m * m, m, m, 1))
+    layer.set_weights([kernel[:, :, None, None].astype("float32")])
+    basis = np.eye(m * m, dtype="float32").reshape(m * m, m, m, 1)
+    return np.asarray(keras.ops.convert_to_numpy(layer(basis))).reshape(m * m, -1)
+
+
+def _q1_cases():
+    rng = np.random.default_rng(11)
+    cases = []
+    for k, stride, n in ((3, 2, 6), (4, 2, 4), (5, 2, 4), (3, 1, 4), (2, 2, 6), (5, 3, 6)):
+        label = f"a {k}x{k} kernel, stride {stride}, a {n}x{n} input"
+        cases.append((label, rng.normal(size=(k, k)), n, stride))
+    return cases
+
+
+def _as_matrix(got, label):
+    try:
+        got = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        raise Mistake(f"For {label} your function returned {type(got).__name__}; return a 2-D NumPy array.") from None
+    if got.ndim != 2:
+        raise Mistake(
+            f"For {label} you returned an array of shape {got.shape}; C is 2-D: one row per output pixel, one column "
+            "per input pixel (flatten both row by row, as ravel does)."
+        )
+    return got
+
+
+def _reordered(matrix, m, n):
+    """``matrix`` with its rows, or its columns, in column-major order (the typical flattening mistake)."""
+    rows = np.arange(m * m).reshape(m, m).T.ravel()
+    cols = np.arange(n * n).reshape(n, n).T.ravel()
+    return matrix[rows], matrix[:, cols]
+
+
 @exercise(
     "q1",
-    "transposed-convolution output size",
+    "the matrix of a 'same' convolution, transposed",
     notebook=NOTEBOOK,
-    reference=transposed_output_size,
+    reference=conv_matrix,
     hint=(
-        "Draw a small case on paper: every input pixel paints a footprint kernel_size pixels wide, and neighbouring "
-        "footprints start stride pixels apart. Where does the first one start, and where does the last one end?",
-        "With padding='valid' nothing is cropped: the output ends where the last footprint ends. With "
-        "padding='same' Keras crops the overhang so that the output is exactly stride times the input.",
+        "Start from the lesson's valid C. With 'same' padding two things change: how many output pixels there "
+        "are per axis, and where the first window starts, partly on the zeros outside the image. A kernel tap "
+        "that lands on that padding connects to no input pixel.",
+        "Per axis, 'same' keeps ceil(n / stride) outputs. Count how far those windows reach beyond the image: "
+        "that is the padding, split unevenly when it is odd. Conv2D on an image holding a single 1 shows which "
+        "side gets the extra zero; taps that land on the padding are left out of C.",
     ),
 )
 def q1(answer):
-    for n, k, s, padding in _SIZE_CASES:
-        label = f"n={n}, kernel_size={k}, stride={s}, padding={padding!r}"
-        got = _as_int(call(answer, n, k, s, padding, describe=f"for {label}"), label)
-        expected = transposed_output_size(n, k, s, padding)
-        if got == expected:
-            continue
-        if padding == "valid":
-            if got == (n - 1) * s:
+    for label, kernel, n, stride in _q1_cases():
+        got = _as_matrix(call(answer, kernel.copy(), n, stride, describe=f"for {label}"), label)
+        expected = _keras_matrix(kernel, n, stride)
+        k, m = kernel.shape[0], -(-n // stride)
+        if got.shape != expected.shape:
+            valid = (n - k) // stride + 1
+            if got.shape == expected.T.shape:
                 raise Mistake(
-                    f"For {label} you returned (n - 1) * stride = {got}: that is where the last footprint *starts*. "
-                    f"Add the kernel size: it is {k} pixels wide, so {expected}."
+                    f"For {label} your matrix is {got.shape}: that is C.T already. C has one row per *output* pixel "
+                    f"({m}x{m} = {m * m}) and one column per input pixel ({n}x{n} = {n * n}); transposing it is "
+                    "what gives the transposed convolution."
                 )
-            if got == n * s:
+            if got.shape == (valid * valid, n * n) and valid != m:
                 raise Mistake(
-                    f"For {label} you returned n * stride = {got}, the 'same' size. "
-                    "With 'valid' padding nothing is cropped: "
-                    f"the last footprint hangs over by kernel_size - stride, so {expected}."
+                    f"For {label} your matrix is {got.shape}: the matrix of the 'valid' convolution, with "
+                    f"{valid}x{valid} outputs. With padding='same' a stride-{stride} convolution keeps ceil(n / "
+                    f"stride) = {m} outputs per axis: the windows at the border reach into the zero padding."
                 )
-            if got == n * s + k:
+            if got.shape == (n * n, n * n) and stride > 1:
                 raise Mistake(
-                    f"For {label} you returned n * stride + kernel_size = {got}: one stride too many. "
-                    f"The first footprint starts at 0, the last at (n - 1) * stride: {expected}."
+                    f"For {label} your matrix is {got.shape}: one row per input pixel, as if the stride were 1. "
+                    f"A stride-{stride} convolution keeps every {stride}th window: {m}x{m} outputs, so {m * m} rows."
                 )
-            if got == (n - 1) * s + k - 1 or got == (n - 1) * s + k + 1:
-                raise Mistake(
-                    f"For {label} you returned {got}, one off from {expected}: count the footprints from position 0."
-                )
-        else:
-            if got == (n - 1) * s + k:
-                raise Mistake(
-                    f"For {label} you returned {got}, the 'valid' size. 'same' crops the overhang: "
-                    f"the output is n * stride = {expected}."
-                )
-            if got == -(-n // s) and s > 1:
-                raise Mistake(
-                    f"For {label} you returned {got}: n / stride, rounded up, the size after an ordinary strided "
-                    f"convolution with 'same' padding. A transposed convolution goes the other way: {expected}."
-                )
-        if n > k and got == (n - k) // s + 1:
             raise Mistake(
-                f"For {label} you returned {got}: that is the size after an ordinary (strided) convolution, "
-                f"which shrinks. A transposed convolution goes the other way and grows: {expected}."
+                f"For {label} your matrix is {got.shape}; C is {expected.shape}: one row per output pixel "
+                f"({m}x{m}) and one column per input pixel ({n}x{n})."
             )
-        raise Mistake(f"For {label} you returned {got}, expected {expected}.")
-    return "correct! In U-Net (kernel 2, stride 2) both paddings give the same size: (n - 1) * 2 + 2 = 2n."
+        if np.allclose(got, expected, atol=1e-5):
+            continue
+        right = max((m - 1) * stride + k - n, 0) // 2
+        for before in range(-k, k + 1):
+            if before != right and np.allclose(got, _matrix(kernel, n, stride, before=before), atol=1e-5):
+                where = "early" if before > right else "late"
+                raise Mistake(
+                    f"For {label} your windows are right but start {abs(before - right)} pixel(s) too {where}: you "
+                    f"pad {before} zero(s) before the first pixel, Keras pads {right}. A strided 'same' convolution "
+                    f"pads just what its {m} windows need beyond the image, "
+                    f"{max((m - 1) * stride + k - n, 0)} here, the smaller half (rounded down) at the top and left."
+                )
+        checks = (
+            (
+                _matrix(kernel[::-1, ::-1], n, stride),
+                "your matrix holds the kernel flipped. Conv2D (and so C) reads the kernel as it is, kernel[0, 0] at "
+                "the window's top left; with a flipped kernel C.T @ y is not Conv2DTranspose with the same kernel.",
+            ),
+            (
+                _matrix(kernel.T, n, stride),
+                "your matrix holds the kernel transposed: rows and columns are swapped somewhere (the first index "
+                "is the row, the second the column).",
+            ),
+            (
+                _matrix(kernel, n, stride, step=1) if stride > 1 else None,
+                "the windows of neighbouring output pixels are 1 pixel apart in your matrix: the stride goes on the "
+                "input's side, output pixel (r, c) reads the window that starts at (r * stride, c * stride) of the "
+                "padded input.",
+            ),
+            (
+                _reordered(expected, m, n)[0],
+                "your rows are in the wrong order: flatten the output row by row, as ravel does (output pixel "
+                "(r, c) is row r * m + c of C, m outputs per row).",
+            ),
+            (
+                _reordered(expected, m, n)[1],
+                "your columns are in the wrong order: flatten the input row by row, as ravel does (input pixel "
+                "(i, j) is column i * n + j).",
+            ),
+        )
+        for wrong, text in checks:
+            if wrong is not None and np.allclose(got, wrong, atol=1e-5):
+                raise Mistake(f"For {label} {text}")
+        worst = np.unravel_index(np.argmax(np.abs(got - expected)), got.shape)
+        raise Mistake(
+            f"For {label} C.T @ y differs from Conv2DTranspose(padding='same') with the same kernel; e.g. "
+            f"C[{worst[0]}, {worst[1]}] (output pixel {divmod(int(worst[0]), m)}, "
+            f"input pixel {divmod(int(worst[1]), n)}) is "
+            f"{got[worst]:.3f} instead of {expected[worst]:.3f}."
+        )
+    return (
+        "correct! C @ x is Conv2D(padding='same') and C.T @ y is Conv2DTranspose(padding='same') with the same "
+        "kernel, for every stride. When n is a multiple of the stride, the transposed convolution's 'same' crop "
+        "(exercise 4) is exactly the convolution's 'same' padding, seen from the other side."
+    )
 
 
-# ---------------------------------------------------------------- q2: by hand, against Keras
+# ---------------------------------------------------------------- q2: a transposed convolution is a convolution
+
+
+def _q2_cases():
+    rng = np.random.default_rng(4)
+    return [
+        ("a 3x3 input, a 3x3 kernel, stride 2", rng.normal(size=(3, 3)), rng.normal(size=(3, 3)), 2),
+        ("a 2x4 input, a 2x2 kernel, stride 2", rng.normal(size=(2, 4)), rng.normal(size=(2, 2)), 2),
+        ("a 4x3 input, a 3x3 kernel, stride 1", rng.normal(size=(4, 3)), rng.normal(size=(3, 3)), 1),
+        ("a 3x3 input, a 4x4 kernel, stride 3", rng.normal(size=(3, 3)), rng.normal(size=(4, 4)), 3),
+    ]
+
+
+@exercise(
+    "q2",
+    "a transposed convolution as an ordinary one",
+    notebook=NOTEBOOK,
+    reference=transposed_as_convolution,
+    hint=(
+        "A row of C.T lists the input pixels that reach one output pixel of the transposed convolution: they are "
+        "stride pixels apart, and the kernel's weights appear in them in some order. Spread x out so that an "
+        "ordinary stride-1 window sees exactly those pixels. What must surround the spread-out x so that the first "
+        "and last footprints fit, and which way round must the kernel be read?",
+        "Three choices make it work: how many zeros go between neighbouring pixels (and whether any go after the "
+        "last), how wide a border of zeros the spread-out x needs for the first and last footprints to fit, and "
+        "which way round the kernel is read (a row of C.T shows it).",
+    ),
+)
+def q2(answer):
+    for label, x, kernel, stride in _q2_cases():
+        got = call(answer, x.copy(), kernel.copy(), stride, describe=f"on {label}")
+        try:
+            got = np.asarray(got, dtype=float)
+        except (TypeError, ValueError):
+            raise Mistake(
+                f"On {label} your function returned {type(got).__name__}; return a 2-D NumPy array."
+            ) from None
+        expected = _keras_transpose(x, kernel, stride)
+        (rows, cols), k = x.shape, kernel.shape[0]
+        if got.shape != expected.shape:
+            spread = ((rows - 1) * stride + 1, (cols - 1) * stride + 1)
+            diff = tuple(g - e for g, e in zip(got.shape, expected.shape))
+            if got.shape == (rows + k - 1, cols + k - 1) and stride > 1:
+                raise Mistake(
+                    f"On {label} your output is {got.shape}: you did not spread the input. Put stride - 1 = "
+                    f"{stride - 1} zeros between neighbouring pixels first: the output is then {expected.shape}."
+                )
+            if got.shape == (spread[0] - k + 1, spread[1] - k + 1) or got.shape == spread:
+                raise Mistake(
+                    f"On {label} your output is {got.shape}, smaller than Conv2DTranspose's {expected.shape}: pad "
+                    f"the spread-out input with kernel_size - 1 = {k - 1} zeros on every side, so that the first "
+                    "and the last footprints fit."
+                )
+            if diff == (stride - 1, stride - 1) and stride > 1:
+                raise Mistake(
+                    f"On {label} your output is {got.shape}, {stride - 1} too large per axis: the stride - 1 zeros "
+                    "go *between* neighbouring pixels, not after the last one as well."
+                )
+            if diff in ((-2, -2), (2, 2)):
+                raise Mistake(
+                    f"On {label} your output is {got.shape}, Conv2DTranspose's is {expected.shape}: pad "
+                    f"kernel_size - 1 = {k - 1} zeros on every side, no more and no less."
+                )
+            raise Mistake(f"On {label} your output has shape {got.shape}, but Conv2DTranspose gives {expected.shape}.")
+        if np.allclose(got, expected, atol=1e-4):
+            continue
+        if np.allclose(got, transposed_conv2d(x, kernel[::-1, ::-1], stride), atol=1e-4):
+            raise Mistake(
+                f"On {label} you correlate with the kernel as it is: turn it by 180 degrees (kernel[::-1, ::-1]). "
+                "The transposed convolution *writes* kernel[0, 0] at the top left of each footprint, so an output "
+                "pixel *reads* its inputs with the kernel backwards (look at a row of C.T)."
+            )
+        if np.allclose(got, transposed_conv2d(x, kernel.T, stride), atol=1e-4) or np.allclose(
+            got, transposed_conv2d(x, kernel.T[::-1, ::-1], stride), atol=1e-4
+        ):
+            raise Mistake(
+                f"On {label} your kernel is transposed (kernel.T): turning it by 180 degrees is kernel[::-1, ::-1], "
+                "rows and columns both reversed, not swapped."
+            )
+        worst = np.unravel_index(np.argmax(np.abs(got - expected)), got.shape)
+        raise Mistake(
+            f"On {label} your output differs from keras.layers.Conv2DTranspose with the same kernel, "
+            f"e.g. at {tuple(int(v) for v in worst)}: {got[worst]:.3f} instead of {expected[worst]:.3f}."
+        )
+    return (
+        "correct: a transposed convolution is an ordinary stride-1 convolution of the input spread out with zeros, "
+        "with the kernel turned around: the rows of C.T, read as windows."
+    )
+
+
+# ---------------------------------------------------------------- predictions
+
+
+def _explain_output_size(guess, actual):
+    try:
+        guess = int(guess)
+    except (TypeError, ValueError):
+        return "Give one number: the output's height (= its width)."
+    n, k, s = 4, 3, 2
+    known = {
+        n * s: "That is the 'same' size, n * stride. With 'valid' nothing is cropped: the last footprint starts at "
+        "(n - 1) * stride and hangs over by kernel_size - stride.",
+        (n - 1) * s: "That is where the last footprint *starts*: add its width, kernel_size.",
+        n * s + k: "n * stride + kernel_size is one stride too many: the first footprint starts at 0, the last at "
+        "(n - 1) * stride.",
+        (n - k) // s + 1: "That is the size after an ordinary strided convolution, which shrinks; the transposed one "
+        "grows.",
+        -(-n // s): "n / stride is what an ordinary strided convolution leaves; the transposed one multiplies.",
+    }
+    return known.get(guess)
+
+
+def _explain_uneven(guess, actual):
+    return {
+        2: "Kernel 2 with stride 2: the footprints tile the output side by side, every pixel covered once.",
+        4: "Kernel 4 is a multiple of the stride: every pixel away from the border is covered 2 x 2 = 4 times, "
+        "evenly. The count varies only near the border.",
+    }.get(guess)
+
+
+p1 = Prediction(
+    "p1",
+    "the output size of Conv2DTranspose(kernel 3, stride 2, padding='valid') on 4 pixels",
+    notebook=NOTEBOOK,
+    explain=_explain_output_size,
+)
+p2 = Prediction(
+    "p2",
+    "which kernel size, 2, 3 or 4, covers the pixels away from the border unevenly with stride 2",
+    notebook=NOTEBOOK,
+    explain=_explain_uneven,
+    choices=(2, 3, 4),
+)
 
 
 def _keras_transpose(x, kernel, stride):
@@ -149,95 +391,6 @@ def _overwrite(x, kernel, stride):
         for j in range(x.shape[1]):
             out[i * stride : i * stride + k, j * stride : j * stride + k] = x[i, j] * kernel
     return out
-
-
-def _q2_cases():
-    rng = np.random.default_rng(4)
-    return [
-        (
-            "a 3x3 input, a 3x3 kernel, stride 2",
-            rng.integers(-3, 4, (3, 3)).astype(float),
-            rng.integers(-2, 3, (3, 3)).astype(float),
-            2,
-        ),
-        ("a 2x4 input, a 2x2 kernel, stride 2", rng.normal(size=(2, 4)), rng.normal(size=(2, 2)), 2),
-        ("a 4x3 input, a 3x3 kernel, stride 1", rng.normal(size=(4, 3)), rng.normal(size=(3, 3)), 1),
-        ("a 3x3 input, a 4x4 kernel, stride 3", rng.normal(size=(3, 3)), rng.normal(size=(4, 4)), 3),
-    ]
-
-
-@exercise(
-    "q2",
-    "transposed convolution by hand",
-    notebook=NOTEBOOK,
-    reference=transposed_conv2d,
-    hint=(
-        "Start from an output full of zeros, of the size exercise 1 gives for padding='valid' (on each axis). Then "
-        "visit every input pixel (i, j), for example with two nested loops.",
-        "Each input pixel contributes its value times the whole kernel to a k x k window of the output that starts "
-        "at (i * stride, j * stride). Where windows overlap, the contributions add up.",
-    ),
-)
-def q2(answer):
-    for label, x, kernel, stride in _q2_cases():
-        got = call(answer, x.copy(), kernel.copy(), stride, describe=f"on {label}")
-        try:
-            got = np.asarray(got, dtype=float)
-        except (TypeError, ValueError):
-            raise Mistake(
-                f"On {label} your function returned {type(got).__name__}; return a 2-D NumPy array."
-            ) from None
-        expected = _keras_transpose(x, kernel, stride)
-        if got.shape != expected.shape:
-            rows, cols = x.shape
-            if got.shape == (rows * stride, cols * stride):
-                raise Mistake(
-                    f"On {label} your output is {got.shape}, n * stride per axis: "
-                    "the last footprint hangs over the edge. "
-                    f"Make room for it: (n - 1) * stride + k gives {expected.shape}."
-                )
-            if got.shape == (rows - 1 + kernel.shape[0], cols - 1 + kernel.shape[0]) and stride > 1:
-                raise Mistake(
-                    f"On {label} your output is {got.shape}: did you ignore the stride? Footprint (i, j) starts at "
-                    f"(i * stride, j * stride), and the output is {expected.shape}."
-                )
-            raise Mistake(f"On {label} your output has shape {got.shape}, but Conv2DTranspose gives {expected.shape}.")
-        if np.allclose(got, expected, atol=1e-4):
-            continue
-        if np.allclose(got, _overwrite(x, kernel, stride), atol=1e-4):
-            raise Mistake(
-                f"On {label} the overlapping footprints overwrite each other: "
-                "use += so that overlapping products add up."
-            )
-        if np.allclose(got, transposed_conv2d(x, kernel[::-1, ::-1], stride), atol=1e-4):
-            raise Mistake(
-                f"On {label} your result matches a flipped kernel. Keras does not flip it: "
-                "x[i, j] * kernel lands with kernel[0, 0] at (i * stride, j * stride)."
-            )
-        if np.allclose(got, transposed_conv2d(x.T, kernel, stride).T, atol=1e-4) or np.allclose(
-            got, transposed_conv2d(x, kernel.T, stride), atol=1e-4
-        ):
-            raise Mistake(
-                f"On {label} rows and columns are swapped somewhere: the first index is the row (i), "
-                "the second the column (j)."
-            )
-        if np.allclose(got, np.trunc(expected), atol=1e-4) and not np.allclose(expected, np.trunc(expected)):
-            raise Mistake(
-                f"On {label} your output holds whole numbers only: the right values with their fractions cut off "
-                f"(e.g. {got.flat[int(np.argmax(np.abs(got - expected)))]:g} instead of "
-                f"{expected.flat[int(np.argmax(np.abs(got - expected)))]:.3f}). Is your output array of an integer "
-                "dtype? np.zeros(shape) makes floats; dtype=int or np.zeros_like of an integer array does not."
-            )
-        if np.allclose(got, transposed_conv2d(np.ones_like(x), kernel, stride), atol=1e-4):
-            raise Mistake(
-                f"On {label} your result ignores the input values: multiply the kernel by x[i, j] before adding it."
-            )
-        worst = np.unravel_index(np.argmax(np.abs(got - expected)), got.shape)
-        raise Mistake(
-            f"On {label} your output differs from keras.layers.Conv2DTranspose with the same kernel, "
-            f"e.g. at {tuple(int(v) for v in worst)}: {got[worst]:.3f} instead of {expected[worst]:.3f}."
-        )
-    return "correct, and it agrees with keras.layers.Conv2DTranspose on every example!"
 
 
 # ---------------------------------------------------------------- q3: parameters
