@@ -12,260 +12,161 @@ def passes(exercise, answer):
     return passed, message
 
 
+# ---------------------------------------------------------------- q1: the crop table of a valid U-Net
+
+
 def test_q1_reference_passes(capsys):
-    ex.q1.check(ex.center_crop)
-    assert "✅" in capsys.readouterr().out
+    ex.q1.check(ex.skip_crops)
+    out = capsys.readouterr().out
+    assert "✅" in out and "88, 40, 16 and 4" in out
 
 
 def test_q1_other_correct_answers():
-    def by_ends(skip, h, w):  # cut top and bottom amounts, the extra pixel at the bottom / right
-        cut_h, cut_w = skip.shape[0] - h, skip.shape[1] - w
-        return skip[
-            cut_h // 2 : skip.shape[0] - (cut_h - cut_h // 2), cut_w // 2 : skip.shape[1] - (cut_w - cut_w // 2)
-        ]
+    import keras
 
-    def by_cropping2d(skip, h, w):  # the Keras layer the course uses, on a batch of one
-        cut_h, cut_w = skip.shape[0] - h, skip.shape[1] - w
-        crop = layers.Cropping2D(((cut_h // 2, cut_h - cut_h // 2), (cut_w // 2, cut_w - cut_w // 2)))
-        return crop(skip[None])[0]
+    from unet_course.models import build_unet
 
-    for answer in (by_ends, by_cropping2d):
+    def from_the_model(input_size, depth):  # read the crops off a built network, as the lesson did
+        model = build_unet((input_size, input_size, 1), 2, depth=depth, base_filters=1, padding="valid")
+        return np.array([model.get_layer(f"dec{level}_crop").cropping[0][0] for level in range(1, depth + 1)])
+
+    def pairs_by_level(input_size, depth):  # (before, after) pairs in a dict keyed by level
+        return {level + 1: (crop, crop) for level, crop in enumerate(ex.skip_crops(input_size, depth))}
+
+    def recursive(input_size, depth):
+        def walk(size, levels):
+            if levels == 0:
+                return size - 4, []
+            below, crops = walk((size - 4) // 2, levels - 1)
+            up = 2 * below
+            return up - 4, [(size - 4 - up) // 2] + crops
+
+        return walk(input_size, depth)[1]
+
+    for answer in (from_the_model, pairs_by_level, recursive):
         passed, message = passes(ex.q1, answer)
-        assert passed, message
+        assert passed, f"{answer.__name__}: {message}"
+    keras.backend.clear_session()
 
 
-def test_q1_the_extra_pixel_cut_at_the_top_and_left_is_refused():
-    def crop_round_up(skip, h, w):
-        top, left = -(-(skip.shape[0] - h) // 2), -(-(skip.shape[1] - w) // 2)
-        return skip[top : top + h, left : left + w]
+def _variant(**options):
+    def answer(input_size, depth):
+        return ex._crop_variant(input_size, depth, **options)
 
-    def round_up_rows_only(skip, h, w):
-        top, left = -(-(skip.shape[0] - h) // 2), (skip.shape[1] - w) // 2
-        return skip[top : top + h, left : left + w]
-
-    passed, message = passes(ex.q1, crop_round_up)
-    assert not passed and "extra row at the top" in message and "extra column at the left" in message
-    passed, message = passes(ex.q1, round_up_rows_only)
-    assert not passed and "extra row at the top" in message and "extra column" not in message
-
-
-def test_q1_swapped_offsets_need_different_offsets_to_show():
-    def swapped(skip, h, w):
-        top, left = (skip.shape[0] - h) // 2, (skip.shape[1] - w) // 2
-        return skip[left : left + h, top : top + w]
-
-    passed, message = passes(ex.q1, swapped)
-    assert not passed and "swapped the row and column offsets" in message and "10x16x2" in message
-
-
-def test_q1_a_rearranged_crop_is_not_a_window():
-    passed, message = passes(ex.q1, lambda skip, h, w: ex.center_crop(skip, h, w)[::-1])
-    assert not passed and "not a window of the skip" in message
+    return answer
 
 
 @pytest.mark.parametrize(
     "answer, phrase",
     [
-        (lambda skip, h, w: skip[:h, :w], "top-left corner"),
-        (lambda skip, h, w: skip[skip.shape[0] - h :, skip.shape[1] - w :], "bottom-right corner"),
-        (
-            lambda skip, h, w: skip[
-                (skip.shape[0] - h) // 2 : skip.shape[0] - (skip.shape[0] - h) // 2,
-                (skip.shape[1] - w) // 2 : skip.shape[1] - (skip.shape[1] - w) // 2,
-            ],
-            "one pixel too many in the height and the width",
-        ),
-        (
-            lambda skip, h, w: skip[
-                (skip.shape[0] - h) // 2 : -((skip.shape[0] - h) // 2),
-                (skip.shape[1] - w) // 2 : -((skip.shape[1] - w) // 2),
-            ],
-            "empty array",
-        ),
-        (lambda skip, h, w: skip[:h, :w, 0], "channel axis"),
-        (lambda skip, h, w: ex.center_crop(skip, h, w)[None], "batch axis of 1"),
-        (lambda skip, h, w: None, "returned None"),
+        (lambda n, d: [2 * c for c in ex.skip_crops(n, d)], "the whole difference"),
+        (lambda n, d: [-c for c in ex.skip_crops(n, d)], "negative crops"),
+        (lambda n, d: ex.skip_crops(n, d)[::-1], "the deepest level first"),
+        (_variant(bottleneck=0), "forgot the bottleneck"),
+        (_variant(dec=0), "decoder level's two convolutions"),
+        (_variant(enc=0), "each encoder level's two convolutions"),
+        (_variant(enc=2, bottleneck=2, dec=2), "counted 2 pixels per conv block"),
+        (_variant(after_convs=True), "after its two convolutions"),
+        (lambda n, d: [c + 1 if i == 0 else c for i, c in enumerate(ex.skip_crops(n, d))], "off by one at level 1"),
+        (lambda n, d: [(2 * c, 0) for c in ex.skip_crops(n, d)], "whole difference from one side"),
+        (lambda n, d: ex.skip_crops(n, d)[:-1], "one per level"),
+        (lambda n, d: "88, 40, 16, 4", "whole numbers"),
     ],
 )
 def test_q1_typical_mistakes(answer, phrase):
     passed, message = passes(ex.q1, answer)
-    assert not passed
-    assert phrase in message, message
+    assert not passed and phrase in message, message
 
 
-def test_q1_not_done_and_none_give_feedback(capsys):
-    def not_done(skip, h, w):
+def test_q1_not_done(capsys):
+    def not_done(input_size, depth):
         raise NotImplementedError()
 
     assert "not yet implemented" in passes(ex.q1, not_done)[1]
-    ex.q1.check(None)
-    assert "You passed None" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- q2: an added skip with a 1x1 projection
 
 
 def test_q2_reference_passes(capsys):
-    ex.q2.check(ex.my_decoder_block)
+    ex.q2.check(ex.add_decoder_block)
     assert "✅" in capsys.readouterr().out
 
 
-def test_q2_accepts_either_concatenation_order_and_relu_layers():
-    def x_first(x, skip, num_filters):
-        x = layers.Conv2DTranspose(num_filters, 2, strides=2)(x)
-        x = layers.Concatenate(axis=-1)([x, skip])
-        for _ in range(2):
-            x = layers.Conv2D(num_filters, 3, padding="same")(x)
-            x = layers.ReLU()(x)
-        return x
-
-    assert passes(ex.q2, x_first)[0], passes(ex.q2, x_first)[1]
-
-
-def test_q2_accepts_keras_ops_merges():
+def test_q2_other_correct_answers():
     from keras import ops
 
-    def with_ops(x, skip, num_filters):
-        x = layers.Conv2DTranspose(num_filters, 2, strides=2)(x)
-        x = ops.concatenate([x, skip], axis=-1)
-        x = ops.relu(layers.Conv2D(num_filters, 3, padding="same")(x))
-        return ops.relu(layers.Conv2D(num_filters, 3, padding="same")(x))
+    from unet_course.models import conv_block
 
-    assert passes(ex.q2, with_ops)[0], passes(ex.q2, with_ops)[1]
+    def ops_and_relu_projection(x, skip, num_filters):  # x + skip with keras.ops; a ReLU on the projection
+        up = layers.Conv2DTranspose(num_filters, (2, 2), strides=(2, 2), padding="same")(x)
+        if skip.shape[-1] != num_filters:
+            skip = layers.Conv2D(num_filters, 1, activation="relu")(skip)
+        return conv_block(ops.add(skip, up), num_filters)
 
+    def separate_relu_layers(x, skip, num_filters):
+        up = layers.Conv2DTranspose(num_filters, 2, strides=2)(x)
+        lateral = skip if skip.shape[-1] == num_filters else layers.Conv2D(num_filters, (1, 1))(skip)
+        y = layers.Add()([up, lateral])
+        for _ in range(2):
+            y = layers.ReLU()(layers.Conv2D(num_filters, 3, padding="same")(y))
+        return y
 
-def test_q2_accepts_sequential_convolutions_and_the_package_blocks():
-    import keras
-
-    from unet_course.models import conv_block, decoder_block
-
-    def sequential(x, skip, num_filters):
-        x = layers.Conv2DTranspose(num_filters, (2, 2), strides=(2, 2), padding="same")(x)
-        x = layers.Concatenate(axis=3)([x, skip])
-        convs = keras.Sequential(
-            [
-                layers.Conv2D(num_filters, 3, padding="same", activation="relu"),
-                layers.Conv2D(num_filters, 3, padding="same"),
-                layers.ReLU(),
-            ]
-        )
-        return convs(x)
-
-    def package(x, skip, num_filters):
-        return decoder_block(x, skip, num_filters)
-
-    def up_with_relu(x, skip, num_filters):  # the task does not say whether the up-convolution has an activation
-        x = layers.Conv2DTranspose(num_filters, 2, strides=2, activation="relu")(x)
-        return conv_block(layers.Concatenate()([skip, x]), num_filters)
-
-    for answer in (sequential, package, up_with_relu):
+    for answer in (ops_and_relu_projection, separate_relu_layers):
         passed, message = passes(ex.q2, answer)
         assert passed, f"{answer.__name__}: {message}"
 
 
-def _resize(x, skip, num_filters):
-    x = layers.UpSampling2D(2, interpolation="bilinear")(x)
-    x = layers.Conv2D(num_filters, 3, padding="same")(x)
-    x = layers.Concatenate()([skip, x])
-    x = layers.Conv2D(num_filters, 3, padding="same", activation="relu")(x)
-    return layers.Conv2D(num_filters, 3, padding="same", activation="relu")(x)
-
-
-def _transpose(kernel=2, filters=None, axis=-1, concat=None, activation="relu"):
+def _add_block(project="1x1", merge="add", always_project=False, up_filters=None, relu=True):
     def answer(x, skip, num_filters):
-        filters_ = filters(x, num_filters) if filters else num_filters
-        x = layers.Conv2DTranspose(filters_, kernel, strides=2, padding="same")(x)
-        x = concat([skip, x]) if concat else layers.Concatenate(axis=axis)([skip, x])
-        x = layers.Conv2D(num_filters, 3, padding="same", activation=activation)(x)
-        return layers.Conv2D(num_filters, 3, padding="same", activation=activation)(x)
+        x = layers.Conv2DTranspose(up_filters(skip, num_filters) if up_filters else num_filters, 2, strides=2)(x)
+        if project and (always_project or skip.shape[-1] != num_filters):
+            kernel = 1 if project == "1x1" else 3
+            skip = layers.Conv2D(num_filters, kernel, padding="same")(skip)
+        x = layers.Add()([skip, x]) if merge == "add" else layers.Concatenate()([skip, x])
+        x = layers.Conv2D(num_filters, 3, padding="same", activation="relu" if relu else None)(x)
+        return layers.Conv2D(num_filters, 3, padding="same", activation="relu" if relu else None)(x)
 
     return answer
 
 
-def _no_upsampling(x, skip, num_filters):
-    x = layers.Conv2D(num_filters, 3, padding="same", activation="relu")(x)
-    return layers.Conv2D(num_filters, 3, padding="same", activation="relu")(x)
-
-
-def _one_conv(x, skip, num_filters):
+def _project_x(x, skip, num_filters):  # projects the upsampled x to the skip's channels instead
     x = layers.Conv2DTranspose(num_filters, 2, strides=2)(x)
-    x = layers.Concatenate()([skip, x])
-    return layers.Conv2D(num_filters, 3, padding="same", activation="relu")(x)
-
-
-def _skip_ignored(x, skip, num_filters):
-    x = layers.Conv2DTranspose(num_filters, 2, strides=2)(x)
-    x = layers.Conv2D(num_filters, 3, padding="same", activation="relu")(x)
-    return layers.Conv2D(num_filters, 3, padding="same", activation="relu")(x)
-
-
-def _skip_concat_but_unused(x, skip, num_filters):
-    up = layers.Conv2DTranspose(num_filters, 2, strides=2)(x)
-    x = layers.Concatenate()([up, up])  # concatenates x with itself, not with the skip
-    x = layers.Conv2D(num_filters, 3, padding="same", activation="relu")(x)
-    return layers.Conv2D(num_filters, 3, padding="same", activation="relu")(x)
-
-
-def _wrong_filters(x, skip, num_filters):
-    x = layers.Conv2DTranspose(x.shape[-1], 2, strides=2)(x)
-    x = layers.Concatenate()([skip, x])
-    x = layers.Conv2D(num_filters, 3, padding="same", activation="relu")(x)
-    return layers.Conv2D(num_filters, 3, padding="same", activation="relu")(x)
-
-
-def _valid_padding(x, skip, num_filters):
-    x = layers.Conv2DTranspose(num_filters, 2, strides=2)(x)
-    x = layers.Concatenate()([skip, x])
-    x = layers.Conv2D(num_filters, 3, activation="relu")(x)
-    return layers.Conv2D(num_filters, 3, activation="relu")(x)
-
-
-def _added(x, skip, num_filters):
-    x = layers.Conv2DTranspose(skip.shape[-1], 2, strides=2)(x)
+    if skip.shape[-1] != num_filters:
+        x = layers.Conv2D(skip.shape[-1], 1)(x)
     x = layers.Add()([skip, x])
     x = layers.Conv2D(num_filters, 3, padding="same", activation="relu")(x)
     return layers.Conv2D(num_filters, 3, padding="same", activation="relu")(x)
 
 
-def _no_activation(x, skip, num_filters):
-    x = layers.Conv2DTranspose(num_filters, 2, strides=2)(x)
-    x = layers.Concatenate()([skip, x])
-    x = layers.Conv2D(num_filters, 3, padding="same")(x)
-    return layers.Conv2D(num_filters, 3, padding="same")(x)
-
-
 @pytest.mark.parametrize(
     "answer, phrase",
     [
-        (_no_upsampling, "forget the upsampling"),
-        (_one_conv, "1 Conv2D layer besides the transposed convolution"),
-        (_resize, "UpSampling2D(interpolation='bilinear')"),
-        (_transpose(kernel=3), "3x3 kernel; the task asks for 2x2"),
-        (_transpose(kernel=4), "4x4 kernel"),
-        (_transpose(filters=lambda x, n: x.shape[-1] // 2), "half the channels of x"),
-        (_transpose(axis=1), "along axis 1 (the height)"),
-        (_transpose(concat=lambda pair: __import__("keras").ops.concatenate(pair)), "along axis 0 (the batch axis)"),
-        (_transpose(activation="sigmoid"), "apply sigmoid where the task has ReLU"),
-        (_skip_ignored, "no Concatenate"),
-        (_skip_concat_but_unused, "ignores the skip"),
-        (_wrong_filters, "filters"),
-        (_valid_padding, "padding='same'"),
-        (_added, "Add"),
-        (_no_activation, "neither is followed by a ReLU"),
-        (lambda x, skip, n: x, "forget the upsampling"),
-        (lambda x, skip, n: np.zeros(3), "return the output tensor"),
+        (_add_block(project=None), "an addition needs the same channels"),
+        (_add_block(project="3x3"), "1x1 convolution is enough"),
+        (_add_block(merge="concat"), "merges by addition"),
+        (_add_block(always_project=True), "Add the skip as it is"),
+        (_add_block(project=None, up_filters=lambda skip, f: skip.shape[-1]), "the channels of the skip"),
+        (_add_block(relu=False), "neither is followed by a ReLU"),
+        (_project_x, "Project the *skip*"),
     ],
 )
 def test_q2_typical_mistakes(answer, phrase):
     passed, message = passes(ex.q2, answer)
-    assert not passed
-    assert phrase in message, message
+    assert not passed and phrase in message, message
 
 
-def test_q2_not_done_and_none_give_feedback(capsys):
-    def not_done(x, skip, num_filters):
-        raise NotImplementedError()
+def test_q2_skip_ignored():
+    def ignored(x, skip, num_filters):
+        x = layers.Conv2DTranspose(num_filters, 2, strides=2)(x)
+        if skip.shape[-1] != num_filters:
+            skip = layers.Conv2D(num_filters, 1)(skip)
+        x = layers.Add()([x, 0.0 * skip])
+        x = layers.Conv2D(num_filters, 3, padding="same", activation="relu")(x)
+        return layers.Conv2D(num_filters, 3, padding="same", activation="relu")(x)
 
-    assert "not yet implemented" in passes(ex.q2, not_done)[1]
-    ex.q2.check(None)
-    assert "You passed None" in capsys.readouterr().out
+    passed, message = passes(ex.q2, ignored)
+    assert not passed and "ignores the skip" in message, message
 
 
 # ---------------------------------------------------------------- q3: the valid-padding block and its crop
@@ -291,6 +192,11 @@ def _extras(skip, x):
 def test_q3_reference_passes(capsys):
     ex.q3.check(ex.valid_decoder_block)
     assert "✅" in capsys.readouterr().out
+
+
+def test_q3_the_notebooks_buggy_block_gets_the_corner_message():
+    passed, message = passes(ex.q3, ex.buggy_valid_decoder_block)
+    assert not passed and "you cut nothing at the top" in message, message
 
 
 def test_q3_accepts_the_package_block_and_a_slice():
@@ -374,3 +280,124 @@ def test_q3_not_done_and_none_give_feedback(capsys):
     assert "not yet implemented" in passes(ex.q3, not_done)[1]
     ex.q3.check(None)
     assert "You passed None" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- q4: boundary IoU with both bands
+
+
+def test_q4_reference_passes(capsys):
+    ex.q4.check(ex.boundary_iou_both)
+    assert "✅" in capsys.readouterr().out
+
+
+def test_q4_other_correct_answers():
+    from scipy import ndimage
+
+    def with_scipy(y_true, y_pred, width):  # the band by dilation and erosion of each mask
+        def band(mask):
+            mask = mask.astype(bool)
+            structure = np.ones((2 * width + 1, 2 * width + 1), dtype=bool)
+            grown = ndimage.binary_dilation(mask, structure, border_value=0)
+            shrunk = ndimage.binary_erosion(mask, structure, border_value=1)
+            return grown & ~shrunk
+
+        region = band(y_true) | band(y_pred)
+        a, b = y_true.astype(bool) & region, y_pred.astype(bool) & region
+        return 1.0 if not (a | b).any() else (a & b).sum() / (a | b).sum()
+
+    def with_keras_ops(y_true, y_pred, width):
+        from keras import ops
+
+        from unet_course.evaluation import boundary_band
+
+        region = ops.convert_to_tensor(boundary_band(y_true, width) | boundary_band(y_pred, width))
+        a = ops.logical_and(ops.cast(y_true, "bool"), region)
+        b = ops.logical_and(ops.cast(y_pred, "bool"), region)
+        union = ops.sum(ops.cast(ops.logical_or(a, b), "float32"))
+        inter = ops.sum(ops.cast(ops.logical_and(a, b), "float32"))
+        return float(ops.where(union > 0, inter / ops.maximum(union, 1.0), 1.0))
+
+    for answer in (with_scipy, with_keras_ops):
+        passed, message = passes(ex.q4, answer)
+        assert passed, f"{answer.__name__}: {message}"
+
+
+def _lesson(y_true, y_pred, width):
+    from unet_course import evaluation
+
+    return evaluation.boundary_iou(y_true, y_pred, width)
+
+
+def _band_iou(combine, classes=False):
+    from unet_course.evaluation import boundary_band
+
+    def answer(y_true, y_pred, width):
+        region = combine(boundary_band(y_true, width), boundary_band(y_pred, width))
+
+        def iou(t, p):
+            a, b = t[region].astype(bool), p[region].astype(bool)
+            union = np.sum(a | b)
+            return 1.0 if union == 0 else np.sum(a & b) / union
+
+        return (iou(y_true, y_pred) + iou(1 - y_true, 1 - y_pred)) / 2 if classes else iou(y_true, y_pred)
+
+    return answer
+
+
+def _no_empty_rule(y_true, y_pred, width):
+    from unet_course.evaluation import boundary_band
+
+    region = boundary_band(y_true, width) | boundary_band(y_pred, width)
+    a, b = y_true[region].astype(bool), y_pred[region].astype(bool)
+    return np.sum(a & b) / np.sum(a | b)
+
+
+@pytest.mark.parametrize(
+    "answer, phrase",
+    [
+        (_lesson, "the lesson's boundary IoU"),
+        (_band_iou(lambda t, p: p), "band of the predicted boundary only"),
+        (_band_iou(lambda t, p: np.ones_like(t)), "plain IoU over all pixels"),
+        (_band_iou(lambda t, p: t | p, classes=True), "Score the foreground only"),
+        (_no_empty_rule, "return 1.0"),
+    ],
+)
+def test_q4_typical_mistakes(answer, phrase):
+    passed, message = passes(ex.q4, answer)
+    assert not passed and phrase in message, message
+
+
+def test_q4_the_intersection_of_the_bands_is_named_where_it_differs():
+    from unet_course.exercises import Mistake, check_cases
+
+    answer = _band_iou(lambda t, p: t & p)
+    passed, message = passes(ex.q4, answer)  # on the first case it equals the true band alone: "take the union"
+    assert not passed and "the union of the two bands" in message, message
+    shifted = [case for case in ex._q4_cases() if "to the right" in case.label]
+    with pytest.raises(Mistake, match="their intersection"):
+        check_cases(answer, shifted, coerce=ex._as_float)
+
+
+# ---------------------------------------------------------------- predictions
+
+
+def test_p1_right_and_wrong_guesses():
+    ex.p1._guess = 88
+    assert ex.p1.verdict(88).passed
+    for guess, phrase in ((176, "whole difference"), (184, "572 - 388"), (92, "572 - 388"), (4, "deepest level")):
+        ex.p1._guess = guess
+        passed, message = ex.p1.verdict(88)
+        assert not passed and phrase in message, message
+
+
+def test_p2_right_and_wrong_guesses(capsys):
+    ex.p2.predict("edges")  # not one of the choices: refused
+    assert "answer with one of" in capsys.readouterr().out
+    ex.p2.predict("boundary IoU")
+    assert ex.p2.verdict("boundary IoU").passed
+    ex.p2.predict("IoU")
+    passed, message = ex.p2.verdict("boundary IoU")
+    assert not passed and "Most wrong pixels lie near the edges" in message
+    ex.p2.predict("boundary IoU")
+    passed, message = ex.p2.verdict("IoU")
+    assert not passed and "not concentrated at the edges" in message

@@ -1,154 +1,75 @@
-"""Exercises of notebook 06: assemble a U-Net, the paper's valid-padding size rules."""
+"""Exercises of notebook 06: the parameters of any U-Net, the paper's valid-padding size rules in both directions."""
 
-import keras
 import pytest
-from keras import layers
 
 from unet_course.exercises import ex06 as ex
-from unet_course.models import build_unet, conv_block, decoder_block, encoder_block
+from unet_course.models import build_unet
 
 
 def not_done(*args, **kwargs):
     raise NotImplementedError()
 
 
-# ---------------------------------------------------------------- q1
-
-
-def make_unet(
-    *, levels_off=0, skip_mode="concat", bottleneck=True, double=True, classifier=True, concat_order="skip_first"
-):
-    """A U-Net maker with one typical mistake switched on."""
-
-    def assemble(input_shape, num_classes, depth=4, base_filters=64):
-        inputs = keras.Input(shape=input_shape)
-        x, skips = inputs, []
-        filters = lambda level: base_filters * 2**level if double else base_filters  # noqa: E731
-        for level in range(depth - levels_off):
-            features, x = encoder_block(x, filters(level))
-            skips.append(features)
-        if bottleneck:
-            x = conv_block(x, base_filters * 2**depth)
-        for level in reversed(range(depth - levels_off)):
-            if concat_order == "skip_first":
-                x = decoder_block(x, skips[level], filters(level), skip_mode=skip_mode)
-            else:  # by hand, with the decoder tensor first
-                x = layers.Conv2DTranspose(filters(level), 2, strides=2)(x)
-                x = layers.Concatenate()([x, skips[level]])
-                x = conv_block(x, filters(level))
-        if classifier:
-            x = layers.Conv2D(num_classes, 1, activation="softmax" if num_classes > 1 else "sigmoid")(x)
-        return keras.Model(inputs, x)
-
-    return assemble
+# ---------------------------------------------------------------- q1: the parameters, by arithmetic
 
 
 def test_q1_reference_passes(capsys):
-    ex.q1.check(ex.assemble_unet)
+    ex.q1.check(ex.unet_parameters)
     out = capsys.readouterr().out
     assert "✅" in out and "31,030,658" in out
 
 
-def test_q1_accepts_either_concat_order():
-    passed, message = ex.q1.verdict(make_unet(concat_order="decoder_first"))
-    assert passed, message
+@pytest.mark.parametrize("args", ex._Q1_CASES)
+def test_q1_reference_agrees_with_build_unet(args):
+    depth, base_filters, in_channels, num_classes, skip = args
+    model = build_unet((32, 32, in_channels), num_classes, depth=depth, base_filters=base_filters, skip=skip)
+    assert ex.unet_parameters(*args) == model.count_params()
 
 
-def own_layers(input_shape, num_classes, depth=4, base_filters=64):
-    """No package blocks: Sequential conv blocks, keras.ops merges and a separate softmax layer."""
-    from keras import ops
+def test_q1_other_correct_answers():
+    def by_levels(depth, base_filters, in_channels, num_classes, skip="concat"):  # weights and biases apart
+        weights = biases = 0
+        channels = [in_channels] + [base_filters * 2**level for level in range(depth + 1)]
+        for c_in, c_out in zip(channels[:-1], channels[1:]):
+            weights += 9 * c_in * c_out + 9 * c_out * c_out
+            biases += 2 * c_out
+        for level in range(depth - 1, -1, -1):
+            f = base_filters * 2**level
+            weights += 4 * 2 * f * f + 9 * (2 if skip == "concat" else 1) * f * f + 9 * f * f
+            biases += 3 * f
+        return weights + biases + base_filters * num_classes + num_classes
 
-    def block(filters):
-        return keras.Sequential(
-            [
-                layers.Conv2D(filters, 3, padding="same", activation="relu"),
-                layers.Conv2D(filters, 3, padding="same", activation="relu"),
-            ]
-        )
+    def by_building(depth, base_filters, in_channels, num_classes, skip="concat"):  # correct, another style
+        size = 2**depth
+        return build_unet(
+            (size, size, in_channels), num_classes, depth=depth, base_filters=base_filters, skip=skip
+        ).count_params()
 
-    inputs = keras.Input(input_shape)
-    x, skips = inputs, []
-    for level in range(depth):
-        x = block(base_filters * 2**level)(x)
-        skips.append(x)
-        x = layers.MaxPooling2D()(x)
-    x = block(base_filters * 2**depth)(x)
-    for level in reversed(range(depth)):
-        x = layers.Conv2DTranspose(base_filters * 2**level, 2, strides=2)(x)
-        x = block(base_filters * 2**level)(ops.concatenate([x, skips[level]], axis=-1))
-    x = layers.Conv2D(num_classes, 1)(x)
-    x = layers.Activation("sigmoid")(x) if num_classes == 1 else layers.Softmax()(x)
-    return keras.Model(inputs, x)
+    for answer in (by_levels, by_building):
+        passed, message = ex.q1.verdict(answer)
+        assert passed, f"{answer.__name__}: {message}"
 
 
-def nested_levels(input_shape, num_classes, depth=4, base_filters=64):
-    """Every level its own keras.Model, called like a layer."""
-    inputs = keras.Input(input_shape)
-    x, skips = inputs, []
-    for level in range(depth):
-        level_in = keras.Input(x.shape[1:])
-        features, pooled = encoder_block(level_in, base_filters * 2**level)
-        features, x = keras.Model(level_in, [features, pooled])(x)
-        skips.append(features)
-    x = conv_block(x, base_filters * 2**depth)
-    for level in reversed(range(depth)):
-        a, b = keras.Input(x.shape[1:]), keras.Input(skips[level].shape[1:])
-        x = keras.Model([a, b], decoder_block(a, b, base_filters * 2**level))([x, skips[level]])
-    activation = "sigmoid" if num_classes == 1 else "softmax"
-    return keras.Model(inputs, layers.Conv2D(num_classes, 1, activation=activation)(x))
+def _variant(**options):
+    def answer(depth, base_filters, in_channels, num_classes, skip="concat"):
+        return ex._parameters_variant(depth, base_filters, in_channels, num_classes, skip, **options)
 
-
-@pytest.mark.parametrize("answer", [own_layers, nested_levels])
-def test_q1_accepts_other_correct_answers(answer):
-    passed, message = ex.q1.verdict(answer)
-    assert passed, message
-
-
-def _built(**options):
-    def assemble(input_shape, num_classes, depth=4, base_filters=64):
-        return build_unet(input_shape, num_classes, depth=depth, base_filters=base_filters, **options)
-
-    return assemble
-
-
-def _skip_from_level_0(input_shape, num_classes, depth=4, base_filters=64):
-    inputs = keras.Input(input_shape)
-    x, skips = inputs, []
-    for level in range(depth):
-        features, x = encoder_block(x, base_filters * 2**level)
-        skips.append(features)
-    x = conv_block(x, base_filters * 2**depth)
-    for level in reversed(range(depth)):
-        x = decoder_block(x, skips[0], base_filters * 2**level)  # always the first level's features
-    return keras.Model(inputs, layers.Conv2D(num_classes, 1, activation="softmax")(x))
+    return answer
 
 
 @pytest.mark.parametrize(
     "answer, phrase",
     [
-        (_built(output_activation=None), "raw scores (logits)"),
-        (_built(output_activation="sigmoid"), "not a softmax over the class axis"),
-        (_built(output_activation="softmax"), "a softmax over a single channel always gives 1"),
-        (_built(upsampling="bilinear"), "upsamples with UpSampling2D"),
-        (_built(batch_norm=True), "BatchNormalization"),
-        (_skip_from_level_0, "crops a skip"),
-    ],
-)
-def test_q1_classifier_and_blocks_as_the_task_states(answer, phrase):
-    passed, message = ex.q1.verdict(answer)
-    assert not passed and phrase in message, message
-
-
-@pytest.mark.parametrize(
-    "answer, phrase",
-    [
-        (make_unet(skip_mode="none"), "has no skip connections"),
-        (make_unet(levels_off=1), "Is your model truncated?"),
-        (make_unet(bottleneck=False), "has no bottleneck"),
-        (make_unet(double=False), "filters double at each level"),
-        (make_unet(classifier=False), "end with a 1x1 Conv2D with num_classes filters"),
-        (make_unet(skip_mode="add", double=False), "merges skips by addition"),
-        (lambda *args: "a model", "not a keras.Model"),
+        (_variant(biases=False), "not the biases"),
+        (_variant(up_kernel=0), "left out the up-convolutions"),
+        (_variant(up_kernel=3), "as 3x3"),
+        (_variant(merged_doubles=False), "reads the concatenation"),
+        (_variant(merged_doubles=True), "with skip='add' nothing is stacked"),
+        (_variant(reads_input=False), "it reads the image's in_channels = 3"),
+        (_variant(bottleneck=False), "left out the bottleneck"),
+        (_variant(classifier=False), "left out the 1x1 classifier"),
+        (lambda *args: 31_030_658, "Count level by level"),
+        (lambda *args: "many", "return a whole number"),
     ],
 )
 def test_q1_typical_mistakes(answer, phrase):
@@ -156,40 +77,8 @@ def test_q1_typical_mistakes(answer, phrase):
     assert not passed and phrase in message, message
 
 
-def test_q1_skip_from_the_wrong_tensor():
-    def assemble(input_shape, num_classes, depth=4, base_filters=64):
-        inputs = keras.Input(shape=input_shape)
-        x, skips = inputs, []
-        for level in range(depth):
-            features, x = encoder_block(x, base_filters * 2**level)
-            skips.append(features)
-        x = conv_block(x, base_filters * 2**depth)
-        for level in reversed(range(depth)):
-            x = layers.Conv2DTranspose(base_filters * 2**level, 2, strides=2)(x)
-            x = layers.Concatenate()([x, layers.Conv2D(base_filters * 2**level, 1)(x)])  # a "skip" from itself
-            x = conv_block(x, base_filters * 2**level)
-        return keras.Model(inputs, layers.Conv2D(num_classes, 1)(x))
-
-    passed, message = ex.q1.verdict(assemble)
-    assert not passed and "does not take an encoder's features" in message
-
-
-def test_q1_none_and_not_done():
-    passed, message = ex.q1.verdict(None)
-    assert not passed and "You passed None" in message
-    passed, message = ex.q1.verdict(not_done)
-    assert not passed and "not yet implemented" in message
-
-
-def test_q1_errors_inside_the_answer_are_reported():
-    def broken(input_shape, num_classes, depth=4, base_filters=64):
-        inputs = keras.Input(shape=input_shape)
-        features, x = encoder_block(inputs, base_filters)
-        x = decoder_block(x, x, base_filters)  # the skip is the pooled tensor: shapes do not match
-        return keras.Model(inputs, x)
-
-    passed, message = ex.q1.verdict(broken)
-    assert not passed and "Your function raised" in message
+def test_q1_not_done():
+    assert "not yet implemented" in ex.q1.verdict(not_done)[1]
 
 
 # ---------------------------------------------------------------- q2, q3
@@ -302,3 +191,87 @@ def test_q2_q3_agree_with_build_unet():
         assert ex.is_valid_size(size, depth)
         model = build_unet((size, size, 1), 2, depth=depth, base_filters=2, padding="valid")
         assert model.output_shape[1] == ex.output_size_valid(size, depth)
+
+
+# ---------------------------------------------------------------- q4: the smallest input for a wanted output
+
+
+def test_q4_reference_passes_and_agrees_with_build_unet(capsys):
+    ex.q4.check(ex.smallest_input_for_output)
+    assert "✅" in capsys.readouterr().out
+    for output_size, depth in ((101, 4), (50, 3)):
+        size = ex.smallest_input_for_output(output_size, depth)
+        model = build_unet((size, size, 1), 2, depth=depth, base_filters=1, padding="valid")
+        assert model.output_shape[1] >= output_size
+        smaller = size - 2**depth  # the next smaller size that fits gives too small an output
+        assert ex.is_valid_size(smaller, depth) and ex.output_size_valid(smaller, depth) < output_size
+
+
+def test_q4_other_correct_answers():
+    from unet_course.models import valid_input_sizes
+
+    def from_the_package(output_size, depth):
+        for size in valid_input_sizes(depth, 1, 10_000):
+            if ex.output_size_valid(size, depth) >= output_size:
+                return size
+
+    def by_formula(output_size, depth):  # the margin and the step of the sizes that fit
+        smallest = ex.smallest_input_for_output(1, depth)
+        margin = smallest - ex.output_size_valid(smallest, depth)
+        step = 2**depth
+        extra = max(0, output_size + margin - smallest)
+        return smallest + -(-extra // step) * step
+
+    for answer in (from_the_package, by_formula):
+        passed, message = ex.q4.verdict(answer)
+        assert passed, f"{answer.__name__}: {message}"
+
+
+@pytest.mark.parametrize(
+    "answer, phrase",
+    [
+        (lambda output_size, depth: output_size + 184, "is not a size the network accepts"),
+        (lambda output_size, depth: -(-output_size // 2**depth) * 2**depth, "the rule for same padding"),
+        (lambda output_size, depth: ex.smallest_input_for_output(output_size, depth) - 2**depth, "Round up"),
+        (lambda output_size, depth: ex._first_fit(output_size, depth), "its output is smaller than the input"),
+        (lambda output_size, depth: 572, "expected"),
+    ],
+)
+def test_q4_typical_mistakes(answer, phrase):
+    passed, message = ex.q4.verdict(answer)
+    assert not passed and phrase in message, message
+
+
+def test_q4_the_depth_4_margin_at_another_depth():
+    def margin_184(output_size, depth):
+        return ex.smallest_input_for_output(output_size, depth) if depth == 4 else output_size + 184
+
+    passed, message = ex.q4.verdict(margin_184)
+    assert not passed and "184 is the margin of the paper's depth 4" in message, message
+
+
+# ---------------------------------------------------------------- predictions
+
+
+def test_p1_right_and_wrong_guesses():
+    ex.p1._guess = 204
+    assert ex.p1.verdict(204).passed
+    for guess, phrase in (
+        (185, "context margin"),
+        (184, "context margin"),
+        (140, "one bottleneck unit"),
+        (188, "narrowest"),
+    ):
+        ex.p1._guess = guess
+        passed, message = ex.p1.verdict(204)
+        assert not passed and phrase in message, message
+
+
+def test_p2_right_and_wrong_guesses(capsys):
+    ex.p2.predict("maybe")
+    assert "answer with one of" in capsys.readouterr().out
+    ex.p2.predict("yes")
+    assert ex.p2.verdict("yes").passed
+    ex.p2.predict("no")
+    passed, message = ex.p2.verdict("yes")
+    assert not passed and "Zero padding changes only the pixels" in message

@@ -9,7 +9,16 @@ from unet_course import evaluation
 from unet_course.exercises import ex05
 from unet_course.models import build_unet, decoder_block
 
-NAMES = ["center_crop_amounts", "decoder_block_from_scratch", "boundary_band", "boundary_iou", "center_crop", "my_decoder_block"]
+NAMES = [
+    "center_crop_amounts",
+    "decoder_block_from_scratch",
+    "boundary_band",
+    "boundary_iou",
+    "skip_crops",
+    "add_decoder_block",
+    "buggy_valid_decoder_block",
+    "boundary_iou_both",
+]
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +51,6 @@ def test_scratch_crop_matches_keras_cropping(nb):
     top, _ = nb["center_crop_amounts"](13, 10)
     left, _ = nb["center_crop_amounts"](16, 14)
     np.testing.assert_array_equal(package_crop[0], skip[0, top : top + 10, left : left + 14, 0])
-    # the exercise's reference centre crop keeps the same pixels
-    np.testing.assert_array_equal(ex05.center_crop(skip[0], 10, 14)[..., 0], package_crop[0])
-    np.testing.assert_array_equal(nb["center_crop"](skip[0], 10, 14), ex05.center_crop(skip[0], 10, 14))
 
 
 def test_paper_crop_amounts(nb):
@@ -53,11 +59,43 @@ def test_paper_crop_amounts(nb):
     assert nb["center_crop_amounts"](7, 4) == (1, 2)
 
 
-def test_exercise_solution_in_notebook_matches_package_block(nb):
-    ours = _block_model(nb["my_decoder_block"], (4, 4, 16), (8, 8, 8), 8)
-    package = _block_model(decoder_block, (4, 4, 16), (8, 8, 8), 8)
-    assert ours.output_shape == package.output_shape
-    assert ours.count_params() == package.count_params()
+@pytest.mark.parametrize("input_size, depth", [(572, 4), (132, 3), (60, 2)])
+def test_notebook_crop_table_is_the_models(nb, input_size, depth):
+    model = build_unet((input_size, input_size, 1), 2, depth=depth, base_filters=1, padding="valid")
+    from_model = [model.get_layer(f"dec{level}_crop").cropping[0][0] for level in range(1, depth + 1)]
+    assert nb["skip_crops"](input_size, depth) == ex05.skip_crops(input_size, depth) == from_model
+
+
+def test_notebook_exercise_solutions_pass_and_agree_with_the_package(nb):
+    for exercise, name in ((ex05.q1, "skip_crops"), (ex05.q2, "add_decoder_block"), (ex05.q4, "boundary_iou_both")):
+        passed, message = exercise.verdict(nb[name])
+        assert passed, f"{name}: {message}"
+    # with equal channel counts the added block is the package's skip_mode="add" block
+    ours = _block_model(nb["add_decoder_block"], (4, 4, 16), (8, 8, 8), 8)
+    package = _block_model(lambda x, s, f: decoder_block(x, s, f, skip_mode="add"), (4, 4, 16), (8, 8, 8), 8)
+    assert ours.output_shape == package.output_shape and ours.count_params() == package.count_params()
+    # with different counts the projection costs channels x filters weights and filters biases
+    projected = _block_model(nb["add_decoder_block"], (4, 4, 16), (8, 8, 4), 8)
+    assert projected.count_params() == package.count_params() + 4 * 8 + 8
+
+
+def test_notebook_buggy_block_is_the_exercises(nb):
+    passed, message = ex05.q3.verdict(nb["buggy_valid_decoder_block"])
+    assert not passed and "you cut nothing at the top" in message
+    ours = _block_model(nb["buggy_valid_decoder_block"], (28, 28, 16), (64, 64, 8), 8)
+    reference = _block_model(ex05.buggy_valid_decoder_block, (28, 28, 16), (64, 64, 8), 8)
+    assert ours.output_shape == reference.output_shape == (None, 52, 52, 8)
+
+
+def test_notebook_boundary_iou_both_on_shapes(nb):
+    from unet_course.data import make_shapes
+
+    _, masks = make_shapes(4, 32, seed=7)
+    binary = (masks > 0).astype("uint8")
+    rng = np.random.default_rng(1)
+    for truth in binary:
+        noisy = np.where(rng.random(truth.shape) < 0.1, 1 - truth, truth)
+        assert nb["boundary_iou_both"](truth, noisy, 2) == pytest.approx(ex05.boundary_iou_both(truth, noisy, 2))
 
 
 def test_paper_parameter_counts_of_the_three_merges():

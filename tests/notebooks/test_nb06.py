@@ -15,7 +15,7 @@ PREAMBLE = (
 
 @pytest.fixture(scope="module")
 def nb():
-    return notebook_namespace("06_assembling_unet", ["unet_by_hand", "assemble_unet", "output_size_valid", "is_valid_size"], preamble=PREAMBLE)
+    return notebook_namespace("06_assembling_unet", ["unet_by_hand", "unet_parameters", "output_size_valid", "is_valid_size", "smallest_input_for_output"], preamble=PREAMBLE)
 
 
 def test_hand_assembled_unet_has_the_papers_count(nb):
@@ -38,30 +38,45 @@ def test_hand_assembled_unet_predicts_like_build_unet(nb, input_shape, num_class
 
 
 def test_notebook_solutions_pass_the_checkers(nb):
-    for exercise, name in ((ex.q1, "assemble_unet"), (ex.q2, "output_size_valid"), (ex.q3, "is_valid_size")):
+    for exercise, name in (
+        (ex.q1, "unet_parameters"),
+        (ex.q2, "output_size_valid"),
+        (ex.q3, "is_valid_size"),
+        (ex.q4, "smallest_input_for_output"),
+    ):
         passed, message = exercise.verdict(nb[name])
         assert passed, f"{name}: {message}"
 
 
-def test_valid_padding_tiles_stitch_exactly_and_same_padding_tiles_do_not():
-    """Notebook 06's argument for valid padding: 16-row-apart tiles reproduce the whole prediction."""
+def test_tiles_like_with_like_reproduce_the_whole_prediction_in_both_paddings():
+    """Notebook 06: overlapping tiles offset by multiples of 16, the margin dropped: exact in both paddings."""
+    ns = notebook_namespace("06_assembling_unet", ["tiled_prediction_gap"], preamble=PREAMBLE + "from unet_course.models import build_unet\n")
+    gap = ns["tiled_prediction_gap"]
+    assert gap("valid", (236, 188), 204, 16)[2].max() < 1e-5
+    assert gap("same", (512, 64), 256, 32, margin=112)[2].max() < 1e-5
+    assert gap("same", (512, 64), 128, 128)[2].max() > 1e-3
+    assert gap("same", (512, 64), 256, 160, margin=48)[2].max() > 1e-4
+
+
+def test_receptive_field_of_an_output_pixel_is_188_or_204_by_phase():
+    """Notebook 06's probe, on the package's network: the windows of a valid depth-4 U-Net's output rows."""
     import keras as _keras
-    import numpy as _np
 
-    from unet_course.models import build_unet as _build
+    from unet_course.analysis.receptive_field import receptive_fields, unet_encoder_specs
 
-    def gap(padding, size, rows, step):
-        _keras.utils.set_random_seed(0)
-        whole_model = _build(size + (1,), 2, base_filters=2, padding=padding)
-        tile_model = _build((rows, size[1], 1), 2, base_filters=2, padding=padding)
-        tile_model.set_weights(whole_model.get_weights())
-        image = _np.random.default_rng(2).random((1,) + size + (1,), dtype="float32")
-        tiles = [tile_model.predict(image[:, s:s + rows], verbose=0) for s in range(0, size[0] - rows + 1, step)]
-        stitched = _np.concatenate([t[:, :step] for t in tiles[:-1]] + [tiles[-1]], axis=1)
-        return _np.abs(whole_model.predict(image, verbose=0) - stitched).max()
-
-    assert gap("valid", (236, 188), 204, 16) < 1e-5
-    assert gap("same", (192, 176), 96, 96) > 1e-3
+    r, j = receptive_fields(unet_encoder_specs(depth=4))[-1]
+    rows, cols = 204, 188
+    probe = build_unet((rows, cols, 1), 2, base_filters=1, padding="valid")
+    for layer in probe.layers:
+        weights = layer.get_weights()
+        if weights:
+            layer.set_weights([np.full_like(weights[0], 1 / weights[0][..., 0].size)] + [np.zeros_like(w) for w in weights[1:]])
+    features = _keras.Model(probe.input, probe.get_layer("classifier").input)
+    images = np.zeros((rows, rows, cols, 1), dtype="float32")
+    images[np.arange(rows), np.arange(rows), :, 0] = 1.0
+    lit = features.predict(images, batch_size=34, verbose=0)[:, :, 0, 0] > 0
+    widths = [int(np.ptp(np.flatnonzero(lit[:, q])) + 1) for q in range(lit.shape[1])]
+    assert widths == [r + 3 * j] * 4 + [r + 4 * j] * 12 + [r + 3 * j] * 4 == [188] * 4 + [204] * 12 + [188] * 4
 
 
 def test_halved_unet_has_milesial_s_widths_and_counts():

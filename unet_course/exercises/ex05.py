@@ -1,11 +1,12 @@
-"""Exercises of notebook 05 (decoder and skips): centre crop, the decoder block, and the paper's valid-padding block."""
+"""Exercises of notebook 05 (decoder and skips): the crop table of a valid U-Net, an added skip with a 1x1
+projection, a misaligned crop to fix, and a boundary IoU that also sees the predicted edges."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from unet_course.exercises import Mistake, call, exercise
-from unet_course.exercises._core import layers_of
+from unet_course.exercises import Case, Mistake, Prediction, call, exercise
+from unet_course.exercises._core import distinct, layers_of
 
 NOTEBOOK = "05_decoder_and_skips"
 
@@ -15,28 +16,30 @@ NOTEBOOK = "05_decoder_and_skips"
 # --------------------------------------------------------------------------------------
 
 
-def center_crop(skip, target_height, target_width):
-    """The centre ``target_height x target_width`` window of ``skip`` (height, width, channels).
+def skip_crops(input_size, depth=4):
+    """Pixels cut from each side of every skip of a valid-padding U-Net, level 1 (the top) first."""
+    size, skips = input_size, []
+    for _ in range(depth):
+        size -= 4  # the level's two valid 3x3 convolutions
+        skips.append(size)  # these features cross the U
+        size //= 2  # 2x2 max pooling
+    size -= 4  # the bottleneck's two convolutions
+    crops = [0] * depth
+    for level in reversed(range(depth)):  # back up, the deepest level first
+        size *= 2  # the 2x2 up-convolution
+        crops[level] = (skips[level] - size) // 2  # the skip is cut to the upsampled size, half on each side
+        size -= 4  # the decoder level's two convolutions
+    return crops
 
-    When the difference is odd, the extra pixel is cut at the bottom / right, as
-    ``keras.layers.Cropping2D`` does in ``unet_course.models.merge_skip``.
-    """
-    height, width = skip.shape[0], skip.shape[1]
-    top = (height - target_height) // 2
-    left = (width - target_width) // 2
-    return skip[top : top + target_height, left : left + target_width]
 
-
-def my_decoder_block(x, skip, num_filters):
-    """Upsample ``x`` (2x2 transposed convolution, stride 2), concatenate ``skip``, two 3x3 convs.
-
-    Named ``my_decoder_block`` (as in the notebook) so that a learner who copies it does not
-    hide the package's ``unet_course.models.decoder_block``, which takes more options.
-    """
+def add_decoder_block(x, skip, num_filters):
+    """Upsample ``x``, add the skip (projected by a 1x1 convolution when its channels differ), two 3x3 convs."""
     from keras import layers
 
     x = layers.Conv2DTranspose(num_filters, 2, strides=2)(x)
-    x = layers.Concatenate()([skip, x])
+    if skip.shape[-1] != num_filters:
+        skip = layers.Conv2D(num_filters, 1)(skip)  # a linear 1x1 projection: channels to num_filters
+    x = layers.Add()([skip, x])
     x = layers.Conv2D(num_filters, 3, padding="same", activation="relu")(x)
     x = layers.Conv2D(num_filters, 3, padding="same", activation="relu")(x)
     return x
@@ -57,38 +60,243 @@ def valid_decoder_block(x, skip, num_filters):
     return x
 
 
+def buggy_valid_decoder_block(x, skip, num_filters):
+    """Exercise 3's block: it runs and its shapes are right, but its crop keeps the wrong pixels."""
+    from keras import layers
+
+    x = layers.Conv2DTranspose(num_filters, 2, strides=2)(x)
+    extra_h = skip.shape[1] - x.shape[1]
+    extra_w = skip.shape[2] - x.shape[2]
+    skip = layers.Cropping2D(((0, extra_h), (0, extra_w)))(skip)
+    x = layers.Concatenate()([skip, x])
+    x = layers.Conv2D(num_filters, 3, padding="valid", activation="relu")(x)
+    x = layers.Conv2D(num_filters, 3, padding="valid", activation="relu")(x)
+    return x
+
+
+def boundary_iou_both(y_true, y_pred, width):
+    """Foreground IoU inside the union of the bands around the true *and* the predicted boundaries."""
+    from unet_course.evaluation import boundary_band
+
+    band = boundary_band(y_true, width) | boundary_band(y_pred, width)
+    a, b = np.asarray(y_true)[band].astype(bool), np.asarray(y_pred)[band].astype(bool)
+    union = np.sum(a | b)
+    return 1.0 if union == 0 else float(np.sum(a & b) / union)
+
+
 # --------------------------------------------------------------------------------------
-# q1: centre crop
+# predictions
 # --------------------------------------------------------------------------------------
 
 
-def _crop_cases():
-    rng = np.random.default_rng(5)
+def _explain_crop(guess, actual):
+    try:
+        guess = float(guess)
+    except (TypeError, ValueError):
+        return "Give a number of pixels."
+    if guess == 2 * actual:
+        return (
+            "That is the whole difference, 568 - 392; the decoder's tensor sits at the centre, so half is cut on "
+            "each side."
+        )
+    if guess in (184, 92, 185):
+        return (
+            "572 - 388 = 184 compares the network's input with its output; the crop compares the level-1 skip "
+            "(568) with the upsampled tensor it joins (392)."
+        )
+    if guess == 4:
+        return (
+            "4 per side is the crop of the deepest level (64 -> 56); level 1 has lost far more on the way down and up."
+        )
+    return None
+
+
+p1 = Prediction(
+    "p1",
+    "pixels cut from each side of the level-1 skip (568x568 features, 392x392 upsampled tensor)",
+    notebook=NOTEBOOK,
+    explain=_explain_crop,
+)
+
+
+def _explain_boundary(guess, actual):
+    if guess == "IoU" and actual == "boundary IoU":
+        return (
+            "Most wrong pixels lie near the edges, and the band holds only a small share of the pixels: the same "
+            "wrong pixels are a larger share of the band than of the image."
+        )
+    if guess == "boundary IoU" and actual == "IoU":
+        return "In this run the skips' gain was not concentrated at the edges: read the table above."
+    return None
+
+
+p2 = Prediction(
+    "p2",
+    "removing the skips costs more of which score",
+    notebook=NOTEBOOK,
+    explain=_explain_boundary,
+    choices=("IoU", "boundary IoU"),
+)
+
+
+# --------------------------------------------------------------------------------------
+# q1: the crop table of a valid-padding U-Net
+# --------------------------------------------------------------------------------------
+
+
+def _crop_variant(input_size, depth, enc=4, bottleneck=4, dec=4, after_convs=False):
+    """``skip_crops`` with one mistake switched on (a pixel count changed, or the crop taken after the convs)."""
+    size, skips = input_size, []
+    for _ in range(depth):
+        size -= enc
+        skips.append(size)
+        size //= 2
+    size -= bottleneck
+    crops = [0] * depth
+    for level in reversed(range(depth)):
+        size *= 2
+        crops[level] = (skips[level] - (size - dec if after_convs else size)) // 2
+        size -= dec
+    return crops
+
+
+_Q1_CASES = [(572, 4), (188, 4), (132, 3), (92, 3), (60, 2), (18, 1)]
+
+_Q1_MISTAKES = {
+    "forgot the bottleneck's two convolutions (-4 at the bottom of the U)": dict(bottleneck=0),
+    "forgot the 4 pixels that each decoder level's two convolutions take after its up-convolution": dict(dec=0),
+    "forgot the 4 pixels that each encoder level's two convolutions take before its skip and its pooling": dict(enc=0),
+    "counted 2 pixels per conv block; each valid 3x3 convolution trims 1 pixel on *each* side, so a block of two "
+    "trims 4": dict(enc=2, bottleneck=2, dec=2),
+    "compared the skip with the decoder level's output, after its two convolutions. The crop comes before them: the "
+    "skip is cut to the size of the up-convolution's output": dict(after_convs=True),
+}
+
+
+def _q1_cases():
     cases = []
-    for height, width, channels, target_h, target_w in [
-        (8, 8, 2, 4, 4),  # even differences
-        (10, 16, 2, 4, 6),  # even differences, different offsets on the two axes (3 rows, 5 columns)
-        (6, 5, 2, 6, 5),  # nothing to crop
-        (7, 9, 3, 4, 6),  # odd differences on both axes (3 and 3), not square
-        (5, 6, 1, 4, 6),  # odd difference in height only, none in width
-        (6, 11, 2, 4, 8),  # even difference in height, odd in width
-        (64, 64, 1, 56, 56),  # the paper's deepest level, scaled to one channel
-    ]:
-        skip = rng.integers(0, 1000, size=(height, width, channels))  # distinct values: every window differs
+    for size, depth in _Q1_CASES:
+        want = skip_crops(size, depth)
+        mistakes = [
+            (
+                [2 * c for c in want],
+                "For {label} you returned {got}: the whole difference between the skip and the upsampled tensor. "
+                "The upsampled tensor sits at the centre of the skip, so half is cut on each side.",
+            ),
+            (
+                [-c for c in want],
+                "For {label} you returned {got}: negative crops. You subtracted the skip from the upsampled size; the "
+                "skip is the larger tensor, and it is the skip that is cropped (the upsampled tensor is never cut).",
+            ),
+            (
+                want[::-1],
+                "For {label} you returned {got}: the deepest level first. Return level 1 (the top, the largest skip) "
+                "first, then down the U.",
+            ),
+        ]
+        mistakes += [
+            (
+                _crop_variant(size, depth, **options),
+                "For {label} you returned {got}, expected {expected}: you " + text + ".",
+            )
+            for text, options in _Q1_MISTAKES.items()
+        ]
         cases.append(
-            (f"a skip of shape {height}x{width}x{channels} cropped to {target_h}x{target_w}", skip, target_h, target_w)
+            Case(
+                f"input_size={size}, depth={depth}",
+                (size, depth),
+                mistakes=distinct(mistakes, want),
+                otherwise="For {label} you returned {got}, expected {expected}. Follow the size down the U (two "
+                "valid convolutions, then a pooling, at each level), keep each level's size before its pooling, "
+                "then come back up and compare.",
+            )
         )
     return cases
 
 
-def _window_of(skip, got):
-    """The (top, left) of the window of ``skip`` that ``got`` is, or None."""
-    target_h, target_w = got.shape[:2]
-    for top in range(skip.shape[0] - target_h + 1):
-        for left in range(skip.shape[1] - target_w + 1):
-            if np.array_equal(got, skip[top : top + target_h, left : left + target_w]):
-                return top, left
-    return None
+def _off_by_one(got, want) -> bool:
+    return len(got) == len(want) and all(abs(g - w) <= 1 for g, w in zip(got, want)) and got != want
+
+
+def _q1_checker(answer):
+    for case in _q1_cases():
+        got = call(answer, *case.args, describe=f"for {case.label}")
+        got = _as_crops(got, case)
+        want = skip_crops(*case.args)
+        if got == want:
+            continue
+        if _off_by_one(got, want):
+            levels = [level for level, (g, w) in enumerate(zip(got, want), start=1) if g != w]
+            raise Mistake(
+                f"For {case.label} you returned {got}, expected {want}: off by one at level "
+                f"{', '.join(map(str, levels))}. In a U-Net whose input size fits, every difference is even (every "
+                "size is even before a pooling, every up-convolution doubles): cut exactly half of it on each side. "
+                "Check each -4 and each halving on the way."
+            )
+        for wrong, message in case.mistakes:
+            if not callable(wrong) and got == list(wrong):
+                raise Mistake(message.format(label=case.label, got=got, expected=want))
+        raise Mistake(case.otherwise.format(label=case.label, got=got, expected=want))
+    return (
+        "correct! The paper's 572x572 tile gives 88, 40, 16 and 4 pixels per side. Every crop is half an even "
+        "difference: the upsampled tensor sits exactly at the centre of its skip."
+    )
+
+
+def _as_crops(got, case):
+    """The learner's answer as a list of ints (a list, tuple, array, dict by level, or (before, after) pairs)."""
+    size, depth = case.args
+    if isinstance(got, dict):
+        got = [got[k] for k in sorted(got)]
+    try:
+        values = [np.asarray(v).tolist() for v in got]
+    except TypeError:
+        raise Mistake(
+            f"For {case.label} you returned {type(got).__name__} {got!r:.60}; return a list with one number per level."
+        ) from None
+    crops = []
+    for level, value in enumerate(values, start=1):
+        if isinstance(value, list):  # a (before, after) pair
+            if len(value) != 2:
+                raise Mistake(
+                    f"For {case.label} level {level} is {value}; give one number (or a (before, after) pair)."
+                )
+            before, after = value
+            if before != after:
+                if 0 in (before, after):
+                    raise Mistake(
+                        f"For {case.label} you cut the whole difference from one side at level {level} ({value}): "
+                        "the upsampled tensor lies at the *centre* of the skip, so half is cut on each side."
+                    )
+                raise Mistake(
+                    f"For {case.label} you cut {before} and {after} pixels at level {level}; the difference is even, "
+                    "so both sides lose the same."
+                )
+            value = before
+        try:
+            crops.append(int(value))
+        except (TypeError, ValueError):
+            raise Mistake(f"For {case.label} level {level} is {value!r:.40}; return whole numbers.") from None
+    if len(crops) != depth:
+        raise Mistake(
+            f"For {case.label} you returned {len(crops)} number{'s' if len(crops) != 1 else ''}; a U-Net of depth "
+            f"{depth} has {depth} skip connections, one per level: return one crop for each."
+        )
+    return crops
+
+
+q1 = exercise(
+    "q1",
+    "the crop table of a valid-padding U-Net",
+    notebook=NOTEBOOK,
+    reference=skip_crops,
+    hint=(
+        "Follow one side length down the U and back up, as the cell with the paper's table did with the layers: "
+        "remember the size each level hands to its skip, and compare it with what arrives there on the way up.",
+        "Two numbers meet at each level: the encoder's size before its pooling, and the decoder's size just after "
+        "its up-convolution. The skip is the larger one; the difference is shared by the two sides.",
+    ),
+)(_q1_checker)
 
 
 def _axis_text(got, want, extra, names):
@@ -108,115 +316,8 @@ def _axis_text(got, want, extra, names):
     return f"you cut {got} {unit}s at the {first}, expected {want}"
 
 
-@exercise(
-    "q1",
-    "centre crop",
-    notebook=NOTEBOOK,
-    reference=center_crop,
-    hint=(
-        "On each axis the difference (height - target_height) is split between the two sides. With an odd "
-        "difference one side gets one more: the course cuts the extra pixel at the bottom and on the right, so "
-        "the top gets the rounded-down half.",
-        "Once you know the top and left offsets, a slice with a start and a length, start : start + target, "
-        "is the window; it also works when there is nothing to cut (a slice ending at -0 would be empty).",
-    ),
-)
-def q1(answer):
-    for label, skip, target_h, target_w in _crop_cases():
-        got = call(answer, skip.copy(), target_h, target_w, describe=f"on {label}")
-        try:
-            got = np.asarray(got)
-        except Exception:
-            raise Mistake(
-                f"On {label} your function returned {type(got).__name__}; return the cropped array."
-            ) from None
-        height, width, channels = skip.shape
-        want_shape = (target_h, target_w, channels)
-        if got.ndim == 4 and got.shape[0] == 1:
-            raise Mistake(
-                f"On {label} you returned shape {got.shape}, with a batch axis of 1 in front. The skip has no "
-                f"batch axis: return an array of shape {want_shape}."
-            )
-        if got.ndim != 3 or got.shape[2] != channels:
-            raise Mistake(f"On {label} you returned shape {got.shape}; keep the channel axis: expected {want_shape}.")
-        extra_h, extra_w = height - target_h, width - target_w
-        if got.shape[:2] != (target_h, target_w):
-            if got.size == 0:
-                raise Mistake(
-                    f"On {label} you returned an empty array {got.shape}. When there is nothing to cut, "
-                    "a slice such as skip[0:-0] is empty: -0 is 0. "
-                    "Slice with a start and a length instead: skip[top:top + target_height]."
-                )
-            if got.shape[:2] == (target_w, target_h) and target_h != target_w:
-                raise Mistake(
-                    f"On {label} you returned {got.shape[0]}x{got.shape[1]}: height and width swapped. The first axis "
-                    f"is the height: expected {target_h}x{target_w}."
-                )
-            off_by_one = [
-                name
-                for name, size, target, extra in (
-                    ("height", got.shape[0], target_h, extra_h),
-                    ("width", got.shape[1], target_w, extra_w),
-                )
-                if size != target and extra % 2 and size == target + 1
-            ]
-            if off_by_one and all(
-                size == target or name in off_by_one
-                for name, size, target in (("height", got.shape[0], target_h), ("width", got.shape[1], target_w))
-            ):
-                raise Mistake(
-                    f"On {label} you returned {got.shape[0]}x{got.shape[1]}, expected {target_h}x{target_w}: one pixel "
-                    f"too many in the {' and the '.join(off_by_one)}, where the difference is odd. Cutting "
-                    "difference // 2 from both sides leaves one pixel too many; take exactly target_height rows "
-                    "(and target_width columns) from the start offset."
-                )
-            raise Mistake(f"On {label} you returned {got.shape[0]}x{got.shape[1]}, expected {target_h}x{target_w}.")
-        top, left = extra_h // 2, extra_w // 2
-        if np.array_equal(got, skip[top : top + target_h, left : left + target_w]):
-            continue
-        where = _window_of(skip, got)
-        if where is None:
-            raise Mistake(
-                f"On {label} your crop has the right shape, but it is not a window of the skip: no "
-                f"{target_h}x{target_w} slice of it holds these values. Return skip[top:top + target_height, "
-                "left:left + target_width] with all channels as they are (no transposing or reordering)."
-            )
-        got_top, got_left = where
-        if (got_top, got_left) == (0, 0):
-            raise Mistake(
-                f"On {label} you took the top-left corner. U-Net crops the *centre*: "
-                "cut the same amount from each side."
-            )
-        if (got_top, got_left) == (extra_h, extra_w):
-            raise Mistake(
-                f"On {label} you took the bottom-right corner. Cut half of the difference at the top and half at the "
-                "bottom (and the same for left and right)."
-            )
-        if (got_top, got_left) == (left, top):
-            raise Mistake(
-                f"On {label} you swapped the row and column offsets (you start at row {got_top}, column {got_left}; "
-                f"the centre starts at row {top}, column {left}): the first axis is the height, the second the width."
-            )
-        texts = [
-            text
-            for text in (
-                _axis_text(got_top, top, extra_h, ("top", "bottom", "row")),
-                _axis_text(got_left, left, extra_w, ("left", "right", "column")),
-            )
-            if text
-        ]
-        raise Mistake(
-            f"On {label} your crop starts at row {got_top}, column {got_left}; the centre window starts at row {top}, "
-            f"column {left}: {'; and '.join(texts)}."
-        )
-    return (
-        "correct! With an odd difference the course (like keras.layers.Cropping2D in unet_course.models.merge_skip) "
-        "cuts the extra pixel at the bottom and right. In the paper every difference is even (8, 32, 80, 176 pixels)."
-    )
-
-
 # --------------------------------------------------------------------------------------
-# q2: decoder block
+# the Keras checks shared by q2 and q3
 # --------------------------------------------------------------------------------------
 
 
@@ -348,15 +449,19 @@ def _check_concatenation(model):
             )
 
 
-def _check_convolutions(model, label, num_filters, padding="same"):
-    """Step 3: two plain 3x3 convolutions with num_filters filters and the task's padding."""
+def _check_convolutions(model, label, num_filters, padding="same", convs=None):
+    """Step 3: two plain 3x3 convolutions with num_filters filters and the task's padding.
+
+    ``convs``: the convolutions to judge (default: every Conv2D that is not a transposed convolution).
+    """
     from keras import layers
 
-    convs = [c for c in layers_of(model, layers.Conv2D) if not isinstance(c, layers.Conv2DTranspose)]
+    if convs is None:
+        convs = [c for c in layers_of(model, layers.Conv2D) if not isinstance(c, layers.Conv2DTranspose)]
     if len(convs) != 2:
         raise Mistake(
             f"Your block has {len(convs)} Conv2D layer{'s' if len(convs) != 1 else ''} besides the transposed "
-            "convolution; the task's decoder block has 2 (3x3 each), after the concatenation."
+            "convolution; the task's decoder block has 2 (3x3 each), after the merge."
         )
     for index, conv in enumerate(convs, start=1):
         if tuple(conv.kernel_size) != (3, 3):
@@ -388,104 +493,174 @@ def _check_convolutions(model, label, num_filters, padding="same"):
     return convs
 
 
-def _check_decoder(answer, x_shape, skip_shape, num_filters):
+# --------------------------------------------------------------------------------------
+# q2: an added skip, with a 1x1 projection when the channel counts differ
+# --------------------------------------------------------------------------------------
+
+_ADD_ERRORS = ("incompatible shapes", "Cannot broadcast shape")
+
+
+def _add_reference(x, skip, up, projection, convs, *, up_relu=False, projection_relu=False, relu=(True, True)):
+    """What the task's block computes with the learner's layers' weights (NumPy arrays in, out)."""
     import keras
 
+    weights = up.get_weights()
+    y = _numpy(keras.ops.conv_transpose(x, weights[0], strides=2, padding=up.padding))
+    y = y + weights[1] if len(weights) > 1 else y
+    if up_relu:
+        y = np.maximum(y, 0)
+    if projection is not None:
+        weights = projection.get_weights()
+        skip = skip @ weights[0][0, 0] + (weights[1] if len(weights) > 1 else 0)
+        if projection_relu:
+            skip = np.maximum(skip, 0)
+    y = y + skip
+    for conv, with_relu in zip(convs, relu):
+        weights = conv.get_weights()
+        y = _numpy(keras.ops.conv(y, weights[0], strides=1, padding="same")) + (weights[1] if len(weights) > 1 else 0)
+        if with_relu:
+            y = np.maximum(y, 0)
+    return y
+
+
+def _add_matches(got, reference, **options) -> bool:
+    want = _add_reference(*reference, **options)
+    return want.shape == got.shape and np.allclose(got, want, rtol=1e-3, atol=1e-4)
+
+
+def _check_add_decoder(answer, x_shape, skip_shape, num_filters):
+    import keras
+    from keras import layers
+
+    channels = skip_shape[-1]
     label = f"x of shape {(None, *x_shape)}, skip of shape {(None, *skip_shape)} and num_filters={num_filters}"
-    x_in = keras.Input(x_shape, name="x")
-    skip_in = keras.Input(skip_shape, name="skip")
-    out = call(answer, x_in, skip_in, num_filters, describe=f"on {label}")
+    x_in, skip_in = keras.Input(x_shape, name="x"), keras.Input(skip_shape, name="skip")
+    try:
+        out = call(answer, x_in, skip_in, num_filters, describe=f"on {label}")
+    except Mistake as mistake:
+        if str(mistake).startswith("Your function raised") and any(e in str(mistake) for e in _ADD_ERRORS):
+            raise Mistake(
+                f"{mistake} The upsampled x has num_filters = {num_filters} channels and the skip {channels}: an "
+                "addition needs the same channels on both sides. Project the skip to num_filters channels first, "
+                "with a 1x1 convolution (it mixes the channels of each pixel, and leaves height and width alone)."
+            ) from None
+        raise
     if not isinstance(out, keras.KerasTensor):
         raise Mistake(
             f"On {label} your function returned {type(out).__name__}; return the output tensor of the last layer."
         )
     shape = tuple(out.shape)
     model = keras.Model([x_in, skip_in], out)
-    # 1. the upsampling: a 2x2 transposed convolution of stride 2, with num_filters filters
     up = _check_upsampling(model, label, shape, x_shape, skip_shape, num_filters)
-    # 2. the merge: a concatenation with the skip, along the channels
-    _check_concatenation(model)
-    # 3. the two 3x3 convolutions, same padding, num_filters filters
-    convs = _check_convolutions(model, label, num_filters)
+    if not layers_of(model, "Add"):
+        if layers_of(model, "Concatenate"):
+            raise Mistake(
+                "Your block concatenates the skip. This exercise merges by addition (layers.Add, or x + skip): "
+                "the merge that adds no weights to the convolution after it."
+            )
+        raise Mistake("Your block has no Add layer: the skip features must be added to the upsampled tensor.")
+    convs = [c for c in layers_of(model, layers.Conv2D) if not isinstance(c, layers.Conv2DTranspose)]
+    projections = [c for c in convs if tuple(c.kernel_size) == (1, 1)]
+    threes = [c for c in convs if tuple(c.kernel_size) != (1, 1)]
+    if channels == num_filters and projections:
+        extra = channels * num_filters + num_filters
+        raise Mistake(
+            f"On {label} the skip already has num_filters = {num_filters} channels, yet your block projects it "
+            f"with a 1x1 convolution ({extra:,} more parameters). Add the skip as it is when the channels agree: "
+            "project only when they differ, as the task says."
+        )
+    if channels != num_filters:
+        if not projections:
+            if len(threes) == 3:
+                raise Mistake(
+                    f"On {label} your projection of the skip is a {'x'.join(map(str, threes[0].kernel_size))} "
+                    "convolution. A 1x1 convolution is enough to change the number of channels (it mixes the "
+                    "channels of each pixel), with 9 times fewer weights than a 3x3 one; the two 3x3 convolutions "
+                    "after the addition look at the neighbours."
+                )
+            raise Mistake(
+                f"On {label} your block has no 1x1 convolution: the skip's {channels} channels must be projected "
+                f"to num_filters = {num_filters} before the addition."
+            )
+        if len(projections) > 1:
+            raise Mistake(f"Your block has {len(projections)} 1x1 convolutions; one projection of the skip is enough.")
+        projection = projections[0]
+        if projection.filters != num_filters or projection.get_weights()[0].shape[2] != channels:
+            raise Mistake(
+                f"On {label} your 1x1 convolution turns {projection.get_weights()[0].shape[2]} channels into "
+                f"{projection.filters}. Project the *skip* ({channels} channels) to num_filters = {num_filters}: the "
+                "upsampled x already has num_filters channels, and the block's output has num_filters too."
+            )
+    else:
+        projection = None
+    convs = _check_convolutions(model, label, num_filters, convs=threes)
     expected = (None, skip_shape[0], skip_shape[1], num_filters)
     if shape != expected:
         raise Mistake(
-            f"On {label} your output has shape {shape}, expected {expected}: the upsampled x, merged with the skip, "
-            "then the two convolutions, one after the other."
+            f"On {label} your output has shape {shape}, expected {expected}: the upsampled x plus the (projected) "
+            "skip, then the two convolutions."
         )
-    # 4. behaviour: is the skip used, and with the learner's weights, does the block compute the task's block?
     rng = np.random.default_rng(0)
     x_value = rng.normal(size=(2, *x_shape)).astype("float32")
     skip_a = rng.normal(size=(2, *skip_shape)).astype("float32")
     skip_b = rng.normal(size=(2, *skip_shape)).astype("float32")
     out_a = _numpy(model([x_value, skip_a], training=False))
-    out_b = _numpy(model([x_value, skip_b], training=False))
-    if np.allclose(out_a, out_b):
+    if np.allclose(out_a, _numpy(model([x_value, skip_b], training=False))):
         raise Mistake(
-            "Your block ignores the skip: changing the skip features does not change the output. Concatenate the "
-            "skip with the upsampled x."
+            "Your block ignores the skip: changing the skip features does not change the output. Add the (projected) "
+            "skip to the upsampled x."
         )
-    reference = (x_value, skip_a, up, convs)
-    merged = convs[0].get_weights()[0].shape[2]
-    if merged != num_filters + skip_shape[-1]:
-        raise Mistake(
-            f"On {label} your first 3x3 convolution reads {merged} channels, but the upsampled x ({num_filters}) and "
-            f"the skip ({skip_shape[-1]}) concatenated make {num_filters + skip_shape[-1]}: the first 3x3 convolution "
-            "comes right after the concatenation of exactly these two."
-        )
-    for skip_first in (True, False):
-        for up_relu in (False, True):  # the task does not say whether the up-convolution has an activation
-            if _matches(out_a, reference, skip_first=skip_first, up_relu=up_relu):
-                return
-    for skip_first in (True, False):
-        for relu, text in (
-            ((False, True), "the first 3x3 convolution has no ReLU after it"),
-            ((True, False), "the second 3x3 convolution has no ReLU after it (your output has negative values)"),
-            ((False, False), "your 3x3 convolutions have no activation: neither is followed by a ReLU"),
-        ):
-            if any(_matches(out_a, reference, skip_first=skip_first, up_relu=u, relu=relu) for u in (False, True)):
-                raise Mistake(
-                    f"With your block's own weights I compared it with the task's block: {text}. Give them "
-                    "activation='relu' (or add ReLU layers)."
-                )
-    for other in ("sigmoid", "tanh", "elu", "selu", "gelu", "silu", "leaky_relu", "softplus"):
-        if _matches(out_a, reference, skip_first=True, activation=other) or _matches(
-            out_a, reference, skip_first=False, activation=other
-        ):
+    reference = (x_value, skip_a, up, projection, convs)
+    # the task leaves open whether the up-convolution or the projection has an activation: both are accepted
+    options = [dict(up_relu=u, projection_relu=p) for u in (False, True) for p in (False, True)]
+    if any(_add_matches(out_a, reference, **o) for o in options):
+        return
+    for relu, text in (
+        ((False, True), "the first 3x3 convolution has no ReLU after it"),
+        ((True, False), "the second 3x3 convolution has no ReLU after it (your output has negative values)"),
+        ((False, False), "your 3x3 convolutions have no activation: neither is followed by a ReLU"),
+    ):
+        if any(_add_matches(out_a, reference, relu=relu, **o) for o in options):
             raise Mistake(
-                f"With your block's own weights I compared it with the task's block: your 3x3 convolutions apply "
-                f"{other} where the task has ReLU."
+                f"With your block's own weights I compared it with the task's block: {text}. Give them "
+                "activation='relu' (or add ReLU layers)."
             )
     raise Mistake(
         "Your block has the task's layers, but with their own weights it computes something else than "
-        "transposed convolution -> concatenation with the skip -> 3x3 conv + ReLU -> 3x3 conv + ReLU. Check the "
-        "order of the steps and that the concatenation takes the skip and the upsampled x as they are."
+        "transposed convolution, plus the (projected) skip, then 3x3 conv + ReLU twice. Check the order of the steps."
     )
 
 
 @exercise(
     "q2",
-    "decoder block",
+    "an added skip, projected when the channels differ",
     notebook=NOTEBOOK,
-    reference=my_decoder_block,
+    reference=add_decoder_block,
     hint=(
-        "The block has three steps, in this order: upsample x so that it has the skip's height and width, merge "
-        "the two, then refine with convolutions.",
-        "Upsampling with learned weights is a transposed convolution (kernel 2 and stride 2 double the size "
-        "exactly). Merging puts the skip's channels next to the upsampled ones: a concatenation along the last "
-        "axis. The convolutions after it see both together.",
+        "An addition needs two tensors of exactly the same shape, channels included. After the up-convolution x has "
+        "num_filters channels; the skip has whatever its encoder level gave it. Which layer changes only the "
+        "number of channels, pixel by pixel?",
+        "Compare skip.shape[-1] with num_filters while the function builds the block (the shapes of symbolic "
+        "tensors are known then), and insert the channel-changing layer on the skip's side only when they differ.",
     ),
 )
 def q2(answer):
-    # x has twice the channels of skip (as in U-Net), then an unusual case where
-    # num_filters equals neither input's channel count; neither input is square
-    for x_shape, skip_shape, num_filters in [((4, 6, 16), (8, 12, 8), 8), ((3, 5, 6), (6, 10, 4), 5)]:
-        _check_decoder(answer, x_shape, skip_shape, num_filters)
-    return "correct! Concatenation order does not matter to the network: [skip, x] and [x, skip] learn the same block."
+    # the skip with fewer channels than num_filters, with more (not square), and with exactly num_filters
+    for x_shape, skip_shape, num_filters in [
+        ((4, 6, 16), (8, 12, 4), 8),
+        ((3, 5, 6), (6, 10, 10), 4),
+        ((4, 4, 16), (8, 8, 8), 8),
+    ]:
+        _check_add_decoder(answer, x_shape, skip_shape, num_filters)
+    return (
+        "correct! A 1x1 projection costs channels x num_filters weights (plus biases), once per level where the "
+        "counts differ; concatenation instead makes the first 3x3 convolution read both, at 9 weights per channel "
+        "pair. FPN (the feature pyramid network) merges its levels this way."
+    )
 
 
 # --------------------------------------------------------------------------------------
-# q3: the paper's decoder block, valid padding: the skip is larger and must be cropped
+# q3: the paper's decoder block, valid padding: a crop that keeps the wrong pixels, to fix
 # --------------------------------------------------------------------------------------
 
 _VALID_CASES = [  # x shape, skip shape, num_filters: the skip is larger than the upsampled x
@@ -519,7 +694,7 @@ def _check_valid_decoder(answer, x_shape, skip_shape, num_filters):
                 f"{mistake} The upsampled x is {up_h}x{up_w} and the skip {skip_shape[0]}x{skip_shape[1]}: a "
                 f"concatenation needs equal heights and widths. Crop the skip's centre to exactly {up_h}x{up_w} "
                 "before concatenating (layers.Cropping2D, or a slice); with an odd difference cut the extra pixel "
-                "at the bottom and on the right, as in exercise 1."
+                "at the bottom and on the right, as keras.layers.Cropping2D does in merge_skip."
             ) from None
         raise
     if not isinstance(out, keras.KerasTensor):
@@ -623,15 +798,15 @@ def _check_valid_decoder(answer, x_shape, skip_shape, num_filters):
 
 @exercise(
     "q3",
-    "the paper's decoder block (valid padding)",
+    "fix the crop of a valid decoder block",
     notebook=NOTEBOOK,
     reference=valid_decoder_block,
     hint=(
-        "Build exercise 2's block with padding='valid' and run it: the concatenation fails. Compare the two "
-        "shapes it complains about: which tensor is larger, and by how much on each axis?",
-        "The skip is larger than the upsampled x. Work out on each axis how many pixels to cut before and after, "
-        "from the two shapes (skip.shape[1], x.shape[1], ...), and cut them with a Cropping2D layer before the "
-        "concatenation; the convolutions then use padding='valid'.",
+        "The shapes are right, so look at *which* pixels survive the crop. Which encoder pixel ends up next to the "
+        "upsampled pixel (0, 0)? Which one should: where does the decoder's window lie inside the skip's?",
+        "The two paths lost their pixels evenly on both sides of the image, so the upsampled tensor lies at the "
+        "centre of the skip. Split each difference between the two sides (with an odd one, the extra pixel goes "
+        "at the bottom and on the right, as in the small 7x7 example).",
     ),
 )
 def q3(answer):
@@ -642,3 +817,125 @@ def q3(answer):
         "than the upsampled tensor, so they are centre-cropped (64 -> 56 at the deepest level, 568 -> 392 at the "
         "top), and each valid 3x3 convolution then trims 1 pixel per side."
     )
+
+
+# --------------------------------------------------------------------------------------
+# q4: boundary IoU with the bands of both masks
+# --------------------------------------------------------------------------------------
+
+
+def _band(mask, width):
+    from unet_course.evaluation import boundary_band
+
+    return boundary_band(mask, width)
+
+
+def _iou_in(band, y_true, y_pred, empty=1.0):
+    a, b = y_true[band].astype(bool), y_pred[band].astype(bool)
+    union = np.sum(a | b)
+    return empty if union == 0 else float(np.sum(a & b) / union)
+
+
+def _q4_variants(y_true, y_pred, width):
+    """The plausible wrong answers on one case: (value, message)."""
+    t, p = _band(y_true, width), _band(y_pred, width)
+    both = np.ones_like(t)
+    background = 0.5 * (_iou_in(t | p, y_true, y_pred) + _iou_in(t | p, 1 - y_true, 1 - y_pred))
+    return [
+        (
+            _iou_in(t, y_true, y_pred),
+            "On {label} you returned {got}, expected {expected}: that is the lesson's boundary IoU, with the band of "
+            "the *true* boundary only, where a false object far from every true edge costs nothing. Take the band "
+            "around the predicted boundary too: the union of the two bands.",
+        ),
+        (
+            _iou_in(p, y_true, y_pred),
+            "On {label} you returned {got}, expected {expected}: you used the band of the predicted boundary only, "
+            "where a missed object costs nothing. Take the union of the two bands.",
+        ),
+        (
+            _iou_in(t & p, y_true, y_pred),
+            "On {label} you returned {got}, expected {expected}: you kept only the pixels that lie in *both* bands. "
+            "A pixel near one boundary but far from the other is exactly where the two outlines disagree: take the "
+            "union of the bands (|), not their intersection (&).",
+        ),
+        (
+            _iou_in(both, y_true, y_pred),
+            "On {label} you returned {got}, expected {expected}: the plain IoU over all pixels. Count only the pixels "
+            "in the band (the union of the two bands).",
+        ),
+        (
+            background,
+            "On {label} you returned {got}, expected {expected}: the mean of the background's and the shape's IoU in "
+            "the band. Score the foreground only, as the lesson's boundary_iou does.",
+        ),
+    ]
+
+
+def _q4_cases():
+    square = np.zeros((16, 16), dtype=np.uint8)
+    square[4:10, 4:10] = 1
+    far_blob = square.copy()
+    far_blob[12:15, 12:15] = 1  # a false object, more than 2 pixels from every true edge
+    grown = np.zeros_like(square)
+    grown[3:11, 3:11] = 1
+    shifted = np.roll(square, 1, axis=1)
+    empty = np.zeros_like(square)
+    blob_only = np.zeros_like(square)
+    blob_only[5:9, 10:14] = 1
+    cases = []
+    for label, y_true, y_pred, width in [
+        ("a 6x6 square predicted exactly, plus a false 3x3 blob far from it (width 1)", square, far_blob, 1),
+        ("a 6x6 square predicted one pixel too large on every side (width 1)", square, grown, 1),
+        ("a 6x6 square predicted one pixel to the right (width 2)", square, shifted, 2),
+        ("an empty truth and a predicted 4x4 blob (width 1)", empty, blob_only, 1),
+        ("a 6x6 square and an empty prediction (width 2)", square, empty, 2),
+        ("two empty masks (width 1)", empty, empty, 1),
+    ]:
+        expected = boundary_iou_both(y_true, y_pred, width)
+        mistakes = list(distinct(_q4_variants(y_true, y_pred, width), expected))
+        mistakes.append(
+            (
+                lambda got: isinstance(got, float) and np.isnan(got),
+                "On {label} you returned nan: the union in the band is empty (0 / 0). Nothing is there to get "
+                "wrong: return 1.0 in that case, as the lesson's boundary_iou does.",
+            )
+        )
+        cases.append(
+            Case(
+                label,
+                (y_true, y_pred, width),
+                expected=expected,
+                mistakes=tuple(mistakes),
+                on_error="With two empty masks both bands are empty: return 1.0 when the union in the band is empty.",
+            )
+        )
+    return cases
+
+
+def _as_float(got, case):
+    try:
+        return float(np.asarray(got))
+    except (TypeError, ValueError):
+        raise Mistake(f"On {case.label} you returned {type(got).__name__} {got!r:.60}; return one number.") from None
+
+
+q4 = exercise(
+    "q4",
+    "boundary IoU with the bands of both masks",
+    notebook=NOTEBOOK,
+    reference=boundary_iou_both,
+    hint=(
+        "The lesson's band looks only near the true edges. Which pixels does a false object far from every true "
+        "edge occupy, and which band would contain its outline?",
+        "Build one band per mask, with the same width, combine them into one boolean mask of pixels, and score "
+        "the foreground IoU inside it as the lesson's boundary_iou does (same convention for an empty union).",
+    ),
+    cases=_q4_cases,
+    coerce=_as_float,
+    success=(
+        "correct! With both bands, a false object far from every true edge lowers the score (it scored 1.0 with the "
+        "lesson's band), and so does a predicted object where the truth is empty. Cheng et al.'s Boundary IoU "
+        "also looks at both boundaries."
+    ),
+)

@@ -1,36 +1,36 @@
-"""Exercises of notebook 06 (assembling U-Net): the whole network, and the paper's size rules."""
+"""Exercises of notebook 06 (assembling U-Net): its parameters by arithmetic, and the paper's size rules in both
+directions (the output of an input, the input for an output)."""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
-from unet_course.exercises import Case, Mistake, call, exercise
-from unet_course.exercises._core import distinct, layers_of, walk_layers
-from unet_course.models.unet import PAPER_PARAMETERS
+from unet_course.exercises import Case, Mistake, Prediction, exercise
+from unet_course.exercises._core import distinct
 
 NOTEBOOK = "06_assembling_unet"
 
 
-def assemble_unet(input_shape, num_classes, depth=4, base_filters=64):
-    import keras
-    from keras import layers
+def unet_parameters(depth=4, base_filters=64, in_channels=1, num_classes=2, skip="concat"):
+    """The parameters of ``build_unet(..., depth, base_filters, skip=skip)`` on ``in_channels`` channels, counted."""
 
-    from unet_course.models import conv_block, decoder_block, encoder_block
+    def conv(kernel, c_in, c_out):
+        return kernel * kernel * c_in * c_out + c_out  # weights + one bias per output channel
 
-    inputs = keras.Input(shape=input_shape)
-    x = inputs
-    skips = []
-    for level in range(depth):  # contracting path: features go to the skips, x goes down
-        features, x = encoder_block(x, base_filters * 2**level)
-        skips.append(features)
-    x = conv_block(x, base_filters * 2**depth)  # bottleneck
-    for level in reversed(range(depth)):  # expanding path: the deepest skip first
-        x = decoder_block(x, skips[level], base_filters * 2**level)
-    activation = "sigmoid" if num_classes == 1 else "softmax"
-    outputs = layers.Conv2D(num_classes, 1, activation=activation)(x)
-    return keras.Model(inputs, outputs)
+    total, c_in = 0, in_channels
+    for level in range(depth):  # contracting path: two 3x3 convolutions per level
+        f = base_filters * 2**level
+        total += conv(3, c_in, f) + conv(3, f, f)
+        c_in = f
+    f = base_filters * 2**depth  # the bottleneck
+    total += conv(3, c_in, f) + conv(3, f, f)
+    c_in = f
+    for level in reversed(range(depth)):  # expanding path: 2x2 up-convolution, merge, two 3x3 convolutions
+        f = base_filters * 2**level
+        merged = 2 * f if skip == "concat" else f  # addition and no skip add no channels
+        total += conv(2, c_in, f) + conv(3, merged, f) + conv(3, f, f)
+        c_in = f
+    return total + conv(1, base_filters, num_classes)  # the 1x1 classifier
 
 
 def output_size_valid(input_size, depth=4):
@@ -58,229 +58,189 @@ def is_valid_size(input_size, depth=4):
     return size > 0
 
 
-# ---------------------------------------------------------------- q1: the whole U-Net
+def smallest_input_for_output(output_size, depth=4):
+    """The smallest input size a valid-padding U-Net of ``depth`` accepts whose output has at least ``output_size``."""
+    size = 1
+    while not (is_valid_size(size, depth) and output_size_valid(size, depth) >= output_size):
+        size += 1
+    return size
 
 
-def _producer(tensor):
-    history = getattr(tensor, "_keras_history", None)
-    return getattr(history, "operation", None)
+# ---------------------------------------------------------------- predictions
 
 
-def _as_list(value):
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def _is_flat(model) -> bool:
-    """No nested model or layer of layers: the graph's own tensors connect all its layers."""
-    import keras
-
-    own = [op for op in model.operations if not isinstance(op, keras.layers.InputLayer)]
-    return len(own) == len(walk_layers(model))
-
-
-def _check_output_activation(model, input_shape, num_classes, label):
-    """The classifier ends in a softmax over the classes (a sigmoid for one class): checked on its output."""
-    import keras
-
-    sample = np.random.default_rng(3).normal(size=(1, *input_shape)).astype("float32")
-    with warnings.catch_warnings():  # Keras warns about a softmax over one channel: the message below says it
-        warnings.simplefilter("ignore")
-        out = np.asarray(keras.ops.convert_to_numpy(model(sample, training=False)), dtype=float)
-    low, high = float(out.min()), float(out.max())
-    if num_classes == 1:
-        if np.allclose(out, 1.0, atol=1e-6):
-            raise Mistake(
-                f"{label} outputs 1.0 at every pixel: a softmax over a single channel always gives 1. With one class "
-                "the classifier ends in a sigmoid (activation='sigmoid'), the probability of the class."
-            )
-        if low < 0 or high > 1:
-            raise Mistake(
-                f"{label} outputs values from {low:.3g} to {high:.3g}: raw scores (logits), not probabilities. With "
-                "one class the 1x1 classifier ends in a sigmoid (activation='sigmoid')."
-            )
-        return
-    sums = out.sum(axis=-1)
-    if low < -1e-6 or high > 1 + 1e-6:
-        raise Mistake(
-            f"{label} outputs values from {low:.3g} to {high:.3g}: raw scores (logits), not probabilities. The "
-            "classifier ends in a softmax over the classes: Conv2D(num_classes, 1, activation='softmax')."
+def _explain_field(guess, actual):
+    try:
+        guess = float(guess)
+    except (TypeError, ValueError):
+        return "Give a number of pixels."
+    if guess in (184, 185):
+        return (
+            "572 - 388 (+ 1) is the context margin: the tile is 184 pixels larger than its output. It would be the "
+            "receptive field only if each pixel's window were centred on it and slid one pixel at a time; pooling "
+            "and up-convolutions make the windows jump in steps of 16, and some are wider than 185."
         )
-    if not np.allclose(sums, 1.0, atol=1e-4):
-        raise Mistake(
-            f"{label} outputs values between 0 and 1, but the {num_classes} class scores of a pixel sum to "
-            f"{sums.min():.3g} to {sums.max():.3g}, not 1: they are not a softmax over the class axis (the last one). "
-            "End with Conv2D(num_classes, 1, activation='softmax')."
-        )
+    if guess == 140:
+        return "140 is the receptive field of one bottleneck unit; an output pixel combines several of them."
+    if guess == 188:
+        return "188 is the narrowest window: 4 of every 16 output rows have it; the other 12 see 204."
+    if guess == 572:
+        return "572 is the whole tile; an output pixel sees only part of it."
+    return None
 
 
-def _check_unet(model, input_shape, num_classes, depth, base_filters):
-    import keras
-    from keras import layers
-
-    from unet_course.models import build_unet
-
-    label = f"assemble_unet({input_shape}, {num_classes}, depth={depth}, base_filters={base_filters})"
-    if not isinstance(model, keras.Model):
-        raise Mistake(
-            f"{label} returned {type(model).__name__}, not a keras.Model. "
-            "End with `return keras.Model(inputs, outputs)`."
-        )
-    if len(model.outputs) != 1:
-        raise Mistake(f"{label} has {len(model.outputs)} outputs; a U-Net has one: the 1x1 classifier's.")
-    reference = build_unet(input_shape, num_classes, depth=depth, base_filters=base_filters)
-    expected_shape = tuple(reference.output_shape)
-    got_shape = tuple(model.outputs[0].shape)
-    pools = layers_of(model, layers.MaxPooling2D, "MaxPool")
-    transposes = layers_of(model, layers.Conv2DTranspose)
-    resizes = layers_of(model, layers.UpSampling2D, layers.Resizing, "Resize")
-    convs = [c for c in layers_of(model, layers.Conv2D) if not isinstance(c, layers.Conv2DTranspose)]
-    valid = [c for c in convs if c.padding == "valid" and tuple(c.kernel_size) != (1, 1)]
-    if valid:
-        raise Mistake(
-            f"{label} has convolutions with padding='valid' (e.g. {valid[0].name!r}); the exercise asks for same "
-            "padding, the blocks' default, so that the output has the input's size."
-        )
-    ups = len(transposes) + len(resizes)
-    if got_shape[1:3] != expected_shape[1:3]:
-        raise Mistake(
-            f"{label} outputs {got_shape[1]}x{got_shape[2]} pixels but the input is {input_shape[0]}x{input_shape[1]}: "
-            f"your model pools {len(pools)} times and upsamples {ups} times. The decoder must undo every pooling."
-        )
-    if got_shape[-1] != num_classes:
-        raise Mistake(
-            f"{label} outputs {got_shape[-1]} channels, expected num_classes={num_classes}: "
-            "end with a 1x1 Conv2D with num_classes filters (the classifier)."
-        )
-    if len(pools) != depth:
-        raise Mistake(
-            f"{label} has {len(pools)} max-pooling layers, but depth={depth} means {depth} encoder levels, each ending "
-            "in a 2x2 pooling. Is your model truncated? Loop over range(depth)."
-        )
-    if ups != depth:
-        raise Mistake(
-            f"{label} has {ups} upsampling layers, but depth={depth} needs {depth} decoder levels. "
-            "Use one decoder_block per encoder level."
-        )
-    if resizes:
-        raise Mistake(
-            f"{label} upsamples with {type(resizes[0]).__name__}; the exercise's U-Net, like decoder_block's "
-            "default and the paper, upsamples with a 2x2 transposed convolution (upsampling='transpose')."
-        )
-    normalised = layers_of(model, layers.BatchNormalization)
-    if normalised:
-        raise Mistake(
-            f"{label} has BatchNormalization layers; the exercise's U-Net (build_unet's default, the paper's) has "
-            "none: leave batch_norm at False."
-        )
-    concats, adds = layers_of(model, "Concatenate"), layers_of(model, "Add")
-    merges = concats + adds
-    if not merges:
-        raise Mistake(
-            f"{label} has no skip connections: no decoder level merges the encoder's features. "
-            "Keep each encoder_block's `features` in a list and pass the matching one to decoder_block as `skip` "
-            "(with skip_mode='concat', the default)."
-        )
-    if len(merges) < depth:
-        raise Mistake(f"{label} has {len(merges)} skip connections, but each of the {depth} decoder levels needs one.")
-    crops = layers_of(model, layers.Cropping2D)
-    if crops:
-        raise Mistake(
-            f"{label} crops a skip ({crops[0].name!r}): with same padding a skip and the upsampled tensor it joins "
-            "have the same size, so a crop means the skip comes from another level. Decoder level `level` takes "
-            "skips[level], the features of the encoder level at the same resolution (deepest first)."
-        )
-    if _is_flat(model):
-        encoder_features = {id(_producer(pool.input)) for pool in pools}
-        for merge in merges:
-            if not any(id(_producer(t)) in encoder_features for t in _as_list(merge.input)):
-                raise Mistake(
-                    f"The merge {merge.name!r} does not take an encoder's features (the tensor that goes into a "
-                    "pooling layer): the skip must come from the encoder level at the same resolution."
-                )
-    if adds:
-        raise Mistake(
-            f"{label} merges skips by addition; the paper (and this exercise) concatenates them: skip_mode='concat'."
-        )
-    bottleneck = [c for c in convs if c.filters == base_filters * 2**depth]
-    if not bottleneck:
-        raise Mistake(
-            f"{label} has no bottleneck: "
-            f"no convolution has base_filters * 2**depth = {base_filters * 2**depth} filters. "
-            "Between the last encoder level and the first decoder level comes conv_block(x, base_filters * 2**depth)."
-        )
-    expected_convs = 4 * depth + 3
-    if len(convs) != expected_convs:
-        raise Mistake(
-            f"{label} has {len(convs)} Conv2D layers; a U-Net of depth {depth} has {expected_convs}: "
-            f"2 per encoder level ({2 * depth}), 2 in the bottleneck, "
-            f"2 per decoder level ({2 * depth}) and the 1x1 classifier."
-        )
-    if model.count_params() != reference.count_params():
-        got_filters = sorted({c.filters for c in convs + transposes if tuple(c.kernel_size) != (1, 1)})
-        want = sorted({base_filters * 2**level for level in range(depth + 1)})
-        kernels = sorted({tuple(c.kernel_size) for c in convs})
-        if got_filters != want:
-            why = (
-                f" Your convolutions have {got_filters} filters, expected {want}: filters double at each level, "
-                "base_filters * 2**level."
-            )
-        elif kernels != [(1, 1), (3, 3)]:
-            why = f" Your Conv2D kernels are {kernels}: 3x3 in the blocks, 1x1 for the classifier."
-        else:
-            why = ""
-        raise Mistake(f"{label} has {model.count_params():,} parameters, expected {reference.count_params():,}.{why}")
-    _check_output_activation(model, input_shape, num_classes, label)
-
-
-@exercise(
-    "q1",
-    "assemble a U-Net from the blocks",
+p1 = Prediction(
+    "p1",
+    "the widest receptive field of an output pixel of the paper's U-Net, in input pixels",
     notebook=NOTEBOOK,
-    reference=assemble_unet,
-    hint=(
-        "Two loops and a bottleneck between them. Going down, each encoder_block gives features to keep (for the "
-        "skips) and a pooled tensor to go on with; the filters double at each level.",
-        "At the bottom, a conv_block with the next doubling of filters. Going up, visit the levels in reverse: "
-        "each decoder_block takes the skip of the level at the same resolution.",
-        "Finish with the classifier: a 1x1 convolution with one filter per class and a softmax (a sigmoid for a "
-        "single class), then build the model from the input and that output.",
-    ),
+    explain=_explain_field,
 )
-def q1(answer):
-    import keras
 
-    cases = [((32, 32, 1), 2, 2, 4), ((48, 64, 3), 3, 3, 4), ((16, 16, 2), 1, 1, 8)]
-    for input_shape, num_classes, depth, base_filters in cases:
-        model = call(
-            answer,
-            input_shape,
-            num_classes,
-            depth,
-            base_filters,
-            describe=(
-                f"for input_shape={input_shape}, num_classes={num_classes}, depth={depth}, base_filters={base_filters}"
-            ),
-        )
-        _check_unet(model, input_shape, num_classes, depth, base_filters)
-    # the paper's size: same padding needs a multiple of 16, and padding does not change the count
-    paper = call(answer, (32, 32, 1), 2, 4, 64, describe="for depth=4, base_filters=64, 2 classes")
-    count = paper.count_params() if isinstance(paper, keras.Model) else None
-    if count is None:
-        raise Mistake(
-            f"For depth=4, base_filters=64 and 2 classes your function returned {type(paper).__name__}, "
-            "not a keras.Model."
-        )
-    if count != PAPER_PARAMETERS:
-        raise Mistake(
-            f"With depth=4, base_filters=64 and 2 classes your U-Net has {count:,} parameters; the paper's network "
-            f"(figure 1) has {PAPER_PARAMETERS:,}."
-        )
-    del paper
-    return (
-        f"correct! With depth=4, base_filters=64 and 2 classes your U-Net has {count:,} parameters: "
-        "exactly the count that figure 1 of the paper implies."
-    )
 
+def _explain_tiles(guess, actual):
+    if guess == "no" and actual == "yes":
+        return (
+            "Zero padding changes only the pixels whose receptive field crosses a tile's border. Discard a margin "
+            "wider than that reach, and offset the tiles by multiples of 16 so that the poolings see the same grid: "
+            "every kept pixel is then computed from the same input as in the whole image."
+        )
+    return None
+
+
+p2 = Prediction(
+    "p2",
+    "with overlapping tiles offset by multiples of 16 and a 112-row margin dropped, does same padding reproduce the "
+    "whole prediction exactly",
+    notebook=NOTEBOOK,
+    explain=_explain_tiles,
+    choices=("yes", "no"),
+)
+
+
+# ---------------------------------------------------------------- q1: the parameters, by arithmetic
+
+
+def _parameters_variant(
+    depth,
+    base_filters,
+    in_channels,
+    num_classes,
+    skip,
+    *,
+    biases=True,
+    up_kernel=2,
+    merged_doubles=None,
+    reads_input=True,
+    bottleneck=True,
+    classifier=True,
+):
+    """``unet_parameters`` with one mistake switched on."""
+
+    def conv(kernel, c_in, c_out):
+        return kernel * kernel * c_in * c_out + (c_out if biases else 0)
+
+    doubles = (skip == "concat") if merged_doubles is None else merged_doubles
+    total, c_in = 0, in_channels if reads_input else 1
+    for level in range(depth):
+        f = base_filters * 2**level
+        total += conv(3, c_in, f) + conv(3, f, f)
+        c_in = f
+    if bottleneck:
+        f = base_filters * 2**depth
+        total += conv(3, c_in, f) + conv(3, f, f)
+        c_in = f
+    for level in reversed(range(depth)):
+        f = base_filters * 2**level
+        up = conv(up_kernel, c_in, f) if up_kernel else 0
+        total += up + conv(3, 2 * f if doubles else f, f) + conv(3, f, f)
+        c_in = f
+    return total + (conv(1, base_filters, num_classes) if classifier else 0)
+
+
+_Q1_CASES = [
+    (4, 64, 1, 2, "concat"),  # the paper
+    (3, 16, 3, 4, "concat"),
+    (2, 8, 3, 1, "add"),
+    (3, 8, 1, 3, "none"),
+    (4, 16, 3, 4, "add"),
+    (1, 4, 2, 5, "concat"),
+]
+
+_Q1_MISTAKES = [
+    (dict(biases=False), "you counted the weights but not the biases: every convolution has one per output channel"),
+    (
+        dict(up_kernel=0),
+        "you left out the up-convolutions: each decoder level starts with a 2x2 transposed convolution",
+    ),
+    (dict(up_kernel=3), "you counted each up-convolution as 3x3; the paper's up-convolution is 2x2"),
+    (
+        dict(merged_doubles=False),
+        "the first convolution of each decoder level reads the concatenation of the upsampled tensor and the skip: "
+        "twice the level's filters (2 f), not f",
+    ),
+    (
+        dict(merged_doubles=True),
+        "you doubled the channels into each decoder level's first convolution, as a concatenation does; with "
+        "skip='{skip}' nothing is stacked: it reads f channels",
+    ),
+    (
+        dict(reads_input=False),
+        "your first convolution reads 1 channel; it reads the image's in_channels = {in_channels}",
+    ),
+    (dict(bottleneck=False), "you left out the bottleneck: two 3x3 convolutions with base_filters * 2**depth filters"),
+    (
+        dict(classifier=False),
+        "you left out the 1x1 classifier: base_filters x num_classes weights plus num_classes biases",
+    ),
+]
+
+
+def _q1_cases():
+    cases = []
+    for depth, base_filters, in_channels, num_classes, skip in _Q1_CASES:
+        args = (depth, base_filters, in_channels, num_classes, skip)
+        label = (
+            f"depth={depth}, base_filters={base_filters}, in_channels={in_channels}, num_classes={num_classes}, "
+            f"skip={skip!r}"
+        )
+        mistakes = [
+            (
+                _parameters_variant(*args, **options),
+                "For {label} you returned {got}, expected {expected}: "
+                + text.format(skip=skip, in_channels=in_channels)
+                + ".",
+            )
+            for options, text in _Q1_MISTAKES
+        ]
+        cases.append(
+            Case(
+                label,
+                args,
+                mistakes=distinct(mistakes, unet_parameters(*args)),
+                otherwise="For {label} you returned {got}, expected {expected}. Count level by level: two 3x3 "
+                "convolutions per encoder level and in the bottleneck; per decoder level a 2x2 up-convolution and two "
+                "3x3 convolutions; then the 1x1 classifier.",
+            )
+        )
+    return cases
+
+
+q1 = exercise(
+    "q1",
+    "the parameters of any U-Net, by arithmetic",
+    notebook=NOTEBOOK,
+    reference=unet_parameters,
+    hint=(
+        "Every parameter sits in a convolution, and a convolution's count depends only on its kernel and its input "
+        "and output channels. So list the convolutions of the U, level by level, with the channels each one reads.",
+        "Only two numbers change with the options: the channels the very first convolution reads (the image's), "
+        "and the channels the first convolution of each decoder level reads (which depends on the merge).",
+    ),
+    cases=_q1_cases,
+    coerce=lambda got, case: _as_int(got, case),
+    success="correct! With depth 4, 64 base filters, 1 channel in and 2 classes out that is 31,030,658: the paper's "
+    "network. Padding appears nowhere in the count.",
+)
 
 # ---------------------------------------------------------------- q2, q3: the paper's valid padding
 
@@ -475,4 +435,87 @@ q3 = exercise(
     coerce=_as_bool,
     success="correct! Valid sizes for depth 4 are 188, 204, ..., 572, 588: 16 apart, and each plus 4 is divisible by "
     "16 (572 + 4 = 576).",
+)
+
+
+# ---------------------------------------------------------------- q4: the input a wanted output needs
+
+_Q4_CASES = [(388, 4), (101, 4), (1, 4), (500, 4), (50, 3), (33, 2), (20, 1)]
+
+
+def _first_fit(size, depth):
+    """The smallest size >= ``size`` that a valid-padding U-Net of ``depth`` accepts."""
+    while not is_valid_size(size, depth):
+        size += 1
+    return size
+
+
+def _q4_cases():
+    cases = []
+    for output_size, depth in _Q4_CASES:
+        expected = smallest_input_for_output(output_size, depth)
+        margin = expected - output_size_valid(expected, depth)
+        step = 2**depth
+        mistakes = [
+            (
+                output_size + margin,
+                "For {label} you returned {got} = output + "
+                + str(margin)
+                + ", the margin. But {got} is not a size the network accepts: valid outputs come in steps of "
+                + str(step)
+                + " (2**depth). Take the smallest accepted input whose output is at least output_size.",
+            ),
+            (
+                output_size + 184,
+                "For {label} you returned {got} = output + 184. 184 is the margin of the paper's depth 4; a U-Net "
+                "of depth " + str(depth) + " has a margin of " + str(margin) + ".",
+            ),
+            (
+                -(-output_size // step) * step,
+                "For {label} you returned {got}, the output size rounded up to a multiple of 2**depth: the rule for "
+                "same padding. With valid padding the input must be larger than the output by the margin (572 for "
+                "388).",
+            ),
+            (
+                expected - step,
+                "For {label} you returned {got}: its output is "
+                + str(output_size_valid(expected - step, depth) if expected - step > 0 else 0)
+                + ", smaller than the "
+                + str(output_size)
+                + " asked for. Round up, not down.",
+            ),
+            (
+                _first_fit(output_size, depth),
+                "For {label} you returned {got}: a size the network accepts, but its output is smaller than the input "
+                "by the margin; the input must cover the output *and* its context.",
+            ),
+        ]
+        cases.append(
+            Case(
+                f"output_size={output_size}, depth={depth}",
+                (output_size, depth),
+                mistakes=distinct(mistakes, expected),
+                otherwise="For {label} you returned {got}, expected {expected}: the smallest input size that the "
+                "network accepts and whose output is at least output_size.",
+            )
+        )
+    return cases
+
+
+q4 = exercise(
+    "q4",
+    "the smallest input for a wanted output",
+    notebook=NOTEBOOK,
+    reference=smallest_input_for_output,
+    hint=(
+        "Two conditions at once: the input must be a size the network accepts (exercise 3), and its output "
+        "(exercise 2) must be at least the size you want. Your two earlier functions can answer both.",
+        "Try candidate input sizes from small to large and stop at the first that meets both conditions; or use "
+        "that the input is always larger than the output by the same margin for a given depth, and that the sizes "
+        "that fit come in steps of 2**depth.",
+    ),
+    cases=_q4_cases,
+    coerce=lambda got, case: _as_int(got, case),
+    success="correct! For the paper's 388x388 output that is 572: the margin of 184 pixels is the context every "
+    "output pixel needs, and an output of 389 would already need a 588 tile.",
 )
