@@ -77,7 +77,7 @@ def _iou_zero_absent(mask, prediction, num_classes, ignore_index):
         (_iou_counting_void, "you counted the void pixels"),
         (_iou_precision, "its precision"),
         (_iou_zero_absent, "undefined (nan), not 0"),
-        (lambda m, p, n, i: ex.per_class_iou(m, p, n + 1, i), "expected 4, one per class"),
+        (lambda m, p, n, i: ex.per_class_iou(m, p, n + 1, i), "expected 4, one IoU per class"),
     ],
 )
 def test_q1_mistakes_get_their_message(answer, words):

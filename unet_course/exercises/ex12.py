@@ -141,18 +141,23 @@ def _q1_cases():
     return cases
 
 
-def _q1_coerce(got, case):
+def _per_class_values(got, case, count, what, why):
+    """``got`` as ``count`` floats (one per class), or the :class:`Mistake` that says what to return."""
     try:
         values = np.asarray(got, dtype=np.float64).ravel()
     except (TypeError, ValueError):
-        raise Mistake(f"On {case.label} your function returned {got!r:.60}; return one IoU per class.") from None
-    num_classes = case.args[2]
-    if values.size != num_classes:
+        raise Mistake(f"On {case.label} your function returned {got!r:.60}; return one {what} per class.") from None
+    if values.size != count:
         raise Mistake(
-            f"On {case.label} you returned {values.size} values; expected {num_classes}, one per class "
-            f"0..{num_classes - 1} (void is not a class: it gets no IoU)."
+            f"On {case.label} you returned {values.size} values; expected {count}, one {what} per class {why}."
         )
     return values
+
+
+def _q1_coerce(got, case):
+    num_classes = case.args[2]
+    why = f"0..{num_classes - 1} (void is not a class: it gets no IoU)"
+    return _per_class_values(got, case, num_classes, "IoU", why)
 
 
 q1 = exercise(
@@ -243,17 +248,8 @@ def _q2_cases():
 
 
 def _q2_coerce(got, case):
-    try:
-        values = np.asarray(got, dtype=np.float64).ravel()
-    except (TypeError, ValueError):
-        raise Mistake(f"On {case.label} your function returned {got!r:.60}; return one weight per class.") from None
     classes = np.asarray(case.args[0]).shape[1]
-    if values.size != classes:
-        raise Mistake(
-            f"On {case.label} you returned {values.size} values; expected {classes}, one weight per class "
-            "(the columns of counts; the rows are the images)."
-        )
-    return values
+    return _per_class_values(got, case, classes, "weight", "(the columns of counts; the rows are the images)")
 
 
 q2 = exercise(
