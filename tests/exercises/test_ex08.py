@@ -173,3 +173,110 @@ def test_q2_typical_mistakes(kind, phrase):
     passed, message = _run(ex.q2, _mistake(kind))
     assert not passed
     assert phrase in message, message
+
+
+# p1 ------------------------------------------------------------------------------------
+
+
+def test_p1_right_and_wrong_guesses():
+    ex.p1._guess = "transpose"
+    assert ex.p1.verdict("transpose").passed
+    ex.p1._guess = "bilinear"
+    verdict = ex.p1.verdict("transpose")
+    assert not verdict.passed and "own kernel entries" in verdict.message
+    ex.p1._guess = "transpose"
+    verdict = ex.p1.verdict("nearest")
+    assert not verdict.passed and "2x2 block" in verdict.message
+
+
+def test_p1_refuses_an_answer_outside_the_choices(capsys):
+    ex.p1._guess = "transpose"
+    ex.p1.predict("bicubic")
+    assert "one of" in capsys.readouterr().out
+    assert ex.p1._guess == "transpose"
+
+
+# q3 ------------------------------------------------------------------------------------
+
+
+def test_q3_reference_and_other_correct_answers_pass():
+    def loop(probability, period=2):
+        p = np.asarray(probability, dtype=float)
+        means = []
+        for r in range(period):
+            rows = [p[:, i, :] for i in range(r, p.shape[1], period)]
+            means.append(np.mean(rows))
+        return max(means) - min(means)
+
+    def by_index(probability, period=2):
+        p = np.asarray(probability, dtype=float)
+        phase = np.arange(p.shape[1]) % period
+        means = np.array([p[:, phase == r].mean() for r in range(period)])
+        return np.ptp(means)
+
+    assert _run(ex.q3, ex.row_phase_spread)[0]
+    assert _run(ex.q3, loop)[0]
+    assert _run(ex.q3, by_index)[0]
+
+
+def test_q3_mistakes():
+    def columns(probability, period=2):
+        p = np.asarray(probability, dtype=float)
+        means = [p[:, :, c::period].mean() for c in range(period)]
+        return max(means) - min(means)
+
+    def lesson(probability, period=2):
+        p = np.asarray(probability, dtype=float)
+        m = np.array([[p[:, a::period, b::period].mean() for b in range(period)] for a in range(period)])
+        return m.max() - m.min()
+
+    def spread_as_std(probability, period=2):
+        p = np.asarray(probability, dtype=float)
+        return float(np.std([p[:, r::period].mean() for r in range(period)]))
+
+    for answer, words in ((columns, "COLUMN"), (lesson, "2-D phase spread"), (spread_as_std, "standard deviation")):
+        passed, message = _run(ex.q3, answer)
+        assert not passed and words in message, (answer.__name__, message)
+
+
+# q4 ------------------------------------------------------------------------------------
+
+
+def _iou(truth, probability, threshold):
+    predicted = probability > threshold
+    return np.sum(predicted & truth) / max(np.sum(predicted | truth), 1)
+
+
+def test_q4_reference_and_other_correct_answers_pass():
+    def with_sweep(val_true, val_probability, test_true, test_probability, thresholds):
+        from unet_course.evaluation import threshold_sweep
+
+        sweep = threshold_sweep(val_true.astype(int), val_probability, thresholds=thresholds)
+        best = thresholds[int(np.argmax(sweep["iou"]))]
+        return best, threshold_sweep(test_true.astype(int), test_probability, thresholds=[best])["iou"][0]
+
+    def loop(val_true, val_probability, test_true, test_probability, thresholds):
+        best, best_score = None, -1
+        for t in thresholds:
+            score = _iou(val_true, val_probability, t)
+            if score > best_score:
+                best, best_score = t, score
+        return best, _iou(test_true, test_probability, best)
+
+    assert _run(ex.q4, ex.choose_and_score)[0]
+    assert _run(ex.q4, with_sweep)[0]
+    assert _run(ex.q4, loop)[0]
+
+
+def test_q4_mistakes():
+    def on_test(val_true, val_probability, test_true, test_probability, thresholds):
+        best = max(thresholds, key=lambda t: _iou(test_true, test_probability, t))
+        return best, _iou(test_true, test_probability, best)
+
+    def validation_score(val_true, val_probability, test_true, test_probability, thresholds):
+        best = max(thresholds, key=lambda t: _iou(val_true, val_probability, t))
+        return best, _iou(val_true, val_probability, best)
+
+    for answer, words in ((on_test, "HELD-OUT"), (validation_score, "VALIDATION IoU")):
+        passed, message = _run(ex.q4, answer)
+        assert not passed and words in message, (answer.__name__, message)

@@ -1,11 +1,13 @@
-"""Exercises of notebook 08 (evaluation): per-image vs pooled IoU, and a paired bootstrap
-interval for the difference of two models' pooled IoU."""
+"""Exercises of notebook 08 (evaluation): per-image vs pooled IoU, a paired bootstrap interval
+for the difference of two models' pooled IoU, a stripe detector next to the checkerboard metric,
+and a threshold chosen on validation and scored once on held-out data; one predict-before-you-run
+question (which decoder leaves the largest 2x2 phase spread)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from unet_course.exercises import Mistake, call, exercise
+from unet_course.exercises import Mistake, Prediction, call, exercise
 from unet_course.metrics import EMPTY_SCORE
 
 NOTEBOOK = "08_evaluation"
@@ -274,4 +276,189 @@ def q2(answer):
     raise Mistake(
         f"Your interval ({low:+.4f}, {high:+.4f}) differs from the expected one, about "
         f"({ref_low:+.4f}, {ref_high:+.4f})."
+    )
+
+
+# --------------------------------------------------------------------------------------
+# p1: which decoder leaves the largest 2x2 phase spread?
+# --------------------------------------------------------------------------------------
+
+UPSAMPLERS = ("transpose", "bilinear", "nearest")
+_WHY = {
+    "transpose": "a stride-2 transposed convolution gives each of the 4 output phases its own kernel entries, "
+    "so the phases can differ from the first step on; training evens them out only slowly",
+    "bilinear": "bilinear interpolation weights the 4 phases differently from the input grid; here that "
+    "left the largest spread (training had not removed it)",
+    "nearest": "nearest copies each pixel into a 2x2 block; here the convolution after it did not smooth "
+    "the blocks away",
+}
+
+
+def _p1_explain(guess, actual):
+    if actual not in _WHY:
+        return None
+    return f"The largest 2x2 phase spread came from {actual}: {_WHY[actual]}."
+
+
+p1 = Prediction(
+    "p1",
+    "which decoder's trained outputs have the largest 2x2 phase spread",
+    notebook=NOTEBOOK,
+    explain=_p1_explain,
+    choices=UPSAMPLERS,
+)
+
+
+# --------------------------------------------------------------------------------------
+# q3: the phase spread of the rows only (a stripe detector)
+# --------------------------------------------------------------------------------------
+
+
+def row_phase_spread(probability, period=2):
+    """Max - min over ``r`` in ``0 .. period - 1`` of the mean of the rows ``r, r + period, ...`` of (N, H, W) maps."""
+    p = np.asarray(probability, dtype=np.float64)
+    means = [p[:, r::period, :].mean() for r in range(period)]
+    return float(max(means) - min(means))
+
+
+def _q3_maps():
+    rows, cols = np.indices((12, 12))
+    rng = np.random.default_rng(3)
+    stripes = (0.4 + 0.2 * (rows % 2))[None] + rng.normal(0, 0.01, (2, 12, 12))  # brighter odd rows
+    board = (0.4 + 0.2 * ((rows + cols) % 2))[None].repeat(2, 0)  # a 2x2 checkerboard
+    period3 = (0.3 + 0.3 * (rows % 3 == 2))[None].repeat(2, 0)  # every third row brighter
+    columns = (0.4 + 0.2 * (cols % 2))[None].repeat(2, 0)  # vertical stripes
+    return [
+        ("2 maps with brighter odd rows (horizontal stripes), period 2", stripes, 2),
+        ("a 2x2 checkerboard, period 2", board, 2),
+        ("every third row brighter, period 3", period3, 3),
+        ("vertical stripes (brighter odd columns), period 2", columns, 2),
+    ]
+
+
+@exercise(
+    "q3",
+    "the phase spread of the rows only: a stripe detector",
+    notebook=NOTEBOOK,
+    reference=row_phase_spread,
+    hint=(
+        "The lesson's phases are (row % period, column % period); here only row % period matters, so each "
+        "phase is a set of whole rows.",
+        "Average every map's rows r, r + period, r + 2 period, ... for each r, over all N maps, then take the "
+        "largest minus the smallest of those period means.",
+    ),
+)
+def q3(answer):
+    results = {}
+    for label, maps, period in _q3_maps():
+        got = call(answer, maps.copy(), period, describe=f"on {label}")
+        try:
+            got = float(np.asarray(got, dtype=float).reshape(()))
+        except (TypeError, ValueError):
+            raise Mistake(f"On {label} return one number (the spread), got {got!r:.60}.") from None
+        expected = row_phase_spread(maps, period)
+        results[label] = got
+        if abs(got - expected) < 1e-9:
+            continue
+        columns = np.asarray(maps)
+        by_columns = float(np.ptp([columns[:, :, c::period].mean() for c in range(period)]))
+        both = np.array([[columns[:, a::period, b::period].mean() for b in range(period)] for a in range(period)])
+        if abs(got - by_columns) < 1e-9:
+            raise Mistake(
+                f"On {label} you returned {got:.4f}: the spread of the COLUMN phases (axis 2). A row is a "
+                "position along axis 1: p[:, r::period, :]."
+            )
+        if abs(got - float(both.max() - both.min())) < 1e-9:
+            raise Mistake(
+                f"On {label} you returned {got:.4f}, the 2-D phase spread of the lesson (rows and columns). Here "
+                "only the row phase counts: average whole rows."
+            )
+        if abs(got - float(np.std([columns[:, r::period].mean() for r in range(period)]))) < 1e-9:
+            raise Mistake(
+                f"On {label} you returned {got:.4f}, a standard deviation: return max - min of the phase means."
+            )
+        raise Mistake(f"On {label} you returned {got:.4f}, expected {expected:.4f}.")
+    board = results["a 2x2 checkerboard, period 2"]
+    return (
+        f"correct! Stripes give {results[next(iter(results))]:.3f}, the checkerboard {board:.3f}: every row of "
+        "a checkerboard holds both colours, so a row-only metric cannot see it. That is why the lesson's metric "
+        "uses the 2-D phases (row and column)."
+    )
+
+
+# --------------------------------------------------------------------------------------
+# q4: a threshold chosen on validation, scored once on held-out data
+# --------------------------------------------------------------------------------------
+
+
+def _iou_at(truth, probability, threshold):
+    predicted = np.asarray(probability) > threshold
+    truth = np.asarray(truth).astype(bool)
+    union = np.sum(predicted | truth)
+    return float(np.sum(predicted & truth) / union) if union else EMPTY_SCORE
+
+
+def choose_and_score(val_true, val_probability, test_true, test_probability, thresholds):
+    """(threshold, held-out IoU): the threshold with the best validation IoU (pooled; first on ties),
+    and the IoU it gives on the held-out pixels (a pixel is foreground when its probability exceeds it)."""
+    scores = [_iou_at(val_true, val_probability, t) for t in thresholds]
+    best = float(thresholds[int(np.argmax(scores))])
+    return best, _iou_at(test_true, test_probability, best)
+
+
+def q4_data():
+    """Validation and held-out maps whose best thresholds differ (public, for the tests)."""
+    rng = np.random.default_rng(12)
+    val_true = rng.random((3, 24, 24)) < 0.25
+    test_true = rng.random((3, 24, 24)) < 0.25
+    val_prob = np.clip(np.where(val_true, 0.55, 0.25) + rng.normal(0, 0.12, val_true.shape), 0, 1)
+    test_prob = np.clip(np.where(test_true, 0.45, 0.15) + rng.normal(0, 0.12, test_true.shape), 0, 1)
+    return val_true, val_prob, test_true, test_prob, [round(0.05 * k, 2) for k in range(1, 20)]
+
+
+@exercise(
+    "q4",
+    "a threshold chosen on validation, scored once on held-out data",
+    notebook=NOTEBOOK,
+    reference=choose_and_score,
+    hint=(
+        "Two roles, two data sets: one set decides, the other only reports what the decision gives.",
+        "Score every threshold on the validation pixels only (IoU, pooled), keep the best, then compute one "
+        "IoU on the held-out pixels at that threshold.",
+    ),
+)
+def q4(answer):
+    data = q4_data()
+    val_true, val_prob, test_true, test_prob, thresholds = data
+    got = call(answer, *[np.copy(d) for d in data[:4]], list(thresholds), describe="on ex.q4_data()")
+    try:
+        threshold, score = (float(np.asarray(v).reshape(())) for v in got)
+    except (TypeError, ValueError):
+        raise Mistake("Return two numbers: (the chosen threshold, its held-out IoU).") from None
+    expected = choose_and_score(*data)
+    on_test = choose_and_score(test_true, test_prob, test_true, test_prob, thresholds)
+    val_iou = _iou_at(val_true, val_prob, expected[0])
+    if np.allclose((threshold, score), expected):
+        return (
+            f"correct! Chosen on validation: {expected[0]:.2f}, held-out IoU {expected[1]:.3f}. Chosen on the "
+            f"held-out pixels themselves it would be {on_test[0]:.2f} and {on_test[1]:.3f}: a score that flatters "
+            "because the data that report it also chose it."
+        )
+    if np.isclose(threshold, on_test[0]) and not np.isclose(threshold, expected[0]):
+        raise Mistake(
+            f"You chose {threshold:.2f}, the best threshold on the HELD-OUT pixels. Choose on the validation "
+            "pixels; the held-out ones only score the choice, once."
+        )
+    if np.isclose(threshold, expected[0]) and np.isclose(score, val_iou):
+        raise Mistake(
+            f"Your threshold {threshold:.2f} is right, but {score:.3f} is its VALIDATION IoU. Report the "
+            "held-out IoU at that threshold: the validation score was used to choose, so it is optimistic."
+        )
+    if np.isclose(threshold, expected[0]):
+        raise Mistake(
+            f"Your threshold {threshold:.2f} is right; its held-out IoU is {expected[1]:.3f}, you gave {score:.3f}."
+        )
+    raise Mistake(
+        f"You chose {threshold:.2f}; the best validation IoU is at {expected[0]:.2f}. Score each threshold by "
+        "the IoU pooled over all validation pixels."
     )
