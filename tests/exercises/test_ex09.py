@@ -352,8 +352,147 @@ def test_q2_wrong_numbers_explained_before_a_later_crash():
     assert not passed and "d1**2 + d2**2" in message, message
 
 
+# --------------------------------------------------------------------------------------
+# q3: the Rand F-score
+# --------------------------------------------------------------------------------------
+
+
+def test_q3_reference_passes_and_equals_the_package():
+    from unet_course.evaluation.challenge import rand_error
+
+    passed, message = _run(ex.q3, ex.rand_fscore)
+    assert passed, message
+    assert "A scores 0.6667" in message
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        labels = (rng.random((12, 12)) > 0.3).astype(np.uint8)
+        proposal = (rng.random((12, 12)) > 0.3).astype(np.uint8)
+        assert ex.rand_fscore(labels, proposal) == pytest.approx(1 - rand_error(labels, proposal)["error"])
+
+
+def test_q3_other_correct_answer_passes():
+    def by_pair_counting(labels, proposal):  # every ordered pair of true-cell pixels, a pixel with itself included
+        from scipy import ndimage
+
+        t, _ = ndimage.label(labels == 1)
+        s, n = ndimage.label(proposal == 1)
+        t, s = t[labels == 1], s[labels == 1].astype(np.int64)
+        s = np.where(s == 0, n + 1 + np.arange(s.size), s)
+        same_t, same_s = t[:, None] == t[None, :], s[:, None] == s[None, :]
+        both = np.sum(same_t & same_s)
+        recall, precision = both / same_t.sum(), both / same_s.sum()
+        return 2 * precision * recall / (precision + recall)
+
+    passed, message = _run(ex.q3, by_pair_counting)
+    assert passed, message
+
+
+@pytest.mark.parametrize(
+    "options, phrase",
+    [
+        (dict(membrane="zero"), "into ONE segment"),
+        (dict(membrane="drop"), "you left out the cell pixels"),
+        (dict(restrict=False), "foreground-restricted"),
+        (dict(connectivity=8), "8-connected"),
+        (dict(mean="arithmetic"), "harmonic mean"),
+        (dict(pairs="unordered"), "two DIFFERENT"),
+    ],
+)
+def test_q3_typical_mistakes(options, phrase):
+    passed, message = _run(ex.q3, lambda labels, proposal: ex._vrand(labels, proposal, **options))
+    assert not passed
+    assert phrase in message, message
+
+
+def test_q3_the_error_instead_of_the_score_and_a_crash():
+    passed, message = _run(ex.q3, lambda labels, proposal: 1 - ex.rand_fscore(labels, proposal))
+    assert not passed and "Rand ERROR" in message
+    passed, message = _run(ex.q3, lambda labels, proposal: labels[100, 100])
+    assert not passed and "IndexError" in message
+
+
+# --------------------------------------------------------------------------------------
+# q4: how many crops
+# --------------------------------------------------------------------------------------
+
+
+def test_q4_reference_passes_and_hand_counts():
+    passed, message = _run(ex.q4, ex.count_crops)
+    assert passed, message
+    assert ex.count_crops(1, 4, 3, False, False) == 4  # starts at 0 or 1, in each direction
+    assert ex.count_crops(25, 512, 128, True, False) == 25 * 385**2 * 4
+
+
+def test_q4_the_eight_symmetries_of_a_square_by_enumeration():
+    tile = np.arange(9).reshape(3, 3)
+    seen = set()
+    for flip_lr in (False, True):
+        for flip_ud in (False, True):
+            for turns in range(4):
+                picture = np.rot90(np.flipud(tile) if flip_ud else tile, turns)
+                seen.add((np.fliplr(picture) if flip_lr else picture).tobytes())
+    assert len(seen) == 8 == ex.count_crops(1, 3, 3, True, True)
+    assert len({np.rot90(tile, k).tobytes() for k in range(4)}) == 4 == ex.count_crops(1, 3, 3, False, True)
+
+
+def test_q4_other_correct_answer_passes():
+    def by_loops(slices, size, crop, flips, rot90):
+        count = 0
+        for _top in range(size - crop + 1):
+            count += 1
+        group = {1} | ({2, 3, 4} if flips else set()) | ({5, 6, 7, 8} if flips and rot90 else set())
+        if rot90 and not flips:
+            group = {1, 2, 3, 4}
+        return float(slices * count * count * len(group))
+
+    passed, message = _run(ex.q4, by_loops)
+    assert passed, message
+
+
+@pytest.mark.parametrize(
+    "answer, phrase",
+    [
+        (lambda n, s, c, f, r: n * (s - c) ** 2 * (4 if f else 1) * (2 if f and r else 4 if r else 1), "off by one"),
+        (lambda n, s, c, f, r: n * (s - c + 1) ** 2 * (4 if f else 1) * (4 if r else 1), "8 symmetries"),
+        (
+            lambda n, s, c, f, r: n * (s - c + 1) ** 2 * (2 if f else 1) * (2 if f and r else 4 if r else 1),
+            "4 combinations",
+        ),
+        (lambda n, s, c, f, r: (s - c + 1) ** 2 * (4 if f else 1) * (2 if f and r else 4 if r else 1), "for one image"),
+        (lambda n, s, c, f, r: n * s**2 * (4 if f else 1) * (2 if f and r else 4 if r else 1), "must fit"),
+    ],
+)
+def test_q4_typical_mistakes(answer, phrase):
+    passed, message = _run(ex.q4, answer)
+    assert not passed
+    assert phrase in message, message
+
+
+# --------------------------------------------------------------------------------------
+# p1: the prediction
+# --------------------------------------------------------------------------------------
+
+
+def test_p1_right_and_wrong_guesses():
+    from unet_course.exercises import Prediction
+
+    p = Prediction("p1", ex.p1.question, choices=ex.p1.choices, explain=ex.p1.explain)
+    p.predict("B")
+    assert p.verdict("B").passed
+    p.predict("A")
+    verdict = p.verdict("B")
+    assert not verdict.passed and "4" in verdict.message and "pairs" in verdict.message
+    p.predict("equal")
+    verdict = p.verdict("B")
+    assert not verdict.passed and "singletons" in verdict.message and "merge" in verdict.message
+    p.predict("C")  # not a choice: not recorded
+    assert p.verdict("B").message == verdict.message
+    fresh = Prediction("p1", ex.p1.question, choices=ex.p1.choices, explain=ex.p1.explain)
+    assert "no prediction was recorded" in fresh.verdict("B").message
+
+
 def test_every_exercise_has_hints_and_a_solution(capsys):
-    for exercise in (ex.q1, ex.q2):
-        assert exercise.hints and exercise.notebook == "09_isbi_paper_experiment"
+    for exercise in (ex.q1, ex.q2, ex.q3, ex.q4):
+        assert len(exercise.hints) >= 2 and exercise.notebook == "09_isbi_paper_experiment"
         exercise.solution()
         assert f"def {exercise.target}(" in capsys.readouterr().out

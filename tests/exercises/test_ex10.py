@@ -172,7 +172,7 @@ def test_q1_crash_none_and_keras_2_api_are_feedback():
 
 
 # --------------------------------------------------------------------------------------
-# q2: freeze the encoder, count the trainable parameters
+# q2: fine-tuning with the encoder's batch norm frozen
 # --------------------------------------------------------------------------------------
 
 
@@ -180,49 +180,56 @@ def _n(weights):
     return int(sum(np.prod(w.shape) for w in weights))
 
 
-def test_q2_reference_passes_and_counts_the_decoder():
-    passed, message = _run(ex.q2, ex.freeze_and_count)
+def test_q2_reference_passes_and_equals_the_package():
+    passed, message = _run(ex.q2, ex.unfreeze_for_fine_tuning)
     assert passed, message
-    # the count, computed another way: the decoder's trainable weights of a fresh model
+    # the count, computed another way: the package's set_encoder_trainable on a fresh model
     model = build_backbone_unet(**ex._q2_cases()[0][1])
-    decoder = _n(w for layer in model.layers if layer.name != "encoder" for w in layer.trainable_weights)
-    assert f"{decoder:,} of the MobileNetV2 U-Net" in message
-    assert ex.freeze_and_count(model) == decoder
+    set_encoder_trainable(model, True)
+    fresh = build_backbone_unet(**ex._q2_cases()[0][1])
+    assert ex.unfreeze_for_fine_tuning(fresh) == _n(model.trainable_weights)
+    assert f"{_n(model.trainable_weights):,} of the MobileNetV2 U-Net" in message
 
 
 def test_q2_other_correct_answers_pass():
-    def layer_by_layer(model):
-        for layer in model.get_layer("encoder").layers:
-            layer.trainable = False
-        return sum(keras.ops.size(w) for w in model.trainable_weights)  # a tensor: converted by the checker
-
     def with_the_package(model):
-        set_encoder_trainable(model, False)
+        set_encoder_trainable(model, True)
         return float(sum(w.numpy().size for w in model.trainable_weights))
 
-    for answer in (layer_by_layer, with_the_package):
+    def by_name(model):  # keras.layers.BatchNormalization is the only class with "bn" names in MobileNetV2 / VGG16
+        encoder = model.get_layer("encoder")
+        encoder.trainable = True
+        for layer in encoder.layers:
+            if "BatchNormalization" in type(layer).__name__:
+                layer.trainable = False
+        return sum(keras.ops.size(w) for w in model.trainable_weights)
+
+    def layer_by_layer(model):  # each layer's own flag: in Keras 3 that is enough, the nested model's flag aside
+        for layer in model.get_layer("encoder").layers:
+            layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)
+        return _n(model.trainable_weights)
+
+    for answer in (with_the_package, by_name, layer_by_layer):
         passed, message = _run(ex.q2, answer)
         assert passed, message
 
 
-def _whole_model(model):
-    model.trainable = False
+def _everything(model):
+    model.get_layer("encoder").trainable = True
     return _n(model.trainable_weights)
 
 
-def _before_freezing(model):
-    count = _n(model.trainable_weights)
-    model.get_layer("encoder").trainable = False
-    return count
+def _not_unfrozen(model):  # only the batch norm is touched
+    for layer in model.get_layer("encoder").layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+    return _n(model.trainable_weights)
 
 
-def _not_frozen(model):
-    return _n(model.trainable_weights) - _n(model.get_layer("encoder").trainable_weights)
-
-
-def _decoder_too(model):
+def _decoder_frozen(model):
+    ex.unfreeze_for_fine_tuning(model)
     for layer in model.layers:
-        if layer.name != "classifier":
+        if layer.name.startswith("dec"):
             layer.trainable = False
     return _n(model.trainable_weights)
 
@@ -230,26 +237,12 @@ def _decoder_too(model):
 @pytest.mark.parametrize(
     "answer, phrase",
     [
-        (_whole_model, "you froze the whole model"),
-        (lambda m: (setattr(m.get_layer("encoder"), "trainable", False), m.count_params())[1], "model.count_params()"),
-        (_before_freezing, "BEFORE freezing"),
-        (
-            lambda m: (setattr(m.get_layer("encoder"), "trainable", False), len(m.trainable_weights))[1],
-            "weight TENSORS",
-        ),
-        (
-            lambda m: (
-                setattr(m.get_layer("encoder"), "trainable", False),
-                m.count_params() - m.get_layer("encoder").count_params(),
-            )[1],
-            "batch-norm moving means and variances",
-        ),
-        (
-            lambda m: (setattr(m.get_layer("encoder"), "trainable", False), _n(m.non_trainable_weights))[1],
-            "do NOT train",
-        ),
-        (_not_frozen, "the encoder is not frozen"),
-        (_decoder_too, "you froze decoder layers too"),
+        (_everything, "batch-norm layers train"),
+        (_not_unfrozen, "still frozen"),
+        (_decoder_frozen, "you froze decoder layers"),
+        (lambda m: (ex.unfreeze_for_fine_tuning(m), m.count_params())[1], "model.count_params()"),
+        (lambda m: (ex.unfreeze_for_fine_tuning(m), len(m.trainable_weights))[1], "weight TENSORS"),
+        (lambda m: (ex.unfreeze_for_fine_tuning(m), _n(m.weights))[1], "model.count_params()"),
     ],
 )
 def test_q2_typical_mistakes(answer, phrase):
@@ -258,29 +251,144 @@ def test_q2_typical_mistakes(answer, phrase):
     assert phrase in message, message
 
 
-def test_q2_crash_wrong_layer_name_and_wrong_type_are_feedback():
-    def wrong_name(model):
-        model.get_layer("vgg16").trainable = False
-        return _n(model.trainable_weights)
-
-    passed, message = _run(ex.q2, wrong_name)
-    assert not passed and "ValueError" in message and "model.get_layer('encoder')" in message, message
+def test_q2_wrong_type_and_no_return_are_feedback():
     passed, message = _run(ex.q2, lambda m: "many")
     assert not passed and "one number" in message
-    passed, message = _run(ex.q2, lambda m: 12.5)
-    assert not passed and "whole number" in message
     passed, message = _run(ex.q2, lambda m: None)
     assert not passed and "return" in message
 
 
 def test_q2_a_previous_answer_does_not_leak_into_the_next_check():
-    _run(ex.q2, _whole_model)  # freezes the cached models
-    passed, message = _run(ex.q2, ex.freeze_and_count)
+    _run(ex.q2, _everything)
+    passed, message = _run(ex.q2, ex.unfreeze_for_fine_tuning)
     assert passed, message
 
 
+# --------------------------------------------------------------------------------------
+# q3: normalise a tap
+# --------------------------------------------------------------------------------------
+
+
+def test_q3_reference_passes_and_equals_the_keras_layer():
+    passed, message = _run(ex.q3, ex.normalize_tap)
+    assert passed, message
+    for _, features in ex._q3_cases():
+        layer = keras.layers.GroupNormalization(groups=1)
+        np.testing.assert_allclose(
+            ex.normalize_tap(features), np.asarray(layer(features.astype("float32"))), rtol=1e-4, atol=1e-4
+        )
+
+
+def test_q3_other_correct_answers_pass():
+    def with_keras(features):
+        return keras.layers.GroupNormalization(groups=1)(features.astype("float32"))
+
+    def by_loop(features):
+        out = np.empty_like(features)
+        for i, image in enumerate(features):
+            out[i] = (image - image.mean()) / image.std(ddof=1)
+        return out
+
+    for answer in (with_keras, by_loop):
+        passed, message = _run(ex.q3, answer)
+        assert passed, message
+
+
+@pytest.mark.parametrize(
+    "options, phrase",
+    [
+        (dict(axes=(0, 1, 2, 3)), "whole batch"),
+        (dict(axes=(0, 1, 2)), "batch normalisation"),
+        (dict(axes=(1, 2)), "instance normalisation"),
+        (dict(axes=(3,)), "each pixel across its channels"),
+        (dict(axes=(1, 2, 3), divide="variance"), "divided by the variance"),
+        (dict(axes=(1, 2, 3), divide="no_mean"), "did not subtract the mean"),
+    ],
+)
+def test_q3_typical_mistakes(options, phrase):
+    passed, message = _run(ex.q3, lambda features: ex._standardized(features, **options))
+    assert not passed
+    assert phrase in message, message
+
+
+def test_q3_wrong_shape_is_feedback():
+    passed, message = _run(ex.q3, lambda features: features.mean(axis=(1, 2, 3)))
+    assert not passed and "keepdims" in message
+
+
+# --------------------------------------------------------------------------------------
+# q4: the Caffe-style input
+# --------------------------------------------------------------------------------------
+
+
+def test_q4_reference_passes_and_equals_keras_preprocess_input():
+    passed, message = _run(ex.q4, ex.caffe_input)
+    assert passed, message
+    rgb = ex._q4_cases()[0][1]
+    np.testing.assert_allclose(ex.caffe_input(rgb), keras.applications.vgg16.preprocess_input(rgb * 255), atol=1e-3)
+
+
+def test_q4_other_correct_answer_passes():
+    def with_keras(images):
+        images = np.broadcast_to(images, images.shape[:-1] + (3,)) if images.shape[-1] == 1 else images
+        return keras.applications.vgg16.preprocess_input(np.array(images) * 255.0)
+
+    passed, message = _run(ex.q4, with_keras)
+    assert passed, message
+
+
+@pytest.mark.parametrize(
+    "mistake, phrase",
+    [
+        ("no_255", "multiply by 255"),
+        ("no_flip", "RGB order"),
+        ("flip_after", "Reverse first"),
+        ("mean_first", "scale first"),
+        ("torch", "PyTorch"),
+        ("minus_one", "MobileNetV2"),
+        ("no_mean", "not subtracted"),
+    ],
+)
+def test_q4_typical_mistakes(mistake, phrase):
+    passed, message = _run(ex.q4, lambda images: ex._q4_variants(images)[mistake])
+    assert not passed
+    assert phrase in message, message
+
+
+def test_q4_grey_not_repeated_is_feedback():
+    passed, message = _run(
+        ex.q4, lambda images: images[..., ::-1] * 255.0 - 110.0 if images.shape[-1] == 1 else ex.caffe_input(images)
+    )
+    assert not passed and "3 equal channels" in message
+
+
+# --------------------------------------------------------------------------------------
+# p1: the prediction
+# --------------------------------------------------------------------------------------
+
+
+def test_p1_right_and_wrong_guesses():
+    from unet_course.exercises import Prediction
+
+    def fresh():
+        return Prediction("p1", ex.p1.question, tolerance=ex.p1.tolerance, explain=ex.p1.explain)
+
+    p = fresh()
+    p.predict(4.0)
+    assert p.verdict(4.1).passed
+    p.predict(0.69)
+    verdict = p.verdict(4.1)
+    assert not verdict.passed and "ln 2" in verdict.message and "saturates" in verdict.message
+    p.predict(1.5)
+    verdict = p.verdict(4.1)
+    assert not verdict.passed and "saturated" in verdict.message
+    p.predict(20)
+    verdict = p.verdict(4.1)
+    assert not verdict.passed and "clipped" in verdict.message
+
+
 def test_every_exercise_has_hints_and_a_solution(capsys):
-    for exercise in (ex.q1, ex.q2):
+    for exercise in (ex.q1, ex.q2, ex.q3, ex.q4):
         assert len(exercise.hints) >= 2 and exercise.notebook == "10_pretrained_encoders"
         exercise.solution()
         assert f"def {exercise.target}(" in capsys.readouterr().out

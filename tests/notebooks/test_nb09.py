@@ -1,5 +1,6 @@
 """Notebook 09's teaching code agrees with the package: the mirrored tile input of the
-overlap-tile strategy, and the paper's weight of one pixel (equation 2)."""
+overlap-tile strategy, the paper's weight of one pixel (equation 2), and the exercise solutions
+(the Rand F-score, the crop count) pass their checkers."""
 
 import numpy as np
 import pytest
@@ -9,12 +10,14 @@ from unet_course.data.weight_map import unet_weight_map
 from unet_course.exercises import ex09
 from unet_course.inference import mirror_pad, overlap_tile_layout
 
-NAMES = ["mirror_tile", "pixel_weight"]
+NAMES = ["mirror_tile", "pixel_weight", "rand_fscore", "count_crops"]
 
 
 @pytest.fixture(scope="module")
 def nb():
-    return notebook_namespace("09_isbi_paper_experiment", NAMES, preamble="import numpy as np\n")
+    return notebook_namespace(
+        "09_isbi_paper_experiment", NAMES, preamble="import numpy as np\nfrom scipy import ndimage\n"
+    )
 
 
 @pytest.mark.parametrize("shape", [(40, 56), (40, 56, 3)])
@@ -47,3 +50,8 @@ def test_pixel_weight_is_the_package_weight_map(nb):
         assert nb["pixel_weight"](mask, int(y), int(x)) == pytest.approx(weights[y, x], rel=1e-5, abs=1e-5)
     row = np.array([[1, 1, 0, 0, 0, 1, 1]], np.uint8)
     assert nb["pixel_weight"](row, 0, 2) == pytest.approx(4 / 3 + 10 * np.exp(-16 / 50))
+
+
+def test_the_new_exercise_solutions_pass_their_checkers(nb):
+    assert ex09.q3.verdict(nb["rand_fscore"]).passed
+    assert ex09.q4.verdict(nb["count_crops"]).passed

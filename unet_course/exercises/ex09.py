@@ -1,11 +1,13 @@
 """Exercises of notebook 09 (the paper's ISBI 2012 experiment): the mirrored input window of an
-output tile (the overlap-tile strategy, figure 2), and the weight of one pixel by equation 2."""
+output tile (the overlap-tile strategy, figure 2), the weight of one pixel by equation 2, the
+challenge's Rand F-score from its definition, and how many different training crops the
+augmentation makes; p1, a prediction: which toy proposal has the lower Rand error."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from unet_course.exercises import Mistake, call, exercise
+from unet_course.exercises import Mistake, Prediction, call, exercise
 
 NOTEBOOK = "09_isbi_paper_experiment"
 
@@ -583,3 +585,331 @@ def q2(answer):
                 "prediction (the paper's figure 3d)."
             )
     _q2_diagnose(results)
+
+
+# --------------------------------------------------------------------------------------
+# q3: the Rand F-score of a proposal, from its definition
+# --------------------------------------------------------------------------------------
+
+
+def rand_fscore(labels, proposal):
+    """V_Rand, the challenge's foreground-restricted Rand F-score, of a binary ``proposal``
+    (1 = cell) against ``labels`` (1 = cell, 0 = membrane), one 2D image."""
+    from scipy import ndimage
+
+    labels, proposal = np.asarray(labels) == 1, np.asarray(proposal) == 1
+    true_segments, _ = ndimage.label(labels)  # 4-connected cells
+    found_segments, count = ndimage.label(proposal)
+    t, s = true_segments[labels], found_segments[labels].copy()  # only the pixels that are cells in the truth
+    membrane = s == 0  # called membrane by the proposal: each one a segment of its own
+    s[membrane] = count + 1 + np.arange(membrane.sum())
+
+    def sum_of_squares(*keys):
+        _, sizes = np.unique(np.stack(keys), axis=1, return_counts=True)
+        return float(np.sum(sizes.astype(np.float64) ** 2))
+
+    together = sum_of_squares(t, s)  # pairs in the same segment in both
+    v_split = together / sum_of_squares(t)
+    v_merge = together / sum_of_squares(s)
+    return 2 / (1 / v_split + 1 / v_merge)
+
+
+def _vrand(labels, proposal, membrane="single", restrict=True, connectivity=4, mean="harmonic", pairs="ordered"):
+    """V_Rand computed the right way or one of the typical wrong ways (for the diagnosis)."""
+    from scipy import ndimage
+
+    structure = ndimage.generate_binary_structure(2, 1 if connectivity == 4 else 2)
+    labels, proposal = np.asarray(labels) == 1, np.asarray(proposal) == 1
+    true_segments, _ = ndimage.label(labels, structure)
+    found_segments, count = ndimage.label(proposal, structure)
+    keep = labels if restrict else np.ones_like(labels)
+    t, s = true_segments[keep], found_segments[keep].copy()
+    if membrane == "single":
+        zero = s == 0
+        s[zero] = count + 1 + np.arange(zero.sum())
+    elif membrane == "drop":
+        t, s = t[s > 0], s[s > 0]
+    if t.size == 0:
+        return float("nan")
+    n = t.size if pairs == "unordered" else 0
+
+    def squares(*keys):
+        _, sizes = np.unique(np.stack(keys), axis=1, return_counts=True)
+        return float(np.sum(sizes.astype(np.float64) ** 2)) - n
+
+    together, split, merge = squares(t, s), squares(t), squares(s)
+    if min(split, merge) <= 0:
+        return float("nan")
+    v_split, v_merge = together / split, together / merge
+    if mean == "arithmetic":
+        return (v_split + v_merge) / 2
+    if together == 0:
+        return 0.0
+    return 2 / (1 / v_split + 1 / v_merge)
+
+
+def _near(a, b):
+    return bool(np.isclose(a, b, rtol=0, atol=1e-6))
+
+
+def _q3_cases():
+    """(label, labels, proposal)."""
+    truth = np.ones((32, 32), np.uint8)
+    truth[:, 15:17] = 0
+    gap = truth.copy()
+    gap[14:16, 15:17] = 1
+    thick = truth.copy()
+    thick[:, 14:18] = 0
+    # two cells that touch only at a corner: one cell for 8-connectivity, two for 4
+    diagonal = np.zeros((8, 8), np.uint8)
+    diagonal[1:4, 1:4] = 1
+    diagonal[4:7, 4:7] = 1
+    # a proposal that finds an extra cell inside the true membrane, and splits a cell
+    rows = np.zeros((10, 12), np.uint8)
+    rows[1:4, 1:11] = 1
+    rows[6:9, 1:11] = 1
+    extra = rows.copy()
+    extra[4:6, 3:6] = 1  # joins the two cells through the membrane
+    extra[1:4, 6] = 0  # and cuts the upper cell in two
+    # a proposal whose only link between two cells is one pixel touching both at corners
+    columns = np.zeros((6, 9), np.uint8)
+    columns[1:5, 1:4] = 1
+    columns[1:5, 5:8] = 1
+    corner = columns.copy()
+    corner[0, 4] = 1  # diagonal neighbour of (1, 3) and (1, 5)
+    return [
+        ("the notebook's proposal A (a 2-pixel break merges the two cells)", truth, gap),
+        ("the notebook's proposal B (the membrane drawn 4 pixels wide)", truth, thick),
+        ("a perfect proposal", truth, truth.copy()),
+        ("two cells touching at a corner, proposed as they are", diagonal, diagonal.copy()),
+        ("a proposal that joins two cells across the membrane and cuts one", rows, extra),
+        ("a proposal with one pixel touching two cells at their corners", columns, corner),
+    ]
+
+
+_Q3_MISTAKES = [
+    (
+        dict(membrane="zero"),
+        "On {label} your F-score is {got:.4f}, expected {expected:.4f}: you put every cell pixel that the proposal "
+        "calls membrane into ONE segment (the label 0 of ndimage.label). They are not one cell: each is a segment "
+        "of its own (a singleton), so that a thick membrane splits pixels off their cell instead of merging them.",
+    ),
+    (
+        dict(membrane="drop"),
+        "On {label} your F-score is {got:.4f}, expected {expected:.4f}: you left out the cell pixels that the "
+        "proposal calls membrane. They count, each as a segment of its own (a singleton): a proposal that draws "
+        "the membranes too thick must lose something.",
+    ),
+    (
+        dict(restrict=False),
+        "On {label} your F-score is {got:.4f}, expected {expected:.4f}: you counted the pairs of ALL pixels, "
+        "membrane included. The challenge's Rand index is foreground-restricted: only the pixels that are cells in "
+        "the truth (labels == 1) count.",
+    ),
+    (
+        dict(connectivity=8),
+        "On {label} your F-score is {got:.4f}, expected {expected:.4f}: your segments are 8-connected (pixels that "
+        "touch at a corner join). The challenge's are 4-connected, ndimage.label's default structure: two cells "
+        "that meet at a corner stay two cells.",
+    ),
+    (
+        dict(mean="arithmetic"),
+        "On {label} your F-score is {got:.4f}, expected {expected:.4f}: (V_split + V_merge) / 2 is the arithmetic "
+        "mean. An F-score is the harmonic mean, 2 / (1 / V_split + 1 / V_merge), which is low when either is low.",
+    ),
+    (
+        dict(pairs="unordered"),
+        "On {label} your F-score is {got:.4f}, expected {expected:.4f}: you counted the pairs of two DIFFERENT "
+        "pixels (each sum of squares minus the pixel count), as Fiji did from 2012 to 2014. The course follows "
+        "the challenge's code since 2015: ordered pairs, a pixel with itself included, so each sum is just "
+        "sum(size**2).",
+    ),
+]
+
+
+@exercise(
+    "q3",
+    "the Rand F-score of a proposal",
+    notebook=NOTEBOOK,
+    reference=rand_fscore,
+    hint=(
+        "Count pairs of pixels, but only pixels that are cells in the truth. A pair is 'together' in a "
+        "segmentation when both pixels are in the same segment; V_split asks how many pairs together in the truth "
+        "stay together in the proposal, V_merge the other way round. Their harmonic mean is the F-score.",
+        "Label both with ndimage.label (4-connected), keep the pixels where labels == 1, and give every kept pixel "
+        "that the proposal calls membrane a new label of its own. The number of ordered pairs in one segment is "
+        "its size squared: sizes from np.unique(..., return_counts=True), of the true labels, of the proposed "
+        "labels, and of the (true, proposed) label pairs.",
+    ),
+)
+def q3(answer):
+    results = []
+    for label, labels, proposal in _q3_cases():
+        got = call(answer, labels.copy(), proposal.copy(), describe=f"on {label}")
+        got = _one_number(got, label)
+        expected = rand_fscore(labels, proposal)
+        if _near(got, expected):
+            results.append(got)
+            continue
+        fields = dict(label=label, got=got, expected=expected)
+        if _near(got, 1 - expected):
+            raise Mistake(
+                f"On {label} you returned {got:.4f}, the Rand ERROR (1 - F). The question asks for the F-score "
+                f"V_Rand itself, {expected:.4f}."
+            )
+        for options, message in _Q3_MISTAKES:
+            if _near(got, _vrand(labels, proposal, **options)):
+                raise Mistake(message.format(**fields))
+        raise Mistake(
+            f"On {label} your F-score is {got:.4f}, expected {expected:.4f}. Compute V_split and V_merge separately "
+            "and compare them with the package's rand_error(labels, proposal), which returns both ('v_split', "
+            "'v_merge')."
+        )
+    return (
+        f"correct! Proposal A scores {results[0]:.4f}, B {results[1]:.4f}: a break of 4 pixels merges two cells of "
+        "480 pixels, so half of the pairs that A puts in one segment belong to different cells; B's 64 singletons "
+        "split off only a small share of the pairs. "
+        "The challenge ranked by this number because merges are what a connectomics lab pays for."
+    )
+
+
+# --------------------------------------------------------------------------------------
+# q4: how many different crops
+# --------------------------------------------------------------------------------------
+
+
+def count_crops(slices, size, crop, flips, rot90):
+    """Distinct ``crop`` x ``crop`` training crops of ``slices`` square images of side ``size``: every
+    position, each in every orientation the flips (left-right and up-down) and quarter turns give."""
+    positions = (size - crop + 1) ** 2  # a crop can start at 0 .. size - crop, in each direction
+    orientations = {(False, False): 1, (True, False): 4, (False, True): 4, (True, True): 8}[bool(flips), bool(rot90)]
+    return slices * positions * orientations
+
+
+def _q4_cases():
+    """(label, slices, size, crop, flips, rot90)."""
+    return [
+        ("25 slices of 512, 128x128 crops, flips, no turns (the course's recipe)", 25, 512, 128, True, False),
+        ("1 image of 10, 3x3 crops, no flips, no turns", 1, 10, 3, False, False),
+        ("2 images of 64, 32x32 crops, quarter turns only", 2, 64, 32, False, True),
+        ("5 images of 100, 100x100 crops, flips and quarter turns", 5, 100, 100, True, True),
+        ("30 slices of 512, 128x128 crops, flips and quarter turns", 30, 512, 128, True, True),
+    ]
+
+
+def _crop_variants(slices, size, crop, flips, rot90):
+    """{mistake: count} of the typical wrong counts."""
+    positions = (size - crop + 1) ** 2
+    right = count_crops(slices, size, crop, flips, rot90) // positions // slices
+    both = 16 if flips and rot90 else None
+    variants = {
+        "off_by_one": slices * (size - crop) ** 2 * right,
+        "every_pixel": slices * size**2 * right,
+        "no_slices": positions * right,
+    }
+    if both:
+        variants["sixteen"] = slices * positions * 16
+        variants["six"] = slices * positions * 6  # 2 flips + 4 turns, added
+    if flips:
+        variants["two_flips"] = slices * positions * (right // 2)  # one flip only (2 orientations where 4)
+        variants["three"] = slices * positions * (3 if not rot90 else 6)  # the flips counted separately, not together
+    return variants
+
+
+_Q4_MESSAGES = {
+    "off_by_one": (
+        "On {label} you returned {got:,}, expected {expected:,}: off by one. A {crop}-pixel crop of a {size}-pixel "
+        "side can start at 0, 1, ..., {size} - {crop}: that is {size} - {crop} + 1 = {start} positions per "
+        "direction, not {size} - {crop}."
+    ),
+    "every_pixel": (
+        "On {label} you returned {got:,}, expected {expected:,}: you let a crop start at every pixel. It must fit "
+        "inside the image: {size} - {crop} + 1 = {start} starting positions per direction."
+    ),
+    "no_slices": (
+        "On {label} you returned {got:,}, expected {expected:,}: that is the count for one image. Multiply by the "
+        "number of images ({slices})."
+    ),
+    "sixteen": (
+        "On {label} you returned {got:,}, expected {expected:,}: 4 flip combinations x 4 turns = 16 counts some "
+        "orientations twice. Flipping both ways IS a half turn, and a flip followed by a quarter turn is a flip "
+        "about a diagonal: a square has 8 symmetries (4 turns, each with or without one mirror)."
+    ),
+    "six": (
+        "On {label} you returned {got:,}, expected {expected:,}: you added the flips and the turns. They combine: "
+        "each of the 4 turns with or without a mirror, 8 orientations."
+    ),
+    "two_flips": (
+        "On {label} you returned {got:,}, expected {expected:,}: the recipe flips left-right AND up-down, each "
+        "independently with probability 1/2: 4 combinations (none, one, the other, both), not 2."
+    ),
+    "three": (
+        "On {label} you returned {got:,}, expected {expected:,}: you counted none, left-right and up-down, but "
+        "not both flips together (a half turn): 4 combinations."
+    ),
+}
+
+
+@exercise(
+    "q4",
+    "how many different training crops",
+    notebook=NOTEBOOK,
+    reference=count_crops,
+    hint=(
+        "Two counts multiplied (and the number of images): where a crop can start, and how many different ways "
+        "the flips and turns can show it.",
+        "Count starting positions with a tiny case by hand (a 3-pixel crop of a 4-pixel side). For the "
+        "orientations, list what two independent flips give; then ask which of those a quarter turn would repeat.",
+    ),
+)
+def q4(answer):
+    for label, slices, size, crop, flips, rot90 in _q4_cases():
+        got = call(answer, slices, size, crop, flips, rot90, describe=f"on {label}")
+        got = _one_number(got, label)
+        expected = count_crops(slices, size, crop, flips, rot90)
+        if got == expected:
+            continue
+        fields = dict(label=label, got=int(got), expected=expected, crop=crop, size=size, slices=slices,
+                      start=size - crop + 1)  # fmt: skip
+        for mistake, count in _crop_variants(slices, size, crop, flips, rot90).items():
+            if got == count:
+                raise Mistake(_Q4_MESSAGES[mistake].format(**fields))
+        raise Mistake(
+            f"On {label} you returned {got:,.0f}, expected {expected:,}: {slices} images x {size - crop + 1}**2 "
+            "positions x the number of orientations."
+        )
+    return (
+        f"correct! The course's recipe sees {count_crops(25, 512, 128, True, False):,} different crops (before "
+        "its continuous rotations and zooms), and quarter turns would double that: a square has 8 symmetries, "
+        "not 16, because flipping both ways is already a half turn."
+    )
+
+
+# --------------------------------------------------------------------------------------
+# p1: which proposal has the lower Rand error
+# --------------------------------------------------------------------------------------
+
+
+def _p1_explain(guess, actual):
+    if guess == "A" and actual == "B":
+        return (
+            "You went by the wrong pixels: A has 4, B 64. The Rand error counts pairs of cell pixels put in the "
+            "wrong relation: A's 4 pixels join two cells of 480 pixels, so half of the pairs that A puts in one "
+            "segment belong to different cells; B's extra membrane only splits 32 pixels off each cell."
+        )
+    if guess == "equal":
+        return (
+            "Both are wrong somewhere, but not equally: the Rand error weighs what each mistake does to pairs of "
+            "cell pixels. A's break makes one segment of two cells (a merge: half of its pairs are wrong); B's "
+            "thick membrane makes 64 singletons, each split off its cell (a small share of the pairs)."
+        )
+    return None
+
+
+p1 = Prediction(
+    "p1",
+    "which proposal gets the lower Rand error: 'A', 'B' or 'equal'",
+    notebook=NOTEBOOK,
+    choices=("A", "B", "equal"),
+    explain=_p1_explain,
+)

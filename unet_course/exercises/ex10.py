@@ -1,5 +1,7 @@
 """Exercises of notebook 10 (pretrained encoders): pick the skip layers of a backbone from its
-layers, and freeze the encoder of a backbone U-Net and count what is left to train."""
+layers; unfreeze an encoder for fine-tuning but keep its batch norm frozen; normalise a tap as the
+backbone U-Net does; the Caffe-style input of VGG16; p1, a prediction: the starting loss of a
+decoder fed HED's features as they are."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from unet_course.exercises import Mistake, call, exercise
+from unet_course.exercises import Mistake, Prediction, call, exercise
 
 NOTEBOOK = "10_pretrained_encoders"
 
@@ -34,10 +36,36 @@ def pick_taps(model, strides=(2, 4, 8, 16, 32)):
     return taps
 
 
-def freeze_and_count(model):
-    """Freeze the encoder of a ``build_backbone_unet`` model; return the parameters left to train."""
-    model.get_layer("encoder").trainable = False
+def unfreeze_for_fine_tuning(model):
+    """Unfreeze the frozen encoder of a ``build_backbone_unet`` model for fine-tuning, except its
+    batch-norm layers; return the number of parameters that then train."""
+    import keras
+
+    encoder = model.get_layer("encoder")
+    encoder.trainable = True  # the nested model first: a frozen model keeps every layer in it frozen
+    for layer in encoder.layers:
+        layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)
     return int(sum(np.prod(w.shape) for w in model.trainable_weights))
+
+
+def normalize_tap(features):
+    """What ``GroupNormalization(groups=1)`` computes at the start (scale 1, offset 0): each image
+    of ``features`` (N, H, W, C) minus its mean, divided by its standard deviation, both over the
+    pixels and the channels together."""
+    features = np.asarray(features, dtype=np.float64)
+    mean = features.mean(axis=(1, 2, 3), keepdims=True)
+    variance = features.var(axis=(1, 2, 3), keepdims=True)
+    return (features - mean) / np.sqrt(variance + 1e-3)
+
+
+def caffe_input(images):
+    """What a Caffe-style VGG16 (ImageNet weights) expects from ``images`` in [0, 1], (N, H, W, 1 or 3):
+    0-255, BGR, the ImageNet mean of each channel subtracted."""
+    images = np.asarray(images, dtype=np.float64)
+    if images.shape[-1] == 1:
+        images = np.repeat(images, 3, axis=-1)  # grey: the same value in R, G and B
+    bgr = images[..., ::-1] * 255.0
+    return bgr - np.array([103.939, 116.779, 123.68])  # the mean of B, G, R over ImageNet
 
 
 # --------------------------------------------------------------------------------------
@@ -224,20 +252,22 @@ def q1(answer):
 
 
 # --------------------------------------------------------------------------------------
-# q2: freeze the encoder, count the trainable parameters
+# q2: fine-tuning, with the encoder's batch norm kept frozen
 # --------------------------------------------------------------------------------------
 
 
 def _q2_cases():
-    """(label, build arguments) of build_backbone_unet."""
+    """(label, build arguments) of build_backbone_unet, encoder frozen."""
     return [
         (
-            "a MobileNetV2 U-Net (base_filters=4, batch norm in the decoder)",
-            dict(input_shape=(None, None, 3), num_classes=2, encoder="mobilenetv2", base_filters=4, batch_norm=True),
+            "a MobileNetV2 U-Net with its encoder frozen (base_filters=4)",
+            dict(
+                input_shape=(None, None, 3), num_classes=2, encoder="mobilenetv2", base_filters=4, freeze_encoder=True
+            ),
         ),
         (
-            "a VGG16 U-Net for grey images (base_filters=2, no batch norm)",
-            dict(input_shape=(None, None, 1), num_classes=2, encoder="vgg16", base_filters=2),
+            "a VGG16 U-Net for grey images with its encoder frozen (base_filters=2; VGG16 has no batch norm)",
+            dict(input_shape=(None, None, 1), num_classes=2, encoder="vgg16", base_filters=2, freeze_encoder=True),
         ),
     ]
 
@@ -249,11 +279,12 @@ def _q2_model(index: int):
     return build_backbone_unet(**_q2_cases()[index][1])
 
 
-def _unfreeze(model):
-    """Back to how build_backbone_unet made it: every layer trainable (answers change the model)."""
+def _refreeze(model):
+    """Back to how build_backbone_unet made it: the decoder trainable, the encoder frozen."""
     model.trainable = True
     for layer in model._flatten_layers(include_self=False, recursive=True):
         layer.trainable = True
+    model.get_layer("encoder").trainable = False
 
 
 def _count(weights) -> int:
@@ -276,109 +307,326 @@ def _one_number(got, label):
 
 
 def _q2_check_one(answer, index):
+    import keras
+
     label, _ = _q2_cases()[index]
     model = _q2_model(index)
-    _unfreeze(model)
+    _refreeze(model)
     encoder = model.get_layer("encoder")
-    total = model.count_params()
-    trainable_before = _count(model.trainable_weights)
-    decoder_layers = [layer for layer in model.layers if layer.name != "encoder" and layer.weights]
-    decoder_trainable = _count(w for layer in decoder_layers for w in layer.trainable_weights)
-    decoder_all = _count(w for layer in decoder_layers for w in layer.weights)
-    try:
-        got = call(answer, model, describe=f"on {label}")
-    except Mistake as mistake:
-        if "No such layer" in str(mistake) or "no such layer" in str(mistake).lower():
-            raise Mistake(
-                f"{mistake} The encoder of a build_backbone_unet model is the layer named 'encoder' (a model nested "
-                "in it): model.get_layer('encoder')."
-            ) from None
-        raise
+    batch_norms = [layer for layer in encoder.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    others = [layer for layer in encoder.layers if not isinstance(layer, keras.layers.BatchNormalization)]
+    decoder_layers = [layer for layer in model.layers if layer.name != "encoder"]
+    decoder = _count(w for layer in decoder_layers for w in layer.trainable_weights)
+    convolutions = _count(w for layer in others for w in layer.weights)
+    gamma_beta = _count(w for bn in batch_norms for w in (bn.gamma, bn.beta))
+    expected = decoder + convolutions
+    got = call(answer, model, describe=f"on {label}")
     got = _one_number(got, label)
-    frozen_now = not encoder.trainable_weights
+    trainable_now = _count(model.trainable_weights)
+    bn_training = [bn.name for bn in batch_norms if bn.trainable]
     decoder_now = _count(w for layer in decoder_layers for w in layer.trainable_weights)
-    if got == decoder_trainable and frozen_now and decoder_now == decoder_trainable:
-        return decoder_trainable, total
-    if not model.trainable_weights or got == 0:
+    if got == expected and trainable_now == expected and not bn_training and decoder_now == decoder:
+        return expected, model.count_params(), len(batch_norms)
+    if bn_training or (batch_norms and got == expected + gamma_beta):
         raise Mistake(
-            f"On {label} nothing is left to train (you returned {got:,}): you froze the whole model "
-            "(model.trainable = False, or every layer). Freeze the encoder only: "
-            "model.get_layer('encoder').trainable = False."
+            f"On {label} the encoder's batch-norm layers train ({len(batch_norms)} of them; you returned {got:,}). "
+            "In Keras 3 a trainable BatchNormalization layer runs in training mode: it normalises with the "
+            "statistics of each small batch of ISBI crops and overwrites the moving means and variances it learned "
+            "on ImageNet, so the pretrained features shift under the decoder. Keep every BatchNormalization layer "
+            "of the encoder frozen (layer.trainable = False), unfreeze the others."
         )
-    if got == total:
+    if trainable_now == decoder:
         raise Mistake(
-            f"On {label} you returned {got:,}, model.count_params(): every weight of the model, trainable or not, "
-            "the frozen encoder's included. Count model.trainable_weights after freezing: "
-            f"{decoder_trainable:,} expected."
+            f"On {label} only the decoder trains ({trainable_now:,} parameters; you returned {got:,}): the encoder's "
+            "layers are still frozen. Set model.get_layer('encoder').trainable = True (it sets the flag of every "
+            "layer inside it), then freeze its batch-norm layers one by one."
         )
-    if got == trainable_before:
+    if decoder_now != decoder:
         raise Mistake(
-            f"On {label} you returned {got:,}, the trainable parameters BEFORE freezing: the encoder's "
-            f"{_count(encoder.trainable_weights) if not frozen_now else trainable_before - decoder_trainable:,} are "
-            "still in it. Set model.get_layer('encoder').trainable = False first, then count model.trainable_weights."
+            f"On {label} you froze decoder layers: {decoder - decoder_now:,} of the decoder's parameters no longer "
+            "train. Fine-tuning trains the decoder and the encoder; only the encoder's batch norm stays frozen."
         )
-    if got == len(model.trainable_weights):
-        raise Mistake(
-            f"On {label} you returned {got}, the number of trainable weight TENSORS (kernels and biases). Count "
-            f"parameters: add up the sizes of the tensors, np.prod(w.shape) for w in model.trainable_weights "
-            f"({decoder_trainable:,} expected)."
-        )
-    if got == decoder_all and decoder_all != decoder_trainable:
-        raise Mistake(
-            f"On {label} you returned {got:,}: every weight outside the encoder, including the decoder's batch-norm "
-            f"moving means and variances ({decoder_all - decoder_trainable:,} numbers), which are statistics, not "
-            "parameters that gradient descent trains. Count model.trainable_weights after freezing "
-            f"({decoder_trainable:,} expected)."
-        )
-    if got == total - decoder_trainable or got == _count(model.non_trainable_weights):
-        raise Mistake(
-            f"On {label} you returned {got:,}, the parameters that do NOT train. The question is the other part: "
-            f"what is left to train, {decoder_trainable:,} (model.trainable_weights)."
-        )
-    if got == decoder_trainable and not frozen_now:
-        raise Mistake(
-            f"On {label} the number is right ({got:,}), but the encoder is not frozen: it still has "
-            f"{_count(encoder.trainable_weights):,} trainable parameters, and a training run would change them. "
-            "Set model.get_layer('encoder').trainable = False."
-        )
-    if got == decoder_trainable and decoder_now != decoder_trainable:
-        raise Mistake(
-            f"On {label} you froze decoder layers too: {decoder_trainable - decoder_now:,} of the decoder's parameters "
-            "no longer train. Freeze the layer named 'encoder' only."
-        )
-    if frozen_now and got == _count(model.trainable_weights) and decoder_now != decoder_trainable:
-        raise Mistake(
-            f"On {label} you froze decoder layers too: {got:,} parameters are left to train instead of "
-            f"{decoder_trainable:,}. Freeze the layer named 'encoder' only."
-        )
+    if trainable_now == expected:
+        if got == model.count_params():
+            raise Mistake(
+                f"On {label} the model is right, but you returned {got:,}, all its weights (model.count_params(), "
+                "or the sizes of model.weights): the frozen batch-norm layers' gamma and beta and their moving "
+                f"statistics are in it. Count model.trainable_weights ({expected:,} expected)."
+            )
+        if got == len(model.trainable_weights):
+            raise Mistake(
+                f"On {label} the model is right, but you returned {got}, the number of trainable weight TENSORS. "
+                f"Add up their sizes, np.prod(w.shape) ({expected:,} expected)."
+            )
+        raise Mistake(f"On {label} the model is right, but you returned {got:,}; {expected:,} parameters train.")
     raise Mistake(
-        f"On {label} you returned {got:,}; after freezing the encoder, {decoder_trainable:,} parameters are left to "
-        f"train (the model has {total:,} in all, the encoder {encoder.count_params():,})."
+        f"On {label} {trainable_now:,} parameters now train and you returned {got:,}; expected {expected:,}: the "
+        f"decoder's {decoder:,} and the encoder's {convolutions:,} outside its batch norm."
     )
 
 
 @exercise(
     "q2",
-    "freeze the encoder, count what trains",
+    "fine-tuning with the encoder's batch norm frozen",
     notebook=NOTEBOOK,
-    reference=freeze_and_count,
+    reference=unfreeze_for_fine_tuning,
     hint=(
-        "The encoder of a build_backbone_unet model is one layer of it, a nested model: model.get_layer('encoder'). "
-        "Setting its trainable attribute to False freezes every layer inside it.",
-        "model.trainable_weights lists the tensors that gradient descent will change. A parameter count is the sum "
-        "of their sizes (np.prod(w.shape)), not the number of tensors.",
-        "model.count_params() counts every weight, frozen or not, batch-norm statistics included: count "
-        "model.trainable_weights instead, after freezing.",
+        "Two levels: the encoder is one layer of the U-Net, a nested model with a trainable flag, and each layer "
+        "inside it has its own. Setting the nested model's flag sets all of theirs; a layer's own flag decides "
+        "afterwards.",
+        "Unfreeze the nested model, then walk its layers and freeze those that are batch normalisation "
+        "(isinstance). Count the sizes of model.trainable_weights afterwards.",
     ),
 )
 def q2(answer):
-    shares = []
-    for index in range(len(_q2_cases())):
-        shares.append(_q2_check_one(answer, index))
-    (decoder, total), (vgg_decoder, vgg_total) = shares
+    (mobile, mobile_total, bn_count), (vgg, vgg_total, _) = [
+        _q2_check_one(answer, index) for index in range(len(_q2_cases()))
+    ]
     return (
-        f"correct! With the encoder frozen, {decoder:,} of the MobileNetV2 U-Net's {total:,} weights train "
-        f"({decoder / total:.1%}), {vgg_decoder:,} of the VGG16 U-Net's {vgg_total:,} ({vgg_decoder / vgg_total:.2%}). "
-        "Each step then computes no gradient for the encoder, which is why a frozen run takes more steps in the "
-        "same time."
+        f"correct! {mobile:,} of the MobileNetV2 U-Net's {mobile_total:,} weights now train, its {bn_count} "
+        f"batch-norm layers keep their pretrained statistics (in inference mode); VGG16 has no batch norm, so all "
+        f"{vgg:,} of its U-Net's trainable parameters train. Compile again afterwards, with a low learning rate."
     )
+
+
+# --------------------------------------------------------------------------------------
+# q3: normalise a tap
+# --------------------------------------------------------------------------------------
+
+
+def _q3_cases():
+    """(label, features (N, H, W, C)): images of different scales, channels of different means."""
+    rng = np.random.default_rng(10)
+    big = rng.normal(30.0, 50.0, (1, 6, 6, 4)) + np.array([0.0, 100.0, -20.0, 5.0])  # channels apart
+    small = rng.normal(2.0, 5.0, (1, 6, 6, 4)) * np.array([1.0, 3.0, 0.5, 2.0])
+    return [
+        ("a batch of 2 maps (6x6, 4 channels), one ten times the other", np.concatenate([big, small])),
+        ("one map (5x7, 3 channels) of VGG-like scale", rng.gamma(2.0, 40.0, (1, 5, 7, 3))),
+        (
+            "a batch of 3 maps (4x4, 8 channels)",
+            rng.normal(0, 1, (3, 4, 4, 8)) * np.array([[[[1.0]]], [[[20.0]]], [[[300.0]]]]),
+        ),
+    ]
+
+
+def _standardized(x, axes, divide="std"):
+    mean = x.mean(axis=axes, keepdims=True)
+    variance = x.var(axis=axes, keepdims=True)
+    if divide == "variance":
+        return (x - mean) / (variance + 1e-3)
+    if divide == "no_mean":
+        return x / np.sqrt(variance + 1e-3)
+    return (x - mean) / np.sqrt(variance + 1e-3)
+
+
+_Q3_MISTAKES = [
+    (
+        dict(axes=(0, 1, 2, 3)),
+        "On {label} you used one mean and one standard deviation for the whole batch. The layer normalises each "
+        "image by its own statistics (axes 1, 2, 3): an image's features must not depend on the other images of "
+        "its batch, and in inference there may be only one.",
+    ),
+    (
+        dict(axes=(0, 1, 2)),
+        "On {label} you normalised each channel over the batch and the pixels: that is batch normalisation, which "
+        "needs moving averages for inference (and those are what go wrong after a short run). groups=1 normalises "
+        "each image over its pixels AND channels together (axes 1, 2, 3).",
+    ),
+    (
+        dict(axes=(1, 2)),
+        "On {label} you normalised each channel of each image separately (instance normalisation, groups=C). "
+        "That gives a channel that barely responds the same spread as a strong one. groups=1 uses one mean and "
+        "one standard deviation per image, over the pixels and the channels together (axes 1, 2, 3).",
+    ),
+    (
+        dict(axes=(3,)),
+        "On {label} you normalised each pixel across its channels (a layer normalisation of the channel axis): "
+        "every pixel then has the same overall strength, and where the edges are is lost. groups=1 normalises "
+        "each image over its pixels and channels together (axes 1, 2, 3).",
+    ),
+    (
+        dict(axes=(1, 2, 3), divide="variance"),
+        "On {label} you divided by the variance. Divide by the standard deviation, its square root: "
+        "(x - mean) / sqrt(variance + epsilon).",
+    ),
+    (
+        dict(axes=(1, 2, 3), divide="no_mean"),
+        "On {label} you divided by the standard deviation but did not subtract the mean first: (x - mean) / std.",
+    ),
+]
+
+
+def _q3_close(got, expected):
+    return got.shape == expected.shape and np.allclose(got, expected, rtol=1e-2, atol=1e-2)
+
+
+@exercise(
+    "q3",
+    "normalise a tap",
+    notebook=NOTEBOOK,
+    reference=normalize_tap,
+    hint=(
+        "A statistic 'per image, over the pixels and channels' is computed along some axes of (N, H, W, C) and "
+        "kept for the others. Which axes does each image own?",
+        "np.mean and np.var take axis=(...) and keepdims=True, so that the result broadcasts back against the "
+        "features. A small epsilon under the square root keeps a flat map from dividing by 0.",
+    ),
+)
+def q3(answer):
+    for label, features in _q3_cases():
+        got = call(answer, features.copy(), describe=f"on {label}")
+        try:
+            got = np.asarray(got, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise Mistake(f"On {label} your function returned {type(got).__name__}; return an array.") from None
+        expected = normalize_tap(features)
+        if _q3_close(got, expected):
+            continue
+        if got.shape != expected.shape:
+            raise Mistake(
+                f"On {label} your function returned shape {got.shape}; the normalised features keep the input's "
+                f"shape {expected.shape} (keepdims=True, so that the statistics broadcast)."
+            )
+        for options, message in _Q3_MISTAKES:
+            if _q3_close(got, _standardized(features, **options)):
+                raise Mistake(message.format(label=label))
+        raise Mistake(
+            f"On {label} your result differs from the expected one (its first value is {got.ravel()[0]:.4f}, "
+            f"expected {expected.ravel()[0]:.4f}): per image, subtract the mean and divide by the standard deviation, "
+            "both over the pixels and the channels."
+        )
+    return (
+        "correct! Whatever the scale of an encoder's features (HED's block1_conv2 about 50, a random VGG16's about "
+        "5), the decoder now starts on numbers of scale 1, as its initialisation assumes; and with no moving "
+        "statistics, training and inference compute the same."
+    )
+
+
+# --------------------------------------------------------------------------------------
+# q4: the Caffe-style input of VGG16
+# --------------------------------------------------------------------------------------
+
+_MEAN_BGR = np.array([103.939, 116.779, 123.68])
+
+
+def _q4_cases():
+    rng = np.random.default_rng(4)
+    rgb = rng.random((2, 4, 5, 3))
+    rgb[..., 0] *= 0.2  # little red, much blue: a flip shows
+    return [
+        ("2 RGB images (4x5) with little red", rgb),
+        ("1 grey image (3x3)", rng.random((1, 3, 3, 1))),
+    ]
+
+
+def _q4_variants(images):
+    x = np.asarray(images, dtype=np.float64)
+    if x.shape[-1] == 1:
+        x = np.repeat(x, 3, axis=-1)
+    return {
+        "no_255": x[..., ::-1] - _MEAN_BGR,
+        "no_flip": x * 255 - _MEAN_BGR,
+        "flip_after": (x * 255 - _MEAN_BGR)[..., ::-1],
+        "mean_first": (x[..., ::-1] - _MEAN_BGR) * 255,
+        "torch": (x - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225]),
+        "minus_one": x[..., ::-1] * 2 - 1,
+        "no_mean": x[..., ::-1] * 255,
+    }
+
+
+_Q4_MESSAGES = {
+    "no_255": "you subtracted the means (about 100-124) from values in [0, 1]. Caffe's VGG16 was trained on 0-255 "
+    "pixels: multiply by 255 first.",
+    "no_flip": "the channels are still in RGB order, so the blue mean (103.9) came off the red channel. Caffe reads "
+    "images as BGR: reverse the last axis (x[..., ::-1]) before subtracting (103.939, 116.779, 123.68).",
+    "flip_after": "you subtracted (103.939, 116.779, 123.68) from R, G, B and then reversed the channels: the means "
+    "are those of B, G, R. Reverse first, then subtract.",
+    "mean_first": "you subtracted the means before scaling to 0-255. The means are on the 0-255 scale: scale first.",
+    "torch": "that is the PyTorch (torchvision) convention, [0, 1] standardised with the ImageNet mean and standard "
+    "deviation of R, G, B. Caffe-style VGG16 wants 0-255, BGR, the mean subtracted, no division.",
+    "minus_one": "that is MobileNetV2's input, [-1, 1]. VGG16's Caffe weights want 0-255, BGR, the mean subtracted.",
+    "no_mean": "0-255 and BGR are right, but the ImageNet mean (103.939, 116.779, 123.68) is not subtracted: the "
+    "filters were trained on inputs centred near 0.",
+}
+
+
+@exercise(
+    "q4",
+    "the Caffe-style input of VGG16",
+    notebook=NOTEBOOK,
+    reference=caffe_input,
+    hint=(
+        "Three changes, in an order that matters: the scale of the pixels, the order of the channels, and a "
+        "mean per channel. The table in section 1 names them.",
+        "Grey images become 3 equal channels first. The three means are given for B, G and R, on the 0-255 scale.",
+    ),
+)
+def q4(answer):
+    for label, images in _q4_cases():
+        got = call(answer, images.copy(), describe=f"on {label}")
+        try:
+            got = np.asarray(got, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise Mistake(f"On {label} your function returned {type(got).__name__}; return an array.") from None
+        expected = caffe_input(images)
+        if got.shape == expected.shape and np.allclose(got, expected, atol=1e-3):
+            continue
+        if got.shape != expected.shape:
+            raise Mistake(
+                f"On {label} your function returned shape {got.shape}, expected {expected.shape}"
+                + (
+                    ": grey images become 3 equal channels (np.repeat(images, 3, axis=-1))."
+                    if images.shape[-1] == 1
+                    else "."
+                )
+            )
+        for mistake, wrong in _q4_variants(images).items():
+            if np.allclose(got, wrong, atol=1e-3):
+                raise Mistake(f"On {label} {_Q4_MESSAGES[mistake]}")
+        raise Mistake(
+            f"On {label} your first value is {got.ravel()[0]:.3f}, expected {expected.ravel()[0]:.3f}: x * 255, "
+            "channels reversed to BGR, then minus (103.939, 116.779, 123.68)."
+        )
+    return (
+        "correct! That is keras.applications.vgg16.preprocess_input(x * 255), which the model's preprocess block "
+        "computes, so that a saved model cannot be fed the wrong scale."
+    )
+
+
+# --------------------------------------------------------------------------------------
+# p1: the starting loss of a decoder fed HED's features as they are
+# --------------------------------------------------------------------------------------
+
+
+def _p1_explain(guess, actual):
+    try:
+        guess = float(guess)
+    except (TypeError, ValueError):
+        return None
+    if abs(guess - 0.69) < 0.15:
+        return (
+            "0.69 = ln 2 is the loss of an undecided model (probability 1/2 for each class). An untrained model is "
+            "undecided only when its last layers get inputs of the scale their initialisation assumes, about 1; "
+            "HED's taps are tens of times larger, so the softmax saturates at 0 or 1 and the wrong half of the "
+            "pixels cost far more than ln 2 each."
+        )
+    if guess < actual:
+        return (
+            "The softmax of the untrained model is saturated: with inputs tens of times too large, its outputs sit "
+            "near 0 or 1, and every pixel it gets wrong costs -log of a tiny probability, not ln 2."
+        )
+    if guess > 2 * actual:
+        return (
+            "Saturated, but not that far: the cross-entropy is clipped (probabilities of about 1e-7 at worst) and "
+            "the pixels the saturated model gets right cost nearly 0, so the mean stays a few units."
+        )
+    return None
+
+
+p1 = Prediction(
+    "p1",
+    "the cross-entropy of the untrained HED VGG16 U-Net, taps NOT normalised, on ISBI crops",
+    notebook=NOTEBOOK,
+    tolerance=0.35,
+    explain=_p1_explain,
+)
