@@ -256,3 +256,154 @@ def test_every_exercise_has_graded_hints_and_a_solution(capsys):
         assert len(exercise.hints) >= 2 and exercise.notebook == "11_scaling_and_deployment"
         exercise.solution()
         assert f"def {exercise.target}(" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------------------
+# q3: synchronized batch norm's moments from the shards
+# --------------------------------------------------------------------------------------
+
+
+def test_q3_reference_passes_and_equals_numpy_on_the_whole_batch():
+    passed, message = _run(ex.q3, ex.synchronized_moments)
+    assert passed, message
+    rng = np.random.default_rng(0)
+    shards = [rng.normal(k, 1, (n, 3)) for k, n in enumerate((5, 2, 9))]
+    mean, variance = ex.synchronized_moments(
+        [s.mean(0) for s in shards], [s.var(0) for s in shards], [len(s) for s in shards]
+    )
+    whole = np.concatenate(shards)
+    np.testing.assert_allclose(mean, whole.mean(0))
+    np.testing.assert_allclose(variance, whole.var(0))
+
+
+def test_q3_other_correct_answers_pass():
+    def from_sums(means, variances, counts):  # sums and sums of squares, then back
+        counts = np.asarray(counts, float)[:, None] if np.ndim(means) > 1 else np.asarray(counts, float)
+        n = counts.sum()
+        total = (counts * means).sum(0)
+        squares = (counts * (np.asarray(variances) + np.asarray(means) ** 2)).sum(0)
+        return total / n, squares / n - (total / n) ** 2
+
+    def with_a_loop(means, variances, counts):  # Chan et al.'s pairwise update, shard by shard
+        n, mean, m2 = 0, 0.0, 0.0
+        for m, v, c in zip(means, variances, counts):
+            delta = np.asarray(m) - mean
+            total = n + c
+            mean = mean + delta * c / total
+            m2 = m2 + np.asarray(v) * c + delta**2 * n * c / total
+            n = total
+        return list(np.atleast_1d(mean)), list(np.atleast_1d(m2 / n))
+
+    for answer in (from_sums, with_a_loop):
+        passed, message = _run(ex.q3, answer)
+        assert passed, message
+
+
+def _weighted_mean(means, counts):
+    counts = np.asarray(counts, float)[:, None]
+    return (counts * means).sum(0) / counts.sum()
+
+
+@pytest.mark.parametrize(
+    "answer, phrase",
+    [
+        (lambda m, v, c: (_weighted_mean(m, c), _weighted_mean(v, c)), "leaves out how far the shards' means lie"),
+        (lambda m, v, c: (np.mean(m, 0), np.mean(v, 0)), "plain mean of the shards' means"),
+        (lambda m, v, c: (np.mean(m), np.mean(v)), "one value per channel"),
+        (
+            lambda m, v, c: (
+                _weighted_mean(m, c),
+                ex.synchronized_moments(m, v, c)[1] * np.sum(c) / (np.sum(c) - 1),
+            ),
+            "Bessel's correction",
+        ),
+        (lambda m, v, c: (_weighted_mean(m, c), np.sqrt(ex.synchronized_moments(m, v, c)[1])), "standard deviation"),
+        (lambda m, v, c: ex.synchronized_moments(m, v, c)[0], "return two things"),
+    ],
+)
+def test_q3_mistakes_are_named(answer, phrase):
+    passed, message = _run(ex.q3, answer)
+    assert not passed
+    assert phrase in message, message
+
+
+# --------------------------------------------------------------------------------------
+# q4: rounding to bfloat16
+# --------------------------------------------------------------------------------------
+
+
+def test_q4_reference_passes_and_equals_keras_and_ml_dtypes():
+    import keras
+    import ml_dtypes
+
+    passed, message = _run(ex.q4, ex.to_bfloat16)
+    assert passed, message
+    assert "0.999 becomes 1 in bfloat16" in message
+    rng = np.random.default_rng(4)
+    x = np.concatenate([rng.normal(0, 10, 5000), 1 + np.arange(256) / 2**15]).astype(np.float32)
+    by_keras = keras.ops.convert_to_numpy(keras.ops.cast(keras.ops.cast(x, "bfloat16"), "float32"))
+    np.testing.assert_array_equal(ex.to_bfloat16(x), by_keras)
+    np.testing.assert_array_equal(ex.to_bfloat16(x), x.astype(ml_dtypes.bfloat16).astype(np.float32))
+
+
+def test_q4_other_correct_answers_pass():
+    import keras
+    import ml_dtypes
+
+    def with_keras(x):
+        return keras.ops.cast(keras.ops.cast(x, "bfloat16"), "float32")
+
+    def with_ml_dtypes(x):
+        return (
+            [float(v) for v in np.ravel(np.asarray(x).astype(ml_dtypes.bfloat16))]
+            if np.ndim(x) == 1
+            else (np.asarray(x).astype(ml_dtypes.bfloat16).astype(np.float32))
+        )
+
+    for answer in (with_keras, with_ml_dtypes):
+        passed, message = _run(ex.q4, answer)
+        assert passed, message
+
+
+def _truncate(x):
+    return (np.asarray(x, np.float32).view(np.uint32) & np.uint32(0xFFFF0000)).view(np.float32)
+
+
+def _half_up(x):
+    bits = np.asarray(x, np.float32).view(np.uint32).astype(np.uint64)
+    return (((bits + 0x8000) >> 16) << 16).astype(np.uint32).view(np.float32)
+
+
+@pytest.mark.parametrize(
+    "answer, phrase",
+    [
+        (_truncate, "truncates toward zero"),
+        (lambda x: np.asarray(x).astype(np.float16), "float16 keeps 10 mantissa bits"),
+        (_half_up, "round half to even"),
+        (lambda x: np.round(x, 2), "expected"),
+        (lambda x: ex.to_bfloat16(x).ravel(), "expected"),
+    ],
+)
+def test_q4_mistakes_are_named(answer, phrase):
+    passed, message = _run(ex.q4, answer)
+    assert not passed
+    assert phrase in message, message
+
+
+# --------------------------------------------------------------------------------------
+# p1: predict before you run
+# --------------------------------------------------------------------------------------
+
+
+def test_p1_judges_the_recorded_guess(capsys):
+    ex.p1.predict("no difference detectable")
+    passed, _ = ex.p1.verdict("no difference detectable")
+    assert passed
+    ex.p1.predict("float32 better")
+    passed, message = ex.p1.verdict("no difference detectable")
+    assert not passed and "rounds each activation" in message
+    ex.p1.predict("mixed_bfloat16 better")
+    passed, message = ex.p1.verdict("float32 better")
+    assert not passed and "Read the interval" in message
+    ex.p1.predict("bfloat16 wins")
+    assert "answer with one of" in capsys.readouterr().out.splitlines()[-1]

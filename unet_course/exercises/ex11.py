@@ -1,12 +1,13 @@
 """Exercises of notebook 11 (scaling out and deploying): the gradient of a global batch from the
-replicas' shards (what the all-reduce of data parallelism computes), and the largest tile that
-fits a memory budget."""
+replicas' shards (what the all-reduce of data parallelism computes), the largest tile that fits a
+memory budget, synchronized batch norm's moments from the shards, rounding to bfloat16; and a
+prediction: does mixed precision cost accuracy?"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from unet_course.exercises import Mistake, call, exercise
+from unet_course.exercises import Mistake, Prediction, call, exercise
 
 NOTEBOOK = "11_scaling_and_deployment"
 
@@ -310,3 +311,249 @@ def q2(answer):
         "within the budget. Halving the bytes per value (bfloat16) lets the tile grow by about sqrt(2), not 2: "
         "memory grows with the area."
     )
+
+
+# --------------------------------------------------------------------------------------
+# q3: synchronized batch norm: the global batch's moments from the replicas' shards
+# --------------------------------------------------------------------------------------
+
+
+def synchronized_moments(means, variances, counts):
+    """The mean and variance over the whole global batch, from each replica's shard.
+
+    ``means`` and ``variances`` are ``(replicas, channels)`` (or ``(replicas,)``): each shard's
+    per-channel mean and (population, ``ddof=0``) variance, as batch norm computes them;
+    ``counts`` the values per channel in each shard. Each shard's sum and sum of squares are
+    recovered from its count, mean and variance, added up, and turned back into moments: the
+    global variance is the shards' mean variance PLUS the spread of their means.
+    """
+    means = np.asarray(means, dtype=float)
+    variances = np.asarray(variances, dtype=float)
+    counts = np.asarray(counts, dtype=float).reshape((-1,) + (1,) * (means.ndim - 1))
+    total = counts.sum()
+    mean = (counts * means).sum(axis=0) / total
+    variance = (counts * (variances + (means - mean) ** 2)).sum(axis=0) / total
+    return mean, variance
+
+
+def _q3_cases():
+    """(label, shards): each shard a (values, channels) array of one replica's pixels."""
+    rng = np.random.default_rng(3)
+    return [
+        (
+            "3 replicas of 6, 2 and 2 values, 3 channels",
+            [rng.normal(1, 2, (6, 3)), rng.normal(-1, 1, (2, 3)), rng.normal(3, 0.5, (2, 3))],
+        ),
+        (
+            "2 replicas of 4 values, one channel, shards far apart (means 0 and 10)",
+            [rng.normal(0, 1, (4, 1)), rng.normal(10, 1, (4, 1))],
+        ),
+        ("4 equal shards of 8 values, 2 channels", [rng.normal(k, 1 + k, (8, 2)) for k in range(4)]),
+        ("1 replica: the shard is the batch", [rng.normal(0, 1, (5, 2))]),
+    ]
+
+
+def _q3_inputs(shards):
+    means = np.stack([s.mean(axis=0) for s in shards])
+    variances = np.stack([s.var(axis=0) for s in shards])
+    counts = np.array([len(s) for s in shards])
+    return means, variances, counts
+
+
+def _q3_diagnose(got_mean, got_variance, shards, label):
+    whole = np.concatenate(shards)
+    means, variances, counts = _q3_inputs(shards)
+    mean, variance = whole.mean(axis=0), whole.var(axis=0)
+    if got_mean.shape != mean.shape or got_variance.shape != variance.shape:
+        raise Mistake(
+            f"On {label} you returned a mean of shape {got_mean.shape} and a variance of shape {got_variance.shape}; "
+            f"expected one value per channel, shape {mean.shape}. Combine over the replicas (axis 0), not over the "
+            "channels: each channel has its own statistics."
+        )
+    if not np.allclose(got_mean, mean):
+        if np.allclose(got_mean, means.mean(axis=0)):
+            raise Mistake(
+                f"On {label} your mean is the plain mean of the shards' means, but the shards hold {counts.tolist()} "
+                "values: a small shard then counts as much as a large one. Weigh each shard by its count."
+            )
+        raise Mistake(
+            f"On {label} your mean is {np.round(got_mean, 4).tolist()}; the mean of every value of the global batch "
+            f"is {np.round(mean, 4).tolist()}."
+        )
+    if not np.allclose(variance, 0) and np.allclose(got_variance, np.sqrt(variance)):
+        raise Mistake(f"On {label} you returned the standard deviation; batch norm's statistic is the variance.")
+    pooled = (counts[:, None] * variances).sum(axis=0) / counts.sum()  # the shards' variances, weighed
+    if np.allclose(got_variance, pooled) or np.allclose(got_variance, variances.mean(axis=0)):
+        raise Mistake(
+            f"On {label} your variance averages the shards' variances ({np.round(got_variance, 3).tolist()}), which "
+            f"leaves out how far the shards' means lie from each other: the global batch's variance is "
+            f"{np.round(variance, 3).tolist()}. Each value's distance is to the GLOBAL mean, not to its shard's."
+        )
+    if counts.sum() > 1 and np.allclose(got_variance, whole.var(axis=0, ddof=1)):
+        raise Mistake(
+            f"On {label} your variance has Bessel's correction (divided by n - 1); batch norm normalizes with the "
+            "population variance of the batch (divided by n), and so does every replica's shard variance here."
+        )
+    raise Mistake(
+        f"On {label} your variance is {np.round(got_variance, 4).tolist()}; the variance of every value of the "
+        f"global batch is {np.round(variance, 4).tolist()}."
+    )
+
+
+def _q3_pair(got, label):
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        raise Mistake(f"On {label} you returned {type(got).__name__} {got!r:.60}; return two things: (mean, variance).")
+    try:
+        return tuple(np.asarray(v, dtype=float) for v in got)
+    except (TypeError, ValueError):
+        raise Mistake(f"On {label} your (mean, variance) are not numbers: {got!r:.60}.") from None
+
+
+@exercise(
+    "q3",
+    "synchronized batch norm: the global batch's mean and variance from the replicas",
+    notebook=NOTEBOOK,
+    reference=synchronized_moments,
+    hint=(
+        "A replica can send only its shard's count, mean and variance. Which sums over all the values of the "
+        "global batch make its mean and its variance, and can each shard's share of those sums be rebuilt "
+        "from the three numbers it sends?",
+        "Turn each shard's count, mean and variance into its sum and its sum of squares (the variance is the mean "
+        "of the squares minus the square of the mean), add those up over the shards for each channel, and turn the "
+        "totals back into a mean and a variance.",
+    ),
+)
+def q3(answer):
+    for label, shards in _q3_cases():
+        means, variances, counts = _q3_inputs(shards)
+        got = call(answer, means.copy(), variances.copy(), counts.copy(), describe=f"on {label}")
+        got_mean, got_variance = _q3_pair(got, label)
+        whole = np.concatenate(shards)
+        if (
+            got_mean.shape == whole.mean(axis=0).shape
+            and got_variance.shape == whole.var(axis=0).shape
+            and np.allclose(got_mean, whole.mean(axis=0))
+            and np.allclose(got_variance, whole.var(axis=0))
+        ):
+            continue
+        _q3_diagnose(got_mean, got_variance, shards, label)
+    return (
+        "correct! Three numbers per channel and replica are all synchronized batch norm has to exchange, and the "
+        "result is exactly the statistics of the global batch: that is why 2 replicas trained as 1 above, step for "
+        "step. The variance of the whole is the mean variance of the parts plus the variance of their means: "
+        "per-replica batch norm sees only the first term."
+    )
+
+
+# --------------------------------------------------------------------------------------
+# q4: rounding to bfloat16
+# --------------------------------------------------------------------------------------
+
+
+def to_bfloat16(x):
+    """``x`` (float32) rounded to the nearest bfloat16, returned as float32.
+
+    bfloat16 is float32's upper half: the sign, the same 8 exponent bits (so the same range)
+    and 7 of the 23 mantissa bits. Rounding adds half of the dropped part's range to the bits
+    (ties to the even neighbour) and clears the lower 16 bits.
+    """
+    bits = np.asarray(x, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    bits = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) << 16
+    return bits.astype(np.uint32).view(np.float32)
+
+
+_Q4_VALUES = {
+    "a probability of 0.999": [0.999],
+    "values just above 1 (1 + 3/256, 1 + 1/256: a tie, 1 + 1/512)": [1 + 3 / 256, 1 + 1 / 256, 1 + 1 / 512],
+    "pi, -0.0025 and 1e-6": [np.pi, -2.5e-3, 1e-6],
+    "70,000 and 3e38 (beyond float16's range)": [7e4, 3e38],
+    "a (2, 2) array": [[0.1, 0.2], [0.3, 0.7]],
+}
+
+
+def _q4_diagnose(got, x, expected, label):
+    bits = x.view(np.uint32)
+    if got.shape != expected.shape:
+        raise Mistake(f"On {label} you returned shape {got.shape}; expected {expected.shape}, one value per input.")
+    truncated = (bits & np.uint32(0xFFFF0000)).view(np.float32)
+    if np.array_equal(got, truncated):
+        raise Mistake(
+            f"On {label} you cut off the low 16 bits (got {got.ravel().tolist()}): that truncates toward zero. "
+            "bfloat16 rounds to the NEAREST value, like float32 itself: add half of what is cut off first."
+        )
+    with np.errstate(over="ignore"):
+        as_float16 = x.astype(np.float16).astype(np.float32)
+    if np.array_equal(got, as_float16, equal_nan=True):
+        raise Mistake(
+            f"On {label} you returned float16 values ({got.ravel().tolist()}): float16 keeps 10 mantissa bits but "
+            "only 5 exponent bits, so 70,000 becomes inf and 1e-6 loses its precision. bfloat16 keeps float32's 8 "
+            "exponent bits and 7 mantissa bits."
+        )
+    half_up = (((bits.astype(np.uint64) + 0x8000) >> 16) << 16).astype(np.uint32).view(np.float32)
+    if np.array_equal(got, half_up):
+        raise Mistake(
+            f"On {label} a tie (a value exactly halfway between two bfloat16 values) went up: you get "
+            f"{got.ravel().tolist()}, expected {expected.ravel().tolist()}. Ties go to the neighbour whose last kept "
+            "bit is 0 (round half to even), so that ties do not push sums in one direction."
+        )
+    raise Mistake(f"On {label} you returned {got.ravel().tolist()}; expected {expected.ravel().tolist()}.")
+
+
+@exercise(
+    "q4",
+    "rounding float32 to bfloat16",
+    notebook=NOTEBOOK,
+    reference=to_bfloat16,
+    hint=(
+        "bfloat16 is the upper half of a float32: which of float32's sign, exponent and mantissa bits does it keep, "
+        "and what must happen to the part that is dropped for the result to be the NEAREST bfloat16?",
+        "Look at the float32's 32 bits as an unsigned integer (NumPy's .view), add about half of the range of the "
+        "bits that will be dropped (exactly half minus one, plus the last kept bit, makes ties go to even), clear "
+        "those bits, and view the result as float32 again.",
+    ),
+)
+def q4(answer):
+    for label, values in _Q4_VALUES.items():
+        x = np.asarray(values, dtype=np.float32)
+        expected = to_bfloat16(x)
+        got = call(answer, x.copy(), describe=f"on {label}")
+        try:
+            got = np.asarray(got, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise Mistake(
+                f"On {label} you returned {type(got).__name__} {got!r:.60}; return the rounded numbers."
+            ) from None
+        if got.shape == expected.shape and np.array_equal(got, expected):
+            continue
+        _q4_diagnose(got, x, expected, label)
+    return (
+        f"correct! 0.999 becomes {float(to_bfloat16(np.float32(0.999))):g} in bfloat16: a predicted probability of "
+        "99.9% would be stored as certainty, and log(1 - p) in the loss would see 0. That is why the course's "
+        "classifier (the softmax and the loss) stays in float32 under mixed precision."
+    )
+
+
+# --------------------------------------------------------------------------------------
+# p1: predict before you run: does mixed precision cost accuracy?
+# --------------------------------------------------------------------------------------
+
+PRECISION_CHOICES = ("float32 better", "mixed_bfloat16 better", "no difference detectable")
+
+
+def _p1_explain(guess, actual):
+    if actual == "no difference detectable":
+        return (
+            "bfloat16 rounds each activation to about 3 significant digits, but the weights and their updates stay "
+            "in float32 and the classifier computes in float32: the rounding is noise far below what changes a "
+            "trained model's decisions, smaller than what the seeds could detect."
+        )
+    return "Read the interval above: it says how large the cost (or gain) is, and how sure."
+
+
+p1 = Prediction(
+    "p1",
+    "held-out membrane Dice, mixed_bfloat16 vs float32, by the course's comparison rule",
+    notebook=NOTEBOOK,
+    choices=PRECISION_CHOICES,
+    explain=_p1_explain,
+)
