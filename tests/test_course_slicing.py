@@ -40,7 +40,14 @@ def test_student_check_plan_keeps_the_exercises_and_the_imports_they_need():
 
 def test_student_check_plan_asks_for_the_whole_copy_when_an_exercise_needs_lesson_state():
     needs_x = _EXERCISE.replace("ex.q1.check(f)", "ex.q1.check(f, x)")
-    plan = _plan(_course("x = 3", "from unet_course.exercises import ex00 as ex", needs_x))
+    plan = _plan(
+        _course("import numpy as np\nx = np.load('big.npy')", "from unet_course.exercises import ex00 as ex", needs_x)
+    )
+    assert plan.full_run == "code cell 3 (exercise) reads 'x', which lesson cell 1 sets"
+    # a loop's result is lesson state too, even when the loop is cheap
+    plan = _plan(
+        _course("x = 0\nfor k in range(3):\n    x += k", "from unet_course.exercises import ex00 as ex", needs_x)
+    )
     assert plan.full_run == "code cell 3 (exercise) reads 'x', which lesson cell 1 sets"
     # a name bound otherwise than by its import is not imported alone
     plan = _plan(_course("import numpy as np", "np = None", "from unet_course.exercises import ex00 as ex", _EXERCISE))
@@ -48,13 +55,44 @@ def test_student_check_plan_asks_for_the_whole_copy_when_an_exercise_needs_lesso
     plan = _plan(
         _course(
             "import numpy as np",
-            "np = None",
+            "np = np.zeros(3)",
             "from unet_course.exercises import ex00 as ex",
             _EXERCISE,
             "ex.q1.check(np)",
         )
     )
     assert plan.full_run == "code cell 5 (calls ex) reads 'np', which lesson cell 2 sets"
+
+
+def test_student_check_plan_copies_the_cheap_definitions_an_exercise_reads():
+    # the lesson cell also loads data: only the function, what it calls and the constant are copied
+    lesson = (
+        "import numpy as np\n"
+        "data = np.load('big.npy')\n"
+        "def band(m):\n    return m != np.roll(m, 1)\n"
+        "def score(m):\n    return band(m).mean()\n"
+        "CLASSES = ['sky', 'road']\n"
+        "NUM_CLASSES = len(CLASSES)\n"
+        "print(score(data))"
+    )
+    reads = _EXERCISE.replace("ex.q1.check(f)", "ex.q1.check(f, score, NUM_CLASSES)")
+    plan = _plan(_course(lesson, "from unet_course.exercises import ex00 as ex", reads))
+    assert plan.full_run is None
+    assert plan.kinds == ["setup", "definitions", "imports", "exercise"]
+    copied = plan.notebook.cells[1].source
+    assert copied.startswith("import numpy as np\n")
+    assert "def band(m)" in copied and "def score(m)" in copied and "NUM_CLASSES = len(CLASSES)" in copied
+    assert "np.load" not in copied and "print(" not in copied
+    # a constant that reads lesson state further back is followed to its cell
+    plan = _plan(
+        _course(
+            "n = np.load('a')",
+            "m = n + 1",
+            "from unet_course.exercises import ex00 as ex",
+            reads.replace("NUM_CLASSES", "m"),
+        )
+    )
+    assert plan.full_run == "code cell 4 (exercise) reads 'n', which lesson cell 1 sets"
 
 
 def test_a_prediction_keeps_the_copy_reduced():
@@ -102,3 +140,18 @@ def test_cells_needed_follows_binders_and_the_cells_that_may_change_an_object():
     sliced, keep = sliced_notebook(notebook, [6])
     assert keep == [0, 1, 3, 4, 6] and [c.source for c in sliced.cells] == [sources[i] for i in keep]
     assert all(c.cell_type == "code" and c.outputs == [] for c in sliced.cells)
+
+
+def test_a_cell_that_only_calls_a_reference_function_is_a_lesson_cell():
+    # ex.foreground_fraction(...) is the course's reference: the same in the copy, so nbval's run covers it,
+    # even though it reads lesson state; a check or a hint in the same cell would make it differ
+    course = _course(
+        "import numpy as np\nmasks = np.load('big.npy')",
+        "from unet_course.exercises import ex00 as ex",
+        _EXERCISE,
+        "print(ex.foreground_fraction(masks))",
+    )
+    plan = _plan(course)
+    assert plan.full_run is None and 4 not in plan.cells
+    course.cells[-1].source += "\nex.q1.hint()"
+    assert _plan(course).full_run == "code cell 4 (calls ex) reads 'masks', which lesson cell 1 sets"

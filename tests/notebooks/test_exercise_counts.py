@@ -20,20 +20,7 @@ import pytest
 
 from unet_course.exercises import exercises_of, predictions_of
 
-#: Notebooks whose new exercises and predictions are written but not yet run in full (they did not land
-#: with them): strict, so that the test says so when they are done and this list must shrink.
-NOT_YET = {
-    "09_isbi_paper_experiment": "its new exercises wait for a full run of the notebook",
-    "10_pretrained_encoders": "its new exercises wait for a full run of the notebook",
-    "11_scaling_and_deployment": "its new exercises wait for a full run of the notebook",
-}
-NOTEBOOKS = [
-    pytest.param(path, marks=pytest.mark.xfail(reason=NOT_YET[path.stem], strict=True))
-    if path.stem in NOT_YET
-    else path
-    for path in sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-]
-ALL_NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 CHECK = re.compile(r"\bex\.(q\d+)\.check\(")
 PREDICT = re.compile(r"\bex\.(p\d+)\.predict\(")
 REVEAL = re.compile(r"\bex\.(p\d+)\.reveal\(")
@@ -58,9 +45,7 @@ def test_enough_checked_exercises(path):
     assert len(checked) >= needed, f"{path.name}: {len(checked)} cells call ex.qN.check, at least {needed} wanted"
 
 
-@pytest.mark.parametrize(
-    "path", [p for p in NOTEBOOKS if _number(p.values[0] if hasattr(p, "values") else p) >= 2], ids=_stem
-)
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if _number(p) >= 2], ids=_stem)
 def test_a_prediction_is_recorded_before_it_is_revealed(path):
     cells = _code_cells(path)
     recorded = {}
@@ -74,7 +59,7 @@ def test_a_prediction_is_recorded_before_it_is_revealed(path):
         assert name in recorded and recorded[name] < at, f"{path.name}: {name} is revealed before it is predicted"
 
 
-@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_the_notebook_and_its_exercise_module_agree(path):
     module = importlib.import_module(f"unet_course.exercises.ex{path.name[:2]}")
     source = "\n".join(_code_cells(path))

@@ -185,10 +185,73 @@ def sliced_notebook(notebook, targets):
     return sliced, keep
 
 
-_USES_EXERCISES = re.compile(r"\bex\.")
+#: a cell that uses an exercise or a prediction (``ex.q1.check``, ``ex.q2.hint``, ``ex.p1.predict``): its run in the
+#: copy differs from the course's; a cell that only calls a reference function (``ex.mean_iou(...)``) does not
+_USES_EXERCISES = re.compile(r"\bex\.[qp]\d+\.")
 #: ``ex.pN.reveal(answer)``: a lesson cell (it reads the lesson's answer; in the copy it only says that no
 #: guess was recorded), run by nbval in the course notebook
 _REVEAL = re.compile(r"\bex\.p\d+\.reveal\(")
+
+
+#: calls a copied constant may make: builtins that compute, never load or train
+_CHEAP_CALLS = frozenset(
+    "abs all any bool dict enumerate float frozenset int len list max min range reversed round set sorted str sum "
+    "tuple zip".split()
+)
+
+
+def _cheap(value) -> bool:
+    """Whether an expression only computes from literals and names (no call but a builtin of ``_CHEAP_CALLS``)."""
+    for node in ast.walk(value):
+        if isinstance(node, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)):
+            return False
+        if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id in _CHEAP_CALLS):
+            return False
+    return True
+
+
+def _definitions(source: str, name: str) -> set | None:
+    """The top-level statements of a cell that define ``name`` cheaply, with those of the cell they read.
+
+    A definition is a ``def``, a ``class`` or an assignment of a :func:`_cheap` value; None when the name
+    is set otherwise (by a loop, a ``with``, an expensive call), which calls for the whole copy.
+    """
+    body = ast.parse(_python(source)).body
+    wanted, found, todo = set(), set(), [(name, len(body))]
+    while todo:
+        target, before = todo.pop()
+        binders = [k for k in range(before) if target in _table_names(ast.unparse(body[k]))[1]]
+        if not binders:
+            continue  # set in an earlier cell (the caller follows it) or a builtin
+        k = binders[-1]
+        statement = body[k]
+        if isinstance(statement, (ast.Import, ast.ImportFrom)) and all(a.name != "*" for a in statement.names):
+            pass
+        elif isinstance(statement, (ast.FunctionDef, ast.ClassDef)) and not statement.decorator_list:
+            pass
+        elif isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None:
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            if not (all(isinstance(t, ast.Name) for t in targets) and _cheap(statement.value)):
+                return None
+        else:
+            return None
+        if (target, k) in found:
+            continue
+        found.add((target, k))
+        wanted.add(k)
+        todo += [(read, k) for read in _table_names(ast.unparse(statement))[0]]
+    return wanted
+
+
+def _definition_reads(source: str, statements: set) -> set:
+    """The names the copied statements read that none of them binds (set by earlier cells, or builtins)."""
+    body = ast.parse(_python(source)).body
+    reads, binds = set(), set()
+    for k in sorted(statements):
+        r, b = _table_names(ast.unparse(body[k]))
+        reads |= r - binds - b  # a function may call itself
+        binds |= b
+    return reads
 
 
 @dataclass
@@ -198,7 +261,8 @@ class StudentCheckPlan:
     ``notebook``: the reduced notebook to run (None when the whole copy must run); ``cells``: for
     each of its code cells, the index of the copy's code cell it comes from; ``kinds``: for each,
     ``"setup"``, ``"exercise"``, ``"calls ex"``, ``"reads an exercise"`` (a lesson cell that reads
-    what one of those set) or ``"imports"`` (the import statements of a lesson cell); ``exercises``:
+    what one of those set), ``"imports"`` (the import statements of a lesson cell) or ``"definitions"``
+    (its imports and the functions, classes and constants a kept cell reads from it); ``exercises``:
     the copy's code-cell indices of the exercise cells; ``mismatches``: lesson cells of the copy that
     are not the course's cell at the same position (nbval's run of the course does not cover them);
     ``full_run``: why the reduced notebook would not show it (None if it does).
@@ -307,13 +371,32 @@ def student_check_plan(course, student) -> StudentCheckPlan:
             kinds[i] = "calls ex"
         elif any(kinds[j] not in ("", "setup") for j in changed_by(i)):
             kinds[i] = "reads an exercise"
+    # what a kept cell reads from a lesson cell: a definition that is cheap to repeat (a function, a
+    # class, a constant) is copied from that cell; anything else calls for the whole copy
+    copied: dict[int, set] = {}  # lesson cell -> indices of its top-level statements to copy
+
+    def copy_definition(name: str, i: int, reader: str) -> str | None:
+        """Copy what binds ``name`` for cell ``i`` (None), or say why the whole copy must run."""
+        j = last_binder(name, i)
+        if j is None or kinds[j] or name in hoistable:
+            return None
+        statements = _definitions(copy_cells[j].source, name)
+        if statements is None:
+            return f"{reader} reads {name!r}, which lesson cell {j} sets"
+        copied.setdefault(j, set()).update(statements)
+        for read in _definition_reads(copy_cells[j].source, statements):
+            why = copy_definition(read, j, reader)
+            if why:
+                return why
+        return None
+
     for i in range(len(copy_cells)):
         if not kinds[i]:
             continue
         for name in sorted(names[i].free):
-            j = last_binder(name, i)
-            if j is not None and not kinds[j] and name not in hoistable:
-                plan.full_run = f"code cell {i} ({kinds[i]}) reads {name!r}, which lesson cell {j} sets"
+            why = copy_definition(name, i, f"code cell {i} ({kinds[i]})")
+            if why:
+                plan.full_run = why
                 return plan
 
     reduced = nbformat.v4.new_notebook(metadata=copy.deepcopy(student.metadata))
@@ -328,9 +411,14 @@ def student_check_plan(course, student) -> StudentCheckPlan:
                     hoisted = copy.copy(statement)
                     hoisted.names = aliases
                     statements.append(ast.unparse(hoisted))
+            kind = "imports"
+            if i in copied:
+                body = ast.parse(_python(cell.source)).body
+                statements += [c for c in (ast.unparse(body[k]) for k in sorted(copied[i])) if c not in statements]
+                kind = "definitions"
             if not statements:
                 continue
-            source, kind = "\n".join(statements), "imports"
+            source = "\n".join(statements)
         reduced.cells.append(nbformat.v4.new_code_cell(source, metadata=copy.deepcopy(cell.metadata)))
         plan.cells.append(i)
         plan.kinds.append(kind)
