@@ -32,6 +32,9 @@ LITERATURE = {
     "0.000005": "U-Net paper, Table 1: human values, warping error",
     "0.0021": "U-Net paper, Table 1: human values, Rand error",
     "0.0010": "U-Net paper, Table 1: human values, pixel error",
+    # the ImageNet mean of B and G that Caffe-style VGG16 subtracts (keras.applications.imagenet_utils, mode="caffe")
+    "103.939": "keras.applications.imagenet_utils: Caffe's ImageNet mean, blue",
+    "116.779": "keras.applications.imagenet_utils: Caffe's ImageNet mean, green",
 }
 
 #: A decimal number with at least 3 decimals (not part of a longer number or a version string).
