@@ -37,8 +37,7 @@ def _assert_same_training(one, two):
     assert two["weights_sum"] == pytest.approx(one["weights_sum"], rel=WEIGHTS_RTOL)
 
 
-def test_two_replicas_train_like_one_on_tensorflow(eager):
-    # eagerly, as FAST notebook 11 runs it (the worker follows its caller): six steps trace for longer than they run
+def test_two_replicas_train_like_one_on_tensorflow():
     one, two, unsynchronized = run_replicas(
         [1, 2, 2], backend="tensorflow", synchronized_batch_norm=[True, True, False], timing_rounds=1
     )
