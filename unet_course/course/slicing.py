@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -210,21 +211,34 @@ def _cheap(value) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=256)
+def _top_level(source: str) -> tuple:
+    """A cell's top-level statements, each as ``(statement, its code, the globals it reads, the globals it sets)``."""
+    found = []
+    for statement in ast.parse(_python(source)).body:
+        code = ast.unparse(statement)
+        reads, binds = _table_names(code)
+        found.append((statement, code, frozenset(reads), frozenset(binds)))
+    return tuple(found)
+
+
 def _definitions(source: str, name: str) -> set | None:
     """The top-level statements of a cell that define ``name`` cheaply, with those of the cell they read.
 
-    A definition is a ``def``, a ``class`` or an assignment of a :func:`_cheap` value; None when the name
-    is set otherwise (by a loop, a ``with``, an expensive call), which calls for the whole copy.
+    A definition is a ``def``, a ``class``, an import or an assignment of a :func:`_cheap` value; None
+    when the name is set otherwise (by a loop, a ``with``, an expensive call), which calls for the whole copy.
     """
-    body = ast.parse(_python(source)).body
-    wanted, found, todo = set(), set(), [(name, len(body))]
+    statements = _top_level(source)
+    wanted, todo = set(), [(name, len(statements))]
     while todo:
         target, before = todo.pop()
-        binders = [k for k in range(before) if target in _table_names(ast.unparse(body[k]))[1]]
+        binders = [k for k in range(before) if target in statements[k][3]]
         if not binders:
             continue  # set in an earlier cell (the caller follows it) or a builtin
         k = binders[-1]
-        statement = body[k]
+        if k in wanted:
+            continue
+        statement, _, reads, _ = statements[k]
         if isinstance(statement, (ast.Import, ast.ImportFrom)) and all(a.name != "*" for a in statement.names):
             pass
         elif isinstance(statement, (ast.FunctionDef, ast.ClassDef)) and not statement.decorator_list:
@@ -235,20 +249,16 @@ def _definitions(source: str, name: str) -> set | None:
                 return None
         else:
             return None
-        if (target, k) in found:
-            continue
-        found.add((target, k))
         wanted.add(k)
-        todo += [(read, k) for read in _table_names(ast.unparse(statement))[0]]
+        todo += [(read, k) for read in reads]
     return wanted
 
 
-def _definition_reads(source: str, statements: set) -> set:
+def _definition_reads(source: str, wanted: set) -> set:
     """The names the copied statements read that none of them binds (set by earlier cells, or builtins)."""
-    body = ast.parse(_python(source)).body
     reads, binds = set(), set()
-    for k in sorted(statements):
-        r, b = _table_names(ast.unparse(body[k]))
+    for k in sorted(wanted):
+        _, _, r, b = _top_level(source)[k]
         reads |= r - binds - b  # a function may call itself
         binds |= b
     return reads
@@ -413,8 +423,8 @@ def student_check_plan(course, student) -> StudentCheckPlan:
                     statements.append(ast.unparse(hoisted))
             kind = "imports"
             if i in copied:
-                body = ast.parse(_python(cell.source)).body
-                statements += [c for c in (ast.unparse(body[k]) for k in sorted(copied[i])) if c not in statements]
+                top = _top_level(cell.source)
+                statements += [top[k][1] for k in sorted(copied[i]) if top[k][1] not in statements]
                 kind = "definitions"
             if not statements:
                 continue
